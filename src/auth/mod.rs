@@ -1,0 +1,144 @@
+//! Who is asking: roles, sessions (bearer token or cookie) and the rules of
+//! what each role may see.
+
+pub mod password;
+pub mod repo;
+pub mod routes;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "luutru_session";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Users and everything else.
+    Admin,
+    /// Tourism office: places, codes, statistics; never guests' personal data.
+    Office,
+    /// Police and authorised officials: read every register, each read audited.
+    Inspector,
+    /// Runs one or more places: their register, staff and code.
+    Manager,
+    /// Works the desk of one or more places.
+    Staff,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Office => "office",
+            Role::Inspector => "inspector",
+            Role::Manager => "manager",
+            Role::Staff => "staff",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Admin, Role::Office, Role::Inspector, Role::Manager, Role::Staff]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+
+    /// Roles whose users belong to places.
+    pub fn works_at_places(self) -> bool {
+        matches!(self, Role::Manager | Role::Staff)
+    }
+}
+
+/// The signed-in user of a request.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub place_ids: Vec<i64>,
+}
+
+impl CurrentUser {
+    pub fn works_at(&self, place_id: i64) -> bool {
+        self.role.works_at_places() && self.place_ids.contains(&place_id)
+    }
+
+    /// Guest personal data of a place: its own people, inspectors, admins.
+    pub fn require_register(&self, place_id: i64) -> Result<()> {
+        match self.role {
+            Role::Admin | Role::Inspector => Ok(()),
+            Role::Manager | Role::Staff if self.works_at(place_id) => Ok(()),
+            Role::Office => Err(Error::Forbidden("the tourism office does not see guests' personal data")),
+            _ => Err(Error::Forbidden("you do not work at this place")),
+        }
+    }
+
+    /// Registering places and issuing their codes.
+    pub fn require_office(&self) -> Result<()> {
+        match self.role {
+            Role::Admin | Role::Office => Ok(()),
+            _ => Err(Error::Forbidden("only the tourism office may do this")),
+        }
+    }
+
+    /// Reading a place's details and code: the office, or its manager.
+    pub fn require_place_admin(&self, place_id: i64) -> Result<()> {
+        match self.role {
+            Role::Admin | Role::Office => Ok(()),
+            Role::Manager if self.works_at(place_id) => Ok(()),
+            _ => Err(Error::Forbidden("only the office or this place's manager may do this")),
+        }
+    }
+
+    /// City-wide figures, or one place's own when `place_id` is given.
+    pub fn require_stats(&self, place_id: Option<i64>) -> Result<()> {
+        match (self.role, place_id) {
+            (Role::Admin | Role::Office | Role::Inspector, _) => Ok(()),
+            (Role::Manager | Role::Staff, Some(p)) if self.works_at(p) => Ok(()),
+            (Role::Manager | Role::Staff, _) => Err(Error::Forbidden(
+                "staff read the figures of their own place: add place_id",
+            )),
+        }
+    }
+}
+
+/// The session token of a request: `Authorization: Bearer` or the cookie.
+pub fn token_from(headers: &HeaderMap) -> Option<String> {
+    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        if let Some(token) = value.strip_prefix("Bearer ") {
+            return Some(token.trim().to_owned());
+        }
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let token = token_from(&parts.headers).ok_or(Error::Unauthorized)?;
+        repo::user_for_token(&state.db, &token).await?.ok_or(Error::Unauthorized)
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for CurrentUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>> {
+        match token_from(&parts.headers) {
+            Some(token) => repo::user_for_token(&state.db, &token).await,
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Users, their places and their sessions in PostgreSQL.
+
+use base64::Engine;
+use chrono::{Duration, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use super::{password, CurrentUser, Role};
+use crate::error::{Error, FieldErrors, Result};
+
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<CurrentUser>> {
+    let row = sqlx::query!(
+        r#"SELECT u.id, u.email, u.role,
+                  COALESCE(array_agg(m.place_id ORDER BY m.place_id) FILTER (WHERE m.place_id IS NOT NULL), '{}') AS "place_ids!"
+           FROM sessions s
+           JOIN users u ON u.id = s.user_id
+           LEFT JOIN place_members m ON m.user_id = u.id
+           WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL
+           GROUP BY u.id"#,
+        token_hash(token)
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|r| {
+        Some(CurrentUser {
+            id: r.id,
+            email: r.email,
+            role: Role::parse(&r.role)?,
+            place_ids: r.place_ids,
+        })
+    }))
+}
+
+pub struct Credentials {
+    pub id: i64,
+    pub password_hash: String,
+}
+
+pub async fn credentials(pool: &PgPool, email: &str) -> Result<Option<Credentials>> {
+    Ok(sqlx::query_as!(
+        Credentials,
+        "SELECT id, password_hash FROM users WHERE lower(email) = lower($1) AND disabled_at IS NULL",
+        email.trim()
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Open a session for a user; returns the token (shown once, stored hashed).
+pub async fn create_session(pool: &PgPool, user_id: i64, hours: i64) -> Result<String> {
+    let token = new_token();
+    sqlx::query!(
+        "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        token_hash(&token),
+        user_id,
+        Utc::now() + Duration::hours(hours)
+    )
+    .execute(pool)
+    .await?;
+    Ok(token)
+}
+
+pub async fn revoke_session(pool: &PgPool, token: &str) -> Result<()> {
+    sqlx::query!(
+        "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL",
+        token_hash(token)
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Create a user with an argon2id password and their places.
+pub async fn create_user(pool: &PgPool, email: &str, password_text: &str, role: Role, places: &[i64]) -> Result<i64> {
+    let email = email.trim();
+    if !email.contains('@') || email.len() > 200 {
+        return Err(FieldErrors::single("email", "invalid", "must be an email address"));
+    }
+    password::check_policy(password_text)?;
+    if role.works_at_places() && places.is_empty() {
+        return Err(FieldErrors::single("place", "required", "a manager or staff member needs a place"));
+    }
+    let hash = password::hash(password_text.to_owned()).await?;
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3) RETURNING id",
+        email,
+        hash,
+        role.as_str()
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| match Error::from(e) {
+        e if e.constraint() == Some("users_email_key") => Error::Conflict(format!("{email} already has an account")),
+        e => e,
+    })?;
+    for place in places {
+        sqlx::query!(
+            "INSERT INTO place_members (user_id, place_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            id,
+            place
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match Error::from(e) {
+            e if e.constraint() == Some("place_members_place_id_fkey") => {
+                FieldErrors::single("place", "unknown", format!("there is no place {place}"))
+            }
+            e => e,
+        })?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}

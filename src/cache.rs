@@ -1,0 +1,161 @@
+//! Redis as a cache and coordinator. Every call is bounded in time and fails
+//! soft: when Redis is down the service keeps recording check-ins in
+//! PostgreSQL, reads fall through to the database, and `/readyz` reports it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::AsyncCommands;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::Mutex;
+
+/// How long one Redis command may take before we carry on without it.
+const COMMAND_TIMEOUT: Duration = Duration::from_millis(250);
+/// After a failed connection attempt, wait this long before trying again,
+/// so an outage does not add a connect timeout to every request.
+const RECONNECT_BACKOFF: Duration = Duration::from_secs(1);
+
+#[derive(Clone)]
+pub struct Cache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    prefix: String,
+    conn: Mutex<Slot>,
+}
+
+#[derive(Default)]
+struct Slot {
+    manager: Option<ConnectionManager>,
+    last_failure: Option<Instant>,
+}
+
+impl Cache {
+    pub fn new(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)?;
+        Ok(Cache {
+            inner: Arc::new(Inner {
+                client,
+                prefix: prefix.to_owned(),
+                conn: Mutex::new(Slot::default()),
+            }),
+        })
+    }
+
+    /// The full key for `name`, under this deployment's prefix.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{}", self.inner.prefix, name)
+    }
+
+    async fn connection(&self) -> Option<ConnectionManager> {
+        let mut slot = self.inner.conn.lock().await;
+        if let Some(m) = &slot.manager {
+            return Some(m.clone());
+        }
+        if slot.last_failure.is_some_and(|t| t.elapsed() < RECONNECT_BACKOFF) {
+            return None;
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(COMMAND_TIMEOUT)
+            .set_response_timeout(COMMAND_TIMEOUT)
+            .set_number_of_retries(1);
+        match tokio::time::timeout(
+            COMMAND_TIMEOUT * 2,
+            ConnectionManager::new_with_config(self.inner.client.clone(), config),
+        )
+        .await
+        {
+            Ok(Ok(m)) => {
+                slot.manager = Some(m.clone());
+                slot.last_failure = None;
+                Some(m)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "redis unavailable");
+                slot.last_failure = Some(Instant::now());
+                None
+            }
+            Err(_) => {
+                tracing::warn!("redis connection timed out");
+                slot.last_failure = Some(Instant::now());
+                None
+            }
+        }
+    }
+
+    /// Run one command; `None` when Redis is unreachable or too slow.
+    async fn run<T, F, Fut>(&self, f: F) -> Option<T>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let conn = self.connection().await?;
+        match tokio::time::timeout(COMMAND_TIMEOUT, f(conn)).await {
+            Ok(Ok(v)) => Some(v),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "redis command failed");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("redis command timed out");
+                None
+            }
+        }
+    }
+
+    pub async fn ping(&self) -> bool {
+        self.run(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+            .await
+            .is_some()
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        let key = self.key(name);
+        let raw: Option<String> = self.run(|mut c| async move { c.get(key).await }).await.flatten();
+        raw.and_then(|s| serde_json::from_str(&s).ok())
+    }
+
+    pub async fn set_json<T: Serialize>(&self, name: &str, value: &T, ttl: Duration) {
+        let Ok(raw) = serde_json::to_string(value) else { return };
+        let key = self.key(name);
+        let secs = ttl.as_secs().max(1);
+        self.run(|mut c| async move { c.set_ex::<_, _, ()>(key, raw, secs).await })
+            .await;
+    }
+
+    pub async fn delete(&self, names: &[String]) {
+        if names.is_empty() {
+            return;
+        }
+        let keys: Vec<String> = names.iter().map(|n| self.key(n)).collect();
+        self.run(|mut c| async move { c.del::<_, ()>(keys).await }).await;
+    }
+
+    /// Count one hit in a fixed window; returns the count so far, or `None`
+    /// when Redis cannot say.
+    pub async fn hit(&self, name: &str, window: Duration) -> Option<(u64, u64)> {
+        let key = self.key(name);
+        let secs = window.as_secs().max(1) as i64;
+        self.run(|mut c| async move {
+            let (count, ttl): (u64, i64) = redis::pipe()
+                .atomic()
+                .cmd("INCR")
+                .arg(&key)
+                .cmd("EXPIRE")
+                .arg(&key)
+                .arg(secs)
+                .arg("NX")
+                .ignore()
+                .cmd("TTL")
+                .arg(&key)
+                .query_async(&mut c)
+                .await?;
+            Ok((count, ttl.max(1) as u64))
+        })
+        .await
+    }
+}

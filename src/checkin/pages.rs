@@ -1,0 +1,528 @@
+//! The visitor's pages: what a scanned code opens. Server-rendered, no
+//! script needed; a form nonce makes a double tap or a reload store one stay.
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::Duration;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::model::{GuestInput, Purpose, MAX_GUESTS};
+use super::service::{self, CheckinRequest};
+use crate::error::Error;
+use crate::extract::ClientAddr;
+use crate::i18n::{Lang, Tr};
+use crate::localtime;
+use crate::places::model::PlaceKind;
+use crate::places::repo::{lookup_code, CodeLookup, ScanTarget};
+use crate::web::{render, render_status, MessagePage, PageError, PageResult};
+use crate::AppState;
+
+/// Nationalities offered first; any other ICAO code can be typed.
+pub const COUNTRIES: [&str; 22] = [
+    "VNM", "KOR", "CHN", "RUS", "USA", "AUS", "GBR", "FRA", "DEU", "JPN", "TWN", "THA", "SGP", "MYS", "IND", "CAN",
+    "KHM", "LAO", "PHL", "IDN", "NLD", "ITA",
+];
+const GUEST_FIELDS: [&str; 13] = [
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "nationality",
+    "nationality_other",
+    "document_type",
+    "document_number",
+    "address",
+    "phone",
+    "document_expiry",
+    "visa_number",
+    "entry_date",
+    "with_guest",
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/c/{code}", get(scan_page).post(submit))
+        .route("/C/{code}", get(scan_page).post(submit))
+        .route("/stay/{id}", get(receipt))
+        .route("/stay/{id}/checkout", post(receipt_checkout))
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+    guests: Option<usize>,
+}
+
+/// One guest's block of the form, with what was typed and what is wrong.
+pub struct GuestBlock {
+    pub i: usize,
+    values: HashMap<&'static str, String>,
+    errors: BTreeMap<String, Vec<String>>,
+}
+
+impl GuestBlock {
+    fn empty(i: usize) -> Self {
+        GuestBlock {
+            i,
+            values: HashMap::new(),
+            errors: BTreeMap::new(),
+        }
+    }
+
+    pub fn v(&self, field: &str) -> &str {
+        self.values.get(field).map_or("", String::as_str)
+    }
+
+    pub fn e(&self, field: &str) -> &[String] {
+        self.errors.get(field).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn chosen(&self, field: &str, value: &str) -> bool {
+        self.v(field) == value
+    }
+
+    /// The nationality select shows "other" when a code outside the list was typed.
+    pub fn other_nationality(&self) -> bool {
+        !self.v("nationality_other").is_empty()
+    }
+}
+
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+}
+
+fn choices(t: Tr, prefix: &str, values: &[&'static str]) -> Vec<Choice> {
+    values
+        .iter()
+        .map(|v| Choice {
+            value: v,
+            label: t.dynamic(&format!("{prefix}.{v}")),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "scan_stay.html")]
+struct StayPage<'a> {
+    t: Tr,
+    code: &'a str,
+    place: &'a ScanTarget,
+    guests: Vec<GuestBlock>,
+    expected_departure: String,
+    purpose: String,
+    consent: bool,
+    nonce: String,
+    errors: BTreeMap<String, Vec<String>>,
+    today: String,
+    countries: Vec<Choice>,
+    purposes: Vec<Choice>,
+    max_guests: usize,
+}
+
+impl StayPage<'_> {
+    fn e(&self, field: &str) -> &[String] {
+        self.errors.get(field).map_or(&[], Vec::as_slice)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "scan_visit.html")]
+struct VisitPage<'a> {
+    t: Tr,
+    code: &'a str,
+    place: &'a ScanTarget,
+    party_size: String,
+    origin_country: String,
+    origin_province: String,
+    provinces: Vec<String>,
+    countries: Vec<Choice>,
+    nonce: String,
+    errors: BTreeMap<String, Vec<String>>,
+}
+
+impl VisitPage<'_> {
+    fn e(&self, field: &str) -> &[String] {
+        self.errors.get(field).map_or(&[], Vec::as_slice)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "visit_done.html")]
+struct VisitDone<'a> {
+    t: Tr,
+    place: &'a str,
+    party_size: i64,
+}
+
+fn nonce() -> String {
+    Uuid::new_v4().simple().to_string()
+}
+
+/// Language switcher links and the cookie that remembers a choice.
+fn with_lang_cookie(mut response: Response, query: &LangQuery, lang: Lang) -> Response {
+    if query.lang.is_some() {
+        let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+/// The place behind a code, or the page that says why there is none.
+async fn page_target(state: &AppState, code: &str, t: Tr) -> Result<ScanTarget, Response> {
+    let not_found = |key: &'static str| {
+        render_status(
+            StatusCode::NOT_FOUND,
+            &MessagePage {
+                t,
+                title: t.get("scan.invalid_title"),
+                message: t.get(key),
+                link: None,
+            },
+        )
+    };
+    let Some(verified) = state.codes.verify(code) else {
+        return Err(not_found("scan.invalid"));
+    };
+    match lookup_code(state, &verified).await {
+        Ok(CodeLookup::Active(target)) if target.open => Ok(target),
+        Ok(CodeLookup::Active(_)) => Err(render_status(
+            StatusCode::CONFLICT,
+            &MessagePage {
+                t,
+                title: t.get("scan.closed_title"),
+                message: t.get("scan.closed"),
+                link: None,
+            },
+        )),
+        Ok(CodeLookup::Revoked { .. }) => Err(not_found("scan.revoked")),
+        Ok(CodeLookup::Unknown) => Err(not_found("scan.invalid")),
+        Err(e) => Err(PageError { error: e, lang: t.lang() }.into_response()),
+    }
+}
+
+async fn scan_page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::negotiate(query.lang.as_deref(), &headers);
+    let t = Tr(lang);
+    let target = match page_target(&state, &code, t).await {
+        Ok(target) => target,
+        Err(page) => return page,
+    };
+    let page = match target.kind {
+        PlaceKind::Accommodation => {
+            let count = query.guests.unwrap_or(1).clamp(1, MAX_GUESTS);
+            let today = localtime::today(state.tz());
+            let page = StayPage {
+                t,
+                code: &code,
+                place: &target,
+                guests: (0..count).map(GuestBlock::empty).collect(),
+                expected_departure: (today + Duration::days(1)).to_string(),
+                purpose: "tourism".into(),
+                consent: false,
+                nonce: nonce(),
+                errors: BTreeMap::new(),
+                today: today.to_string(),
+                countries: choices(t, "country", &COUNTRIES),
+                purposes: choices(t, "purpose", &Purpose::ALL.map(Purpose::as_str)),
+                max_guests: MAX_GUESTS,
+            };
+            render(&page)
+        }
+        PlaceKind::Attraction => match visit_page(&state, &code, &target, t, &HashMap::new(), BTreeMap::new()).await {
+            Ok(page) => render(&page),
+            Err(e) => PageError { error: e, lang }.into_response(),
+        },
+    };
+    with_lang_cookie(page, &query, lang)
+}
+
+async fn visit_page<'a>(
+    state: &AppState,
+    code: &'a str,
+    target: &'a ScanTarget,
+    t: Tr,
+    form: &HashMap<String, String>,
+    errors: BTreeMap<String, Vec<String>>,
+) -> Result<VisitPage<'a>, Error> {
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    Ok(VisitPage {
+        t,
+        code,
+        place: target,
+        party_size: form.get("party_size").cloned().unwrap_or_else(|| "1".into()),
+        origin_country: form.get("origin_country").cloned().unwrap_or_else(|| "VNM".into()),
+        origin_province: get("origin_province"),
+        provinces: crate::regions::province_names(&state.db).await?,
+        countries: choices(t, "country", &COUNTRIES),
+        nonce: form.get("nonce").cloned().unwrap_or_else(nonce),
+        errors,
+    })
+}
+
+fn translate(t: Tr, errors: &crate::error::FieldErrors) -> BTreeMap<String, Vec<String>> {
+    errors
+        .0
+        .iter()
+        .map(|(field, list)| (field.clone(), list.iter().map(|e| t.error(e).to_owned()).collect()))
+        .collect()
+}
+
+/// The form's guests as the API's guest inputs.
+fn guests_from_form(form: &HashMap<String, String>, count: usize) -> Vec<GuestInput> {
+    (0..count)
+        .map(|i| {
+            let get = |f: &str| form.get(&format!("g{i}_{f}")).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+            GuestInput {
+                full_name: get("full_name"),
+                date_of_birth: get("date_of_birth"),
+                sex: get("sex"),
+                nationality: get("nationality_other").or_else(|| get("nationality")),
+                residence_country: None,
+                document_type: get("document_type"),
+                document_number: get("document_number"),
+                address: get("address"),
+                phone: get("phone"),
+                document_expiry: get("document_expiry"),
+                visa_number: get("visa_number"),
+                entry_date: get("entry_date"),
+                // People count guests from 1 on the page.
+                with_guest: get("with_guest").and_then(|v| v.parse::<u32>().ok()).map(|n| n.saturating_sub(1)),
+                capture: None,
+            }
+        })
+        .collect()
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(query): Query<LangQuery>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let lang = Lang::negotiate(query.lang.as_deref(), &headers);
+    let t = Tr(lang);
+    let target = match page_target(&state, &code, t).await {
+        Ok(target) => target,
+        Err(page) => return page,
+    };
+    let form: HashMap<String, String> = fields.into_iter().collect();
+    let action = form.get("action").map_or("submit", String::as_str);
+    let nonce_value = form.get("nonce").cloned().filter(|n| !n.is_empty()).unwrap_or_else(nonce);
+    let count = form
+        .get("guest_count")
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, MAX_GUESTS);
+    let count = match action {
+        "add_guest" => (count + 1).min(MAX_GUESTS),
+        a if a.starts_with("remove_guest") => count.saturating_sub(1).max(1),
+        _ => count,
+    };
+
+    let mut req = CheckinRequest {
+        code: code.clone(),
+        ..Default::default()
+    };
+    match target.kind {
+        PlaceKind::Accommodation => {
+            req.guests = Some(guests_from_form(&form, count));
+            req.expected_departure = form.get("expected_departure").cloned();
+            req.purpose = form.get("purpose").cloned();
+            req.consent = Some(form.contains_key("consent"));
+        }
+        PlaceKind::Attraction => {
+            req.party_size = form.get("party_size").and_then(|p| p.trim().parse().ok()).or(Some(0));
+            req.origin_country = form.get("origin_country").cloned();
+            req.origin_province = form.get("origin_province").cloned();
+        }
+    }
+
+    let result = if action != "submit" {
+        Err(Error::Validation(Default::default()))
+    } else {
+        match state
+            .config
+            .rate_limits
+            .check(&state.cache, "checkin", &format!("{addr}|{}", target.place_id))
+            .await
+        {
+            Ok(()) => service::check_in(&state, &target, &req, Some(&format!("form:{nonce_value}"))).await,
+            Err(e) => Err(e),
+        }
+    };
+    match result {
+        Ok((_, body)) if target.kind == PlaceKind::Accommodation => {
+            let stay = body["stay_id"].as_str().unwrap_or_default();
+            let token = body["checkout_token"].as_str().unwrap_or_default();
+            Redirect::to(&format!("/stay/{stay}?t={token}")).into_response()
+        }
+        Ok((_, body)) => render(&VisitDone {
+            t,
+            place: &target.name,
+            party_size: body["party_size"].as_i64().unwrap_or_default(),
+        }),
+        Err(Error::Validation(errors)) => {
+            let translated = translate(t, &errors);
+            let status = if errors.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            match target.kind {
+                PlaceKind::Accommodation => {
+                    let guests = (0..count)
+                        .map(|i| {
+                            let mut block = GuestBlock::empty(i);
+                            for field in GUEST_FIELDS {
+                                if let Some(v) = form.get(&format!("g{i}_{field}")) {
+                                    block.values.insert(field, v.clone());
+                                }
+                            }
+                            let prefix = format!("guests[{i}].");
+                            for (k, v) in &translated {
+                                if let Some(f) = k.strip_prefix(&prefix) {
+                                    block.errors.insert(f.to_owned(), v.clone());
+                                }
+                            }
+                            block
+                        })
+                        .collect();
+                    let page = StayPage {
+                        t,
+                        code: &code,
+                        place: &target,
+                        guests,
+                        expected_departure: req.expected_departure.clone().unwrap_or_default(),
+                        purpose: req.purpose.clone().unwrap_or_default(),
+                        consent: req.consent == Some(true),
+                        nonce: nonce_value,
+                        errors: translated,
+                        today: localtime::today(state.tz()).to_string(),
+                        countries: choices(t, "country", &COUNTRIES),
+                        purposes: choices(t, "purpose", &Purpose::ALL.map(Purpose::as_str)),
+                        max_guests: MAX_GUESTS,
+                    };
+                    render_status(status, &page)
+                }
+                PlaceKind::Attraction => match visit_page(&state, &code, &target, t, &form, translated).await {
+                    Ok(page) => render_status(status, &page),
+                    Err(e) => PageError { error: e, lang }.into_response(),
+                },
+            }
+        }
+        Err(error) => PageError { error, lang }.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    t: Option<String>,
+    lang: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct Receipt {
+    t: Tr,
+    stay_id: Uuid,
+    token: String,
+    place: String,
+    arrived: String,
+    expected_departure: String,
+    departed: Option<String>,
+    guests: Vec<String>,
+}
+
+/// Load a stay for its visitor, checking the token from the link.
+async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageResult<Receipt> {
+    let lang = t.lang();
+    let wrap = |error: Error| PageError { error, lang };
+    let row = sqlx::query!(
+        r#"SELECT s.checkout_token_hash, s.arrived_at, s.expected_departure, s.departed_at, p.name AS place,
+                  array_agg(i.full_name ORDER BY g.position) AS "guests!"
+           FROM stays s JOIN places p ON p.id = s.place_id
+           JOIN guests g ON g.stay_id = s.id
+           JOIN guest_identities i ON i.guest_id = g.id
+           WHERE s.id = $1 GROUP BY s.id, p.name"#,
+        id
+    )
+    .fetch_optional(&state.db)
+    .await
+    .map_err(|e| wrap(e.into()))?
+    .ok_or_else(|| wrap(Error::NotFound("there is no such stay")))?;
+    let valid = row
+        .checkout_token_hash
+        .as_deref()
+        .is_some_and(|h| h == crate::auth::repo::token_hash(token).as_slice());
+    if !valid {
+        return Err(wrap(Error::NotFound("this link is not valid")));
+    }
+    let local = |at: chrono::DateTime<chrono::Utc>| {
+        at.with_timezone(&state.tz()).format("%d/%m/%Y %H:%M").to_string()
+    };
+    Ok(Receipt {
+        t,
+        stay_id: id,
+        token: token.to_owned(),
+        place: row.place,
+        arrived: local(row.arrived_at),
+        expected_departure: row.expected_departure.format("%d/%m/%Y").to_string(),
+        departed: row.departed_at.map(local),
+        guests: row.guests,
+    })
+}
+
+async fn receipt(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> PageResult {
+    let t = Tr(Lang::negotiate(query.lang.as_deref(), &headers));
+    let page = visitor_stay(&state, id, query.t.as_deref().unwrap_or_default(), t).await?;
+    let mut response = render(&page);
+    // The link is the visitor's key to the stay: keep it out of shared caches.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct CheckoutForm {
+    t: String,
+}
+
+async fn receipt_checkout(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<CheckoutForm>,
+) -> PageResult {
+    let lang = Lang::negotiate(None, &headers);
+    let page = visitor_stay(&state, id, &form.t, Tr(lang)).await?;
+    if page.departed.is_none() {
+        let head = super::repo::stay_head(&state.db, id).await.map_err(|error| PageError { error, lang })?;
+        super::repo::check_out(&state.db, state.tz(), id, "visitor", None)
+            .await
+            .map_err(|error| PageError { error, lang })?;
+        crate::stats::live::invalidate(&state, head.place_id).await;
+    }
+    Ok(Redirect::to(&format!("/stay/{id}?t={}", form.t)).into_response())
+}

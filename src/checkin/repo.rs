@@ -1,0 +1,298 @@
+//! Writing stays, guests and visits. Personal data goes to guest_identities,
+//! encrypted where the law calls it sensitive; the statistical facts go to
+//! guests. Callers hold the transaction.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::model::{Guest, Purpose};
+use crate::crypto::DataCipher;
+use crate::error::{Error, Result};
+use crate::localtime;
+
+pub struct NewStay<'a> {
+    pub place_id: i64,
+    pub room: Option<&'a str>,
+    pub arrived_at: DateTime<Utc>,
+    pub expected_departure: NaiveDate,
+    pub departed_at: Option<DateTime<Utc>>,
+    pub purpose: Purpose,
+    /// self_qr or desk
+    pub source: &'static str,
+    /// printed_code, desk_screen or desk_staff
+    pub presence: &'static str,
+    pub consent_version: Option<&'a str>,
+    pub checkout_token_hash: Option<Vec<u8>>,
+    pub created_by: Option<i64>,
+    pub confirmed: bool,
+    pub guests: &'a [Guest],
+}
+
+pub struct CreatedGuest {
+    pub id: Uuid,
+    pub position: i16,
+    pub notify_deadline: DateTime<Utc>,
+}
+
+/// The deadline of the police notification (thông báo lưu trú): Vietnamese
+/// guests before 23:00 on the day the stay starts (arriving after 23:00:
+/// before 08:00 the next day); foreigners within 12 hours.
+pub fn notify_deadline(tz: Tz, vietnamese: bool, arrived_at: DateTime<Utc>) -> DateTime<Utc> {
+    if !vietnamese {
+        return arrived_at + Duration::hours(12);
+    }
+    let day = localtime::date(tz, arrived_at);
+    let eleven_pm = localtime::instant(tz, day, 23, 0);
+    if arrived_at < eleven_pm {
+        eleven_pm
+    } else {
+        localtime::instant(tz, day + Duration::days(1), 8, 0)
+    }
+}
+
+/// due, sent_on_time, sent_late or overdue.
+pub fn notification_status(
+    deadline: DateTime<Utc>,
+    notified_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> &'static str {
+    match notified_at {
+        Some(at) if at <= deadline => "sent_on_time",
+        Some(_) => "sent_late",
+        None if now > deadline => "overdue",
+        None => "due",
+    }
+}
+
+pub async fn insert_stay(
+    tx: &mut PgConnection,
+    cipher: &DataCipher,
+    tz: Tz,
+    stay: &NewStay<'_>,
+) -> Result<(Uuid, Vec<CreatedGuest>)> {
+    let id = Uuid::now_v7();
+    let arrival_date = localtime::date(tz, stay.arrived_at);
+    let departure_date = stay.departed_at.map(|d| localtime::date(tz, d));
+    sqlx::query!(
+        "INSERT INTO stays (id, place_id, room, arrived_at, arrival_date, expected_departure, departed_at,
+                            departure_date, checkout_by, purpose, source, presence, confirmed_at,
+                            consent_version, checkout_token_hash, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $7::timestamptz IS NULL THEN NULL ELSE 'desk' END,
+                 $9, $10, $11, CASE WHEN $12 THEN now() END, $13, $14, $15)",
+        id,
+        stay.place_id,
+        stay.room,
+        stay.arrived_at,
+        arrival_date,
+        stay.expected_departure,
+        stay.departed_at,
+        departure_date,
+        stay.purpose.as_str(),
+        stay.source,
+        stay.presence,
+        stay.confirmed,
+        stay.consent_version,
+        stay.checkout_token_hash,
+        stay.created_by
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match Error::from(e) {
+        e if e.constraint() == Some("stays_place_id_fkey") => Error::NotFound("there is no such place"),
+        e => e,
+    })?;
+
+    let ids: Vec<Uuid> = stay.guests.iter().map(|_| Uuid::now_v7()).collect();
+    let mut created = Vec::with_capacity(stay.guests.len());
+    for (position, guest) in stay.guests.iter().enumerate() {
+        let guest_id = ids[position];
+        let deadline = notify_deadline(tz, guest.is_vietnamese(), stay.arrived_at);
+        let position = position as i16;
+        sqlx::query!(
+            "INSERT INTO guests (id, stay_id, place_id, position, arrived_at, arrival_date, departed_at,
+                                 departure_date, nationality, residence_country, sex, age_band,
+                                 document_type, capture, companion_of, notify_deadline)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            guest_id,
+            id,
+            stay.place_id,
+            position,
+            stay.arrived_at,
+            arrival_date,
+            stay.departed_at,
+            departure_date,
+            guest.nationality,
+            guest.residence_country,
+            guest.sex,
+            localtime::age_band(guest.date_of_birth, arrival_date),
+            guest.document.as_ref().map_or("none", |d| d.kind.as_str()),
+            guest.capture,
+            guest.companion.map(|i| ids[i]),
+            deadline
+        )
+        .execute(&mut *tx)
+        .await?;
+        let number = guest.document.as_ref().map(|d| d.number.as_str());
+        sqlx::query!(
+            "INSERT INTO guest_identities (guest_id, full_name, name_search, date_of_birth, document_number,
+                                           document_index, address, phone, visa_number, document_expiry, entry_date)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            guest_id,
+            guest.full_name,
+            super::model::search_key(&guest.full_name),
+            guest.date_of_birth,
+            cipher.encrypt_opt(number),
+            number.map(|n| cipher.blind_index(n)),
+            cipher.encrypt_opt(guest.address.as_deref()),
+            cipher.encrypt_opt(guest.phone.as_deref()),
+            cipher.encrypt_opt(guest.visa_number.as_deref()),
+            guest.document_expiry,
+            guest.entry_date
+        )
+        .execute(&mut *tx)
+        .await?;
+        created.push(CreatedGuest {
+            id: guest_id,
+            position,
+            notify_deadline: deadline,
+        });
+    }
+    Ok((id, created))
+}
+
+pub async fn insert_visit(
+    tx: &mut PgConnection,
+    tz: Tz,
+    place_id: i64,
+    party_size: i32,
+    origin_country: &str,
+    origin_province_id: Option<i32>,
+) -> Result<(Uuid, DateTime<Utc>)> {
+    let id = Uuid::now_v7();
+    let now = Utc::now();
+    sqlx::query!(
+        "INSERT INTO visits (id, place_id, visited_at, visit_date, visit_hour, party_size, origin_country, origin_province_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        id,
+        place_id,
+        now,
+        localtime::date(tz, now),
+        localtime::hour(tz, now) as i16,
+        party_size,
+        origin_country,
+        origin_province_id
+    )
+    .execute(tx)
+    .await?;
+    Ok((id, now))
+}
+
+/// The parts of a stay check-out decisions need.
+pub struct StayHead {
+    pub id: Uuid,
+    pub place_id: i64,
+    pub departed_at: Option<DateTime<Utc>>,
+    pub checkout_token_hash: Option<Vec<u8>>,
+}
+
+pub async fn stay_head(db: impl sqlx::PgExecutor<'_>, id: Uuid) -> Result<StayHead> {
+    sqlx::query_as!(
+        StayHead,
+        "SELECT id, place_id, departed_at, checkout_token_hash FROM stays WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(Error::NotFound("there is no such stay"))
+}
+
+/// Check out every guest of a stay still in house, and the stay itself.
+/// Returns the departure time (the earlier one if it had already left).
+pub async fn check_out(
+    pool: &sqlx::PgPool,
+    tz: Tz,
+    stay_id: Uuid,
+    by: &'static str,
+    actor: Option<i64>,
+) -> Result<DateTime<Utc>> {
+    let mut tx = pool.begin().await?;
+    let head = sqlx::query!(
+        "SELECT place_id, arrived_at, departed_at FROM stays WHERE id = $1 FOR UPDATE",
+        stay_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound("there is no such stay"))?;
+    if let Some(at) = head.departed_at {
+        return Ok(at);
+    }
+    let now = Utc::now().max(head.arrived_at);
+    let day = localtime::date(tz, now);
+    sqlx::query!(
+        "UPDATE stays SET departed_at = $2, departure_date = $3, checkout_by = $4 WHERE id = $1",
+        stay_id,
+        now,
+        day,
+        by
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE guests SET departed_at = $2, departure_date = $3 WHERE stay_id = $1 AND departed_at IS NULL",
+        stay_id,
+        now,
+        day
+    )
+    .execute(&mut *tx)
+    .await?;
+    crate::audit::record(
+        &mut *tx,
+        actor,
+        "stay.check_out",
+        Some(head.place_id),
+        Some(&stay_id.to_string()),
+        serde_json::json!({"by": by}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn tz() -> Tz {
+        "Asia/Ho_Chi_Minh".parse().unwrap()
+    }
+
+    #[test]
+    fn vietnamese_guests_are_due_at_23_or_next_morning() {
+        // 14:00 local → 23:00 local the same day.
+        let afternoon = Utc.with_ymd_and_hms(2026, 7, 1, 7, 0, 0).unwrap();
+        assert_eq!(
+            notify_deadline(tz(), true, afternoon),
+            Utc.with_ymd_and_hms(2026, 7, 1, 16, 0, 0).unwrap()
+        );
+        // 23:30 local → 08:00 local the next day.
+        let late = Utc.with_ymd_and_hms(2026, 7, 1, 16, 30, 0).unwrap();
+        assert_eq!(
+            notify_deadline(tz(), true, late),
+            Utc.with_ymd_and_hms(2026, 7, 2, 1, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn foreigners_are_due_within_12_hours_and_status_follows() {
+        let at = Utc.with_ymd_and_hms(2026, 7, 1, 7, 0, 0).unwrap();
+        let deadline = notify_deadline(tz(), false, at);
+        assert_eq!(deadline, at + Duration::hours(12));
+        assert_eq!(notification_status(deadline, None, at), "due");
+        assert_eq!(notification_status(deadline, None, deadline + Duration::minutes(1)), "overdue");
+        assert_eq!(notification_status(deadline, Some(deadline), at), "sent_on_time");
+        assert_eq!(notification_status(deadline, Some(deadline + Duration::hours(1)), at), "sent_late");
+    }
+}

@@ -1,0 +1,122 @@
+//! `/api/v1/checkins` and check-out.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::repo;
+use super::service::{self, CheckinRequest};
+use crate::auth::CurrentUser;
+use crate::error::{Error, Result};
+use crate::extract::{idempotency_key, ApiJson, ClientAddr};
+use crate::places::repo::{lookup_code, CodeLookup, ScanTarget};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/checkins", post(create_checkin))
+        .route("/api/v1/stays/{id}/checkout", post(checkout))
+}
+
+/// Resolve a code as scanned to an open place, or say why not.
+pub async fn scan_target(state: &AppState, code: &str) -> Result<ScanTarget> {
+    let verified = state
+        .codes
+        .verify(code.trim())
+        .ok_or(Error::NotFound("this check-in code is not valid"))?;
+    match lookup_code(state, &verified).await? {
+        CodeLookup::Active(target) if target.open => Ok(target),
+        CodeLookup::Active(_) => Err(Error::Conflict("this place is closed and does not take check-ins".into())),
+        CodeLookup::Revoked { .. } => Err(Error::NotFound(
+            "this check-in code was replaced by a newer poster; ask the staff for the current one",
+        )),
+        CodeLookup::Unknown => Err(Error::NotFound("this check-in code is not valid")),
+    }
+}
+
+/// Check in at an accommodation (guests) or a tourist site (a party).
+#[utoipa::path(
+    post, path = "/api/v1/checkins", tag = "check-in",
+    request_body = CheckinRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first answer; kept 24 hours")),
+    responses(
+        (status = 201, description = "Checked in: `stay_id` and `checkout_token`, or `visit_id`"),
+        (status = 404, description = "The code is not valid or was replaced"),
+        (status = 409, description = "The key was used for another request, or the place is closed"),
+        (status = 422, description = "A field needs fixing; `errors` names it"),
+        (status = 429, description = "Too many check-ins from this address"),
+    )
+)]
+pub async fn create_checkin(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CheckinRequest>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let key = idempotency_key(&headers)?;
+    let target = scan_target(&state, &req.code).await?;
+    state
+        .config
+        .rate_limits
+        .check(&state.cache, "checkin", &format!("{addr}|{}", target.place_id))
+        .await?;
+    let (status, body) = service::check_in(&state, &target, &req, key.as_deref()).await?;
+    Ok((status, Json(body)))
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct CheckoutRequest {
+    /// The token the visitor received at check-in; staff of the place may omit it.
+    pub checkout_token: Option<String>,
+}
+
+/// Check out a whole stay: by the visitor with their token, or by the place's staff.
+#[utoipa::path(
+    post, path = "/api/v1/stays/{id}/checkout", tag = "check-in",
+    params(("id" = Uuid, Path, description = "The stay")),
+    request_body(content = Option<CheckoutRequest>),
+    responses(
+        (status = 200, description = "Checked out (again: the first departure time)"),
+        (status = 401, description = "Neither a valid token nor a signed-in user"),
+        (status = 403, description = "The user does not work at this place"),
+        (status = 404, description = "No such stay"),
+    )
+)]
+pub async fn checkout(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    user: Option<CurrentUser>,
+    body: Bytes,
+) -> Result<Json<Value>> {
+    let req: CheckoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        CheckoutRequest::default()
+    } else {
+        crate::extract::parse_json(&body)?
+    };
+    let head = repo::stay_head(&state.db, id).await?;
+    let (by, actor) = match (&req.checkout_token, &user) {
+        (Some(token), _) => {
+            let matches = head
+                .checkout_token_hash
+                .as_deref()
+                .is_some_and(|h| h == crate::auth::repo::token_hash(token).as_slice());
+            if !matches {
+                return Err(Error::Forbidden("this check-out link is not valid for this stay"));
+            }
+            ("visitor", None)
+        }
+        (None, Some(user)) => {
+            user.require_register(head.place_id)?;
+            ("desk", Some(user.id))
+        }
+        (None, None) => return Err(Error::Unauthorized),
+    };
+    let departed_at = repo::check_out(&state.db, state.tz(), id, by, actor).await?;
+    crate::stats::live::invalidate(&state, head.place_id).await;
+    Ok(Json(json!({"stay_id": id, "departed_at": departed_at})))
+}

@@ -1,0 +1,234 @@
+//! A visitor's check-in from a scanned code, shared by the API and the page:
+//! parse, then write the stay (or visit) and its idempotency record in one
+//! transaction, then refresh what follows a commit.
+
+use axum::http::StatusCode;
+use chrono::{Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::model::{self, GuestInput, Purpose};
+use super::repo::{self, NewStay};
+use crate::error::{Error, FieldErrors, Result};
+use crate::idempotency::{self, Begin};
+use crate::localtime;
+use crate::places::model::PlaceKind;
+use crate::places::repo::ScanTarget;
+use crate::AppState;
+
+/// A check-in: guests for an accommodation, a party for a tourist site.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckinRequest {
+    /// The code from the scanned poster (the last part of the check-in URL).
+    pub code: String,
+    /// Accommodation: everyone staying, 1 to 60.
+    pub guests: Option<Vec<GuestInput>>,
+    /// Accommodation: YYYY-MM-DD.
+    pub expected_departure: Option<String>,
+    /// Accommodation: tourism, business, visiting_family or other.
+    pub purpose: Option<String>,
+    /// Accommodation: the guest agreed to the personal-data notice.
+    pub consent: Option<bool>,
+    /// Attraction: people in the party, 1 to 500.
+    pub party_size: Option<i64>,
+    /// Attraction: country code, e.g. VNM.
+    pub origin_country: Option<String>,
+    /// Attraction: province of origin for Vietnamese visitors (current or former name).
+    pub origin_province: Option<String>,
+}
+
+/// Expected departure: a date from the arrival day up to a year later.
+pub fn parse_departure(raw: Option<&str>, arrival: NaiveDate, errors: &mut FieldErrors) -> Option<NaiveDate> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => {
+            errors.add("expected_departure", "required", "give the day you expect to leave");
+            None
+        }
+        Some(raw) => match model::parse_date(raw) {
+            None => {
+                errors.add("expected_departure", "date_format", "write the date as YYYY-MM-DD");
+                None
+            }
+            Some(d) if d < arrival => {
+                errors.add("expected_departure", "departure_past", "the departure cannot be before the arrival");
+                None
+            }
+            Some(d) if d > arrival + Duration::days(model::MAX_STAY_DAYS) => {
+                errors.add("expected_departure", "departure_far", "a stay declared here lasts at most a year");
+                None
+            }
+            Some(d) => Some(d),
+        },
+    }
+}
+
+pub fn parse_purpose(raw: Option<&str>, errors: &mut FieldErrors) -> Option<Purpose> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Some(Purpose::Tourism),
+        Some(p) => {
+            let parsed = Purpose::parse(p);
+            if parsed.is_none() {
+                errors.add("purpose", "purpose_value", "must be tourism, business, visiting_family or other");
+            }
+            parsed
+        }
+    }
+}
+
+/// Check in at the place behind a verified code. Returns the status and the
+/// JSON answer, which a retry with the same key gets again.
+pub async fn check_in(
+    state: &AppState,
+    target: &ScanTarget,
+    req: &CheckinRequest,
+    idempotency_key: Option<&str>,
+) -> Result<(StatusCode, Value)> {
+    let hash = idempotency::request_hash(req);
+    let scope = format!("checkin:{}", target.place_id);
+    match target.kind {
+        PlaceKind::Accommodation => stay(state, target, req, idempotency_key, &scope, &hash).await,
+        PlaceKind::Attraction => visit(state, target, req, idempotency_key, &scope, &hash).await,
+    }
+}
+
+async fn stay(
+    state: &AppState,
+    target: &ScanTarget,
+    req: &CheckinRequest,
+    key: Option<&str>,
+    scope: &str,
+    hash: &[u8],
+) -> Result<(StatusCode, Value)> {
+    let now = Utc::now();
+    let today = localtime::date(state.tz(), now);
+    let mut errors = FieldErrors::default();
+    let guests = model::parse_guests(req.guests.as_deref().unwrap_or_default(), today, false, &mut errors);
+    let departure = parse_departure(req.expected_departure.as_deref(), today, &mut errors);
+    let purpose = parse_purpose(req.purpose.as_deref(), &mut errors);
+    if req.consent != Some(true) {
+        errors.add("consent", "consent_required", "read the notice on personal data and agree to it");
+    }
+    let (departure, purpose) = match (departure, purpose) {
+        (Some(d), Some(p)) if errors.is_empty() => (d, p),
+        _ => return Err(Error::Validation(errors)),
+    };
+
+    let token = crate::auth::repo::new_token();
+    let mut tx = state.db.begin().await?;
+    if let Some(key) = key {
+        if let Begin::Replay(status, body) = idempotency::begin(&mut tx, scope, key, hash).await? {
+            return Ok((status, body));
+        }
+    }
+    let (stay_id, created) = repo::insert_stay(
+        &mut tx,
+        &state.cipher,
+        state.tz(),
+        &NewStay {
+            place_id: target.place_id,
+            room: None,
+            arrived_at: now,
+            expected_departure: departure,
+            departed_at: None,
+            purpose,
+            source: "self_qr",
+            presence: "printed_code",
+            consent_version: Some(&state.config.consent_version),
+            checkout_token_hash: Some(crate::auth::repo::token_hash(&token)),
+            created_by: None,
+            confirmed: false,
+            guests: &guests,
+        },
+    )
+    .await?;
+    let body = json!({
+        "kind": "stay",
+        "stay_id": stay_id,
+        "checkout_token": token,
+        "receipt_url": format!("{}/stay/{stay_id}?t={token}", state.config.base_url()),
+        "place": {"id": target.place_id, "name": target.name},
+        "arrived_at": now,
+        "expected_departure": departure,
+        "guests": created.iter().map(|g| json!({
+            "id": g.id, "position": g.position, "notify_deadline": g.notify_deadline,
+        })).collect::<Vec<_>>(),
+    });
+    if let Some(key) = key {
+        idempotency::finish(&mut tx, scope, key, StatusCode::CREATED, &body).await?;
+    }
+    tx.commit().await?;
+    crate::stats::live::invalidate(state, target.place_id).await;
+    Ok((StatusCode::CREATED, body))
+}
+
+async fn visit(
+    state: &AppState,
+    target: &ScanTarget,
+    req: &CheckinRequest,
+    key: Option<&str>,
+    scope: &str,
+    hash: &[u8],
+) -> Result<(StatusCode, Value)> {
+    let mut errors = FieldErrors::default();
+    let party = match req.party_size {
+        None => {
+            errors.add("party_size", "required", "say how many people are in your party");
+            None
+        }
+        Some(n @ 1..=500) => Some(n as i32),
+        Some(_) => {
+            errors.add("party_size", "party_range", "a party is 1 to 500 people");
+            None
+        }
+    };
+    let country = match req.origin_country.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => {
+            errors.add("origin_country", "required", "say which country you come from");
+            None
+        }
+        Some(raw) => {
+            let parsed = model::parse_country(raw);
+            if parsed.is_none() {
+                errors.add("origin_country", "country_code", "must be a country code such as VNM or KOR");
+            }
+            parsed
+        }
+    };
+    let province = match req.origin_province.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(_) if country.as_deref() != Some("VNM") => None,
+        Some(name) => match crate::regions::find_province(&state.db, name).await? {
+            Some((id, _)) => Some(id),
+            None => {
+                errors.add("origin_province", "province_unknown", "choose a province from the list");
+                None
+            }
+        },
+    };
+    let (party, country) = match (party, country) {
+        (Some(p), Some(c)) if errors.is_empty() => (p, c),
+        _ => return Err(Error::Validation(errors)),
+    };
+
+    let mut tx = state.db.begin().await?;
+    if let Some(key) = key {
+        if let Begin::Replay(status, body) = idempotency::begin(&mut tx, scope, key, hash).await? {
+            return Ok((status, body));
+        }
+    }
+    let (visit_id, at) = repo::insert_visit(&mut tx, state.tz(), target.place_id, party, &country, province).await?;
+    let body = json!({
+        "kind": "visit",
+        "visit_id": visit_id,
+        "place": {"id": target.place_id, "name": target.name},
+        "party_size": party,
+        "visited_at": at,
+    });
+    if let Some(key) = key {
+        idempotency::finish(&mut tx, scope, key, StatusCode::CREATED, &body).await?;
+    }
+    tx.commit().await?;
+    crate::stats::live::invalidate(state, target.place_id).await;
+    Ok((StatusCode::CREATED, body))
+}

@@ -1,0 +1,157 @@
+//! The `luutru` command: serve, migrate, seed, user.
+
+use std::io::Read;
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::Role;
+use crate::cache::Cache;
+use crate::config::{Config, Environment};
+use crate::{db, telemetry, AppState};
+
+#[derive(Parser)]
+#[command(name = "luutru", version, about = "Lodging register, QR check-in and tourism statistics")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP on BIND_ADDR until SIGTERM or Ctrl-C.
+    Serve {
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Create the database if needed, run the migrations, load wards and provinces.
+    Migrate {
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Load the demo city (idempotent): places, users, months of stays and visits.
+    Seed {
+        /// The synthetic demo city (the only seed there is).
+        #[arg(long)]
+        demo: bool,
+        /// Stays to create, spread over the past year (default: 3000 over four months).
+        #[arg(long)]
+        stays: Option<usize>,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// A place the user works at (managers and staff); repeat for several.
+        #[arg(long = "place")]
+        places: Vec<i64>,
+        /// Read the password from standard input (required: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        config: Config,
+    },
+}
+
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn state(config: Config) -> anyhow::Result<AppState> {
+    config.check()?;
+    if config.uses_demo_secrets() {
+        tracing::warn!("QR_SIGNING_KEY or DATA_ENCRYPTION_KEY not set: using the development keys");
+    }
+    let pool = db::connect(&config).await?;
+    let cache = Cache::new(&config.redis_url, &config.redis_prefix)?;
+    Ok(AppState::new(config, pool, cache))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { config } => {
+            telemetry::init(config.environment == Environment::Production);
+            let state = state(config).await?;
+            crate::serve(state).await
+        }
+        Command::Migrate { config } => {
+            telemetry::init(false);
+            db::create_database(&config).await?;
+            let pool = db::connect(&config).await?;
+            db::prepare(&pool).await?;
+            println!("database ready: migrations applied, wards and provinces loaded");
+            Ok(())
+        }
+        Command::Seed { demo, stays, config } => {
+            telemetry::init(false);
+            if !demo {
+                anyhow::bail!("say what to seed: --demo");
+            }
+            if config.environment == Environment::Production {
+                anyhow::bail!("the demo city is not loaded in production");
+            }
+            let state = state(config).await?;
+            crate::seed::demo(&state, stays).await
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    role,
+                    places,
+                    password_stdin: _,
+                    config,
+                },
+        } => {
+            telemetry::init(false);
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let state = state(config).await?;
+            let id = crate::auth::repo::create_user(&state.db, &email, password, role, &places)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+            println!("created user {id} <{email}> as {}", role.as_str());
+            Ok(())
+        }
+    }
+}
+
+/// An error for a terminal: the message and each field's problem.
+fn describe(e: &crate::error::Error) -> String {
+    match e {
+        crate::error::Error::Validation(fields) => fields
+            .0
+            .iter()
+            .map(|(f, list)| format!("{f}: {}", list.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    }
+}

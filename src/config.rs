@@ -1,0 +1,131 @@
+//! Typed configuration from the environment (and the same names as flags).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use base64::Engine;
+
+/// 32 secret bytes given as standard base64. `Debug` never prints them.
+#[derive(Clone)]
+pub struct Secret(pub [u8; 32]);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .map_err(|_| "must be standard base64 (try: head -c32 /dev/urandom | base64)".to_owned())?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "must decode to exactly 32 bytes".to_owned())?;
+        Ok(Secret(key))
+    }
+}
+
+/// Development-only secrets, so a newcomer's `run.sh` works at once.
+/// Production refuses to start with them.
+const DEMO_QR_KEY: [u8; 32] = *b"luutru-demo-qr-signing-key-0001!";
+const DEMO_DATA_KEY: [u8; 32] = *b"luutru-demo-data-encryption-key!";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// PostgreSQL, the source of truth.
+    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/luutru")]
+    pub database_url: String,
+    /// Redis: caches, live counters, rate limits.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    /// Prefix of every Redis key, so several deployments can share a server.
+    #[arg(long, env = "REDIS_PREFIX", default_value = "luutru:")]
+    pub redis_prefix: String,
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    pub bind_addr: SocketAddr,
+    /// What QR codes point at, e.g. https://luutru.vungtau.gov.vn (no trailing slash).
+    #[arg(long, env = "PUBLIC_BASE_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_base_url: String,
+    /// 32 random bytes, standard base64: signs check-in codes.
+    #[arg(long, env = "QR_SIGNING_KEY", hide_env_values = true)]
+    pub qr_signing_key: Option<Secret>,
+    /// 32 random bytes, standard base64: encrypts personal data at rest.
+    #[arg(long, env = "DATA_ENCRYPTION_KEY", hide_env_values = true)]
+    pub data_encryption_key: Option<Secret>,
+    #[arg(long = "env", env = "LUUTRU_ENV", value_enum, default_value = "development")]
+    pub environment: Environment,
+    /// `off`, or limits like `checkin=600/60,login=10/300` (requests per seconds).
+    #[arg(long, env = "RATE_LIMITS", default_value = "checkin=600/60,visit=600/60,login=10/300")]
+    pub rate_limits: crate::ratelimit::RateLimits,
+    /// Time zone of every day boundary (arrivals "today", nights, reports).
+    #[arg(long, env = "TIMEZONE", default_value = "Asia/Ho_Chi_Minh")]
+    pub timezone: chrono_tz::Tz,
+    /// Hours a sign-in lasts.
+    #[arg(long, env = "SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: i64,
+    /// Version of the personal-data notice visitors agree to.
+    #[arg(long, env = "CONSENT_VERSION", default_value = "2026-01")]
+    pub consent_version: String,
+    /// Size of the PostgreSQL connection pool.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
+    pub database_pool_size: u32,
+}
+
+impl Config {
+    /// Configuration from the environment alone (tests, tools).
+    pub fn from_env() -> anyhow::Result<Self> {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: Config,
+        }
+        let wrapper = <Wrapper as clap::Parser>::try_parse_from(["luutru"])?;
+        Ok(wrapper.config)
+    }
+
+    /// Refuse to run production with missing or demo secrets.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.environment == Environment::Production {
+            for (name, secret, demo) in [
+                ("QR_SIGNING_KEY", &self.qr_signing_key, DEMO_QR_KEY),
+                ("DATA_ENCRYPTION_KEY", &self.data_encryption_key, DEMO_DATA_KEY),
+            ] {
+                match secret {
+                    None => anyhow::bail!("{name} must be set in production"),
+                    Some(s) if s.0 == demo => anyhow::bail!("{name} is the demo key; set a real one"),
+                    Some(_) => {}
+                }
+            }
+            if !self.public_base_url.starts_with("https://") {
+                anyhow::bail!("PUBLIC_BASE_URL must be https:// in production");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn qr_key(&self) -> [u8; 32] {
+        self.qr_signing_key.as_ref().map_or(DEMO_QR_KEY, |s| s.0)
+    }
+
+    pub fn data_key(&self) -> [u8; 32] {
+        self.data_encryption_key.as_ref().map_or(DEMO_DATA_KEY, |s| s.0)
+    }
+
+    pub fn uses_demo_secrets(&self) -> bool {
+        self.qr_signing_key.is_none() || self.data_encryption_key.is_none()
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.public_base_url.trim_end_matches('/')
+    }
+}

@@ -1,0 +1,160 @@
+//! One error type for the whole service. Bad input becomes a 4xx whose JSON
+//! names the field and says what to fix; internal failures become a generic
+//! 500 (or 503 when a backing service is unreachable) with the cause logged.
+
+use std::collections::BTreeMap;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What is wrong with one field, as a stable code (translated on visitor
+/// pages) and an English sentence (used by the API).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Field errors collected while parsing a request, keyed by path
+/// (`guests[1].date_of_birth`), in a stable order.
+#[derive(Debug, Default, Clone)]
+pub struct FieldErrors(pub BTreeMap<String, Vec<FieldError>>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: impl Into<String>, code: &'static str, message: impl Into<String>) {
+        self.0.entry(field.into()).or_default().push(FieldError {
+            code,
+            message: message.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when nothing was added, else the collected errors.
+    pub fn finish<T>(self, value: T) -> Result<T> {
+        if self.is_empty() {
+            Ok(value)
+        } else {
+            Err(Error::Validation(self))
+        }
+    }
+
+    pub fn single(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Error {
+        let mut errors = Self::default();
+        errors.add(field, code, message);
+        Error::Validation(errors)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("some fields need fixing")]
+    Validation(FieldErrors),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("sign in first")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
+    #[error("too many requests, try again in {retry_after} seconds")]
+    TooManyRequests { retry_after: u64 },
+    #[error("{0} is unavailable, try again shortly")]
+    Unavailable(&'static str),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    message: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    errors: BTreeMap<&'a str, Vec<&'a str>>,
+}
+
+impl Error {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Database(e) if is_unavailable(e) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The database refused a row because of a constraint: name the constraint.
+    pub fn constraint(&self) -> Option<&str> {
+        match self {
+            Error::Database(sqlx::Error::Database(e)) => e.constraint(),
+            _ => None,
+        }
+    }
+}
+
+/// The database could not be reached (as opposed to a query that failed).
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_)
+    )
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            Error::Database(e) if status == StatusCode::SERVICE_UNAVAILABLE => {
+                tracing::warn!(error = %e, "database unavailable");
+                "the database is unavailable, try again shortly".to_owned()
+            }
+            Error::Database(e) => {
+                tracing::error!(error = %e, "database error");
+                "internal error".to_owned()
+            }
+            Error::Internal(e) => {
+                tracing::error!(error = ?e, "internal error");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let errors = match &self {
+            Error::Validation(fields) => fields
+                .0
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.iter().map(|e| e.message.as_str()).collect()))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        let mut response = (status, axum::Json(Body { message, errors })).into_response();
+        let retry_after = match &self {
+            Error::TooManyRequests { retry_after } => Some(*retry_after),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(2),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

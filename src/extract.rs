@@ -1,0 +1,82 @@
+//! Request extractors that turn malformed input into errors naming the field.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, FieldErrors};
+
+/// JSON body; a syntax or type error becomes a 4xx naming the field
+/// (`guests[1].date_of_birth`), and a wrong content type a 415.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        if !is_json {
+            return Err(Error::UnsupportedMediaType("send the body as JSON with Content-Type: application/json"));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| Error::BadRequest(format!("could not read the body: {e}")))?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return Error::BadRequest(format!("the body is not valid JSON: {inner}"));
+        }
+        let text = inner.to_string();
+        let text = text.split(" at line ").next().unwrap_or(&text).to_owned();
+        // serde names a missing field in its message, not in the path.
+        let (field, message) = match text.strip_prefix("missing field `").and_then(|r| r.split_once('`')) {
+            Some((name, _)) if path == "." => (name.to_owned(), "is required".to_owned()),
+            Some((name, _)) => (format!("{path}.{name}"), "is required".to_owned()),
+            None if path == "." => ("body".to_owned(), text),
+            None => (path, text),
+        };
+        FieldErrors::single(field, "invalid", message)
+    })
+}
+
+/// The client's address, for rate limits (the socket peer; a trusted proxy's
+/// `X-Forwarded-For` is a later configuration).
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "local".to_owned());
+        Ok(ClientAddr(addr))
+    }
+}
+
+/// The `Idempotency-Key` header, when given (1–200 visible characters).
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Error> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .ok_or_else(|| Error::BadRequest("Idempotency-Key must be 1 to 200 visible characters".into()))?;
+    Ok(Some(key.to_owned()))
+}

@@ -1,0 +1,171 @@
+//! Translations for the pages people read. Each language is one JSON file in
+//! `web/i18n/`, compiled into the binary; a test fails when a language lacks
+//! a key that another has or that a template uses.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use axum::http::{header, HeaderMap};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lang {
+    Vi,
+    En,
+}
+
+const CATALOG_FILES: [(Lang, &str); 2] = [
+    (Lang::Vi, include_str!("../web/i18n/vi.json")),
+    (Lang::En, include_str!("../web/i18n/en.json")),
+];
+
+static CATALOGS: LazyLock<HashMap<Lang, HashMap<String, String>>> = LazyLock::new(|| {
+    CATALOG_FILES
+        .iter()
+        .map(|(lang, text)| {
+            let catalog: HashMap<String, String> = serde_json::from_str(text)
+                .unwrap_or_else(|e| panic!("web/i18n/{}.json is not a flat JSON object: {e}", lang.code()));
+            (*lang, catalog)
+        })
+        .collect()
+});
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Vi, Lang::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language's own name, for the switcher.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::Vi => "Tiếng Việt",
+            Lang::En => "English",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        Lang::ALL.into_iter().find(|l| l.code() == primary)
+    }
+
+    /// `?lang=`, then the remembered cookie, then `Accept-Language` by
+    /// weight, then Vietnamese.
+    pub fn negotiate(query: Option<&str>, headers: &HeaderMap) -> Lang {
+        if let Some(lang) = query.and_then(Lang::from_code) {
+            return lang;
+        }
+        let cookie = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == "lang")
+            .and_then(|(_, v)| Lang::from_code(v));
+        if let Some(lang) = cookie {
+            return lang;
+        }
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mut offers: Vec<(f32, Lang)> = accept
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.split(';');
+                let lang = Lang::from_code(pieces.next()?)?;
+                let q = pieces
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.parse().ok())
+                    .unwrap_or(1.0);
+                Some((q, lang))
+            })
+            .collect();
+        offers.sort_by(|a, b| b.0.total_cmp(&a.0));
+        offers.first().map_or(Lang::Vi, |(_, l)| *l)
+    }
+}
+
+/// The translator handed to templates: `{{ t.get("scan.title") }}`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr(pub Lang);
+
+impl Tr {
+    pub fn lang(&self) -> Lang {
+        self.0
+    }
+
+    pub fn get<'a>(&self, key: &'a str) -> &'a str {
+        lookup(self.0, key).or_else(|| lookup(Lang::En, key)).unwrap_or(key)
+    }
+
+    /// A key built at run time (`country.KOR`); empty when no language has it.
+    pub fn dynamic(&self, key: &str) -> &'static str {
+        lookup(self.0, key).or_else(|| lookup(Lang::En, key)).unwrap_or("")
+    }
+
+    /// A validation message: the translated code, else the English sentence.
+    pub fn error<'a>(&self, error: &'a crate::error::FieldError) -> &'a str {
+        let key = format!("error.{}", error.code);
+        lookup(self.0, &key).unwrap_or(&error.message)
+    }
+}
+
+fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
+    CATALOGS.get(&lang)?.get(key).map(String::as_str)
+}
+
+pub fn keys(lang: Lang) -> Vec<&'static str> {
+    let mut keys: Vec<&str> = CATALOGS.get(&lang).map(|c| c.keys().map(String::as_str).collect()).unwrap_or_default();
+    keys.sort_unstable();
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_has_every_key() {
+        let reference = keys(Lang::En);
+        for lang in Lang::ALL {
+            let have = keys(lang);
+            let missing: Vec<_> = reference.iter().filter(|k| !have.contains(k)).collect();
+            let extra: Vec<_> = have.iter().filter(|k| !reference.contains(k)).collect();
+            assert!(missing.is_empty(), "{} lacks {missing:?}", lang.code());
+            assert!(extra.is_empty(), "{} has keys English lacks: {extra:?}", lang.code());
+        }
+    }
+
+    #[test]
+    fn every_key_a_template_uses_exists() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/web/templates");
+        let reference = keys(Lang::En);
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for piece in text.split("t.get(\"").skip(1) {
+                let key = piece.split('"').next().unwrap();
+                assert!(reference.contains(&key), "{} uses missing key {key}", path.display());
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "templates should be translated, found {checked} keys");
+    }
+
+    #[test]
+    fn accept_language_is_read_by_weight() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT_LANGUAGE, "ko-KR,ko;q=0.9,en-US;q=0.8,vi;q=0.5".parse().unwrap());
+        assert_eq!(Lang::negotiate(None, &headers), Lang::En);
+        assert_eq!(Lang::negotiate(Some("vi"), &headers), Lang::Vi);
+        headers.insert(header::COOKIE, "lang=vi".parse().unwrap());
+        assert_eq!(Lang::negotiate(None, &headers), Lang::Vi);
+        assert_eq!(Lang::negotiate(None, &HeaderMap::new()), Lang::Vi);
+    }
+}

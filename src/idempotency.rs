@@ -1,0 +1,93 @@
+//! Idempotency keys: a retried request returns the first answer and stores
+//! nothing twice. The key row is written in the same transaction as the work
+//! it protects, so a concurrent duplicate waits for the first to commit and
+//! then replays its answer.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+
+use crate::error::{Error, Result};
+
+pub enum Begin {
+    /// First time: do the work, then call [`finish`] in the same transaction.
+    Fresh,
+    /// Seen before with the same body: answer this.
+    Replay(StatusCode, Value),
+}
+
+pub fn request_hash(body: &impl serde::Serialize) -> Vec<u8> {
+    Sha256::digest(serde_json::to_vec(body).unwrap_or_default()).to_vec()
+}
+
+pub async fn begin(tx: &mut PgConnection, scope: &str, key: &str, hash: &[u8]) -> Result<Begin> {
+    // Keys live 24 hours; an expired one is free to use again.
+    sqlx::query!(
+        "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < now() - interval '24 hours'",
+        scope,
+        key
+    )
+    .execute(&mut *tx)
+    .await?;
+    let inserted = sqlx::query_scalar!(
+        "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING RETURNING 1",
+        scope,
+        key,
+        hash
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if inserted.is_some() {
+        return Ok(Begin::Fresh);
+    }
+    let row = sqlx::query!(
+        "SELECT request_hash, status, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+        scope,
+        key
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if row.request_hash != hash {
+        return Err(Error::Conflict(
+            "this Idempotency-Key was already used for a different request".into(),
+        ));
+    }
+    match (row.status, row.response) {
+        (Some(status), Some(body)) => Ok(Begin::Replay(
+            StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
+            body,
+        )),
+        _ => Err(Error::Conflict("the first request with this key is still being processed".into())),
+    }
+}
+
+pub async fn finish(tx: &mut PgConnection, scope: &str, key: &str, status: StatusCode, body: &Value) -> Result<()> {
+    sqlx::query!(
+        "UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2",
+        scope,
+        key,
+        status.as_u16() as i16,
+        body
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Forget keys older than a day, every hour.
+pub async fn cleanup_loop(pool: sqlx::PgPool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = sqlx::query!("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "idempotency cleanup failed");
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Lưu trú: visitor check-in by QR code, the lodging register (sổ lưu trú)
+//! and tourism statistics for a city.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod auth;
+pub mod cache;
+pub mod checkin;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod i18n;
+pub mod idempotency;
+pub mod localtime;
+pub mod openapi;
+pub mod places;
+pub mod qr;
+pub mod ratelimit;
+pub mod regions;
+pub mod register;
+pub mod seed;
+pub mod stats;
+pub mod telemetry;
+pub mod web;
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::cache::Cache;
+use crate::config::Config;
+use crate::crypto::DataCipher;
+use crate::qr::code::CodeSigner;
+
+/// Largest request body: a tour group of sixty with every field filled fits
+/// many times over.
+const BODY_LIMIT: usize = 1024 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything a request handler needs, shared by every request.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: sqlx::PgPool,
+    pub cache: Cache,
+    pub config: Config,
+    pub codes: CodeSigner,
+    pub cipher: DataCipher,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(config: Config, db: sqlx::PgPool, cache: Cache) -> Self {
+        let codes = CodeSigner::new(&config.qr_key());
+        let cipher = DataCipher::new(&config.data_key());
+        AppState(Arc::new(Inner {
+            db,
+            cache,
+            config,
+            codes,
+            cipher,
+        }))
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.config.timezone
+    }
+}
+
+/// The whole application: the same router serves production and tests.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(auth::routes::router())
+        .merge(places::routes::router())
+        .merge(qr::routes::router())
+        .merge(checkin::routes::router())
+        .merge(checkin::pages::router())
+        .merge(register::routes::router())
+        .merge(register::pages::router())
+        .merge(stats::routes::router())
+        .merge(stats::pages::router())
+        .merge(openapi::router())
+        .merge(web::router())
+        .fallback(web::not_found)
+        .layer(CompressionLayer::new())
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            let body = serde_json::json!({"message": "internal error"}).to_string();
+            (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The matched route, never the raw URL: codes and tokens stay out of logs.
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str);
+            tracing::info_span!("request", method = %req.method(), route)
+        }))
+        .with_state(state)
+}
+
+use axum::response::IntoResponse;
+
+/// Serve until SIGTERM or Ctrl-C; in-flight requests finish first.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let addr = state.config.bind_addr;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, base_url = state.config.base_url(), "serving");
+    tokio::spawn(idempotency::cleanup_loop(state.db.clone()));
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,94 @@
+//! `/api/openapi.json`, generated from the handlers' annotations, and
+//! `/api/docs`, a plain page listing every route from the same document.
+
+use askama::Template;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+use crate::i18n::{Lang, Tr};
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Lưu trú",
+        description = "Visitor check-in by QR code, the lodging register (sổ lưu trú) and tourism statistics.\n\n\
+            Errors are JSON `{\"message\": \"...\", \"errors\": {\"field\": [\"...\"]}}`, nested fields named like \
+            `guests[1].date_of_birth`. Sign in with `/api/v1/auth/login` and send `Authorization: Bearer <token>`.\n\n\
+            Statistics follow IRTS 2008: an arrival is a guest checking in, counted on the local date of arrival \
+            (Asia/Ho_Chi_Minh); the nights of a guest are the local dates d with arrival ≤ d < departure, counted \
+            only inside the range; a guest still in house counts as departing today; a same-day guest has zero \
+            nights; domestic means residing in Vietnam (VNM); average length of stay = guest-nights ÷ arrivals; \
+            bed occupancy = guest-nights ÷ (beds × open days) × 100 over accommodations whose beds are known."
+    ),
+    paths(
+        crate::auth::routes::login,
+        crate::auth::routes::logout,
+        crate::auth::routes::me,
+        crate::places::routes::create,
+        crate::places::routes::list,
+        crate::places::routes::read,
+        crate::places::routes::update,
+        crate::places::routes::rotate,
+        crate::qr::routes::png,
+        crate::qr::routes::svg,
+        crate::checkin::routes::create_checkin,
+        crate::checkin::routes::checkout,
+        crate::register::routes::create,
+        crate::register::routes::list,
+        crate::register::routes::csv_export,
+        crate::stats::routes::summary,
+        crate::stats::routes::live_figures,
+    ),
+    components(schemas(crate::checkin::model::GuestInput))
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/api/docs", get(docs))
+}
+
+struct Operation {
+    method: String,
+    path: String,
+    summary: String,
+}
+
+#[derive(Template)]
+#[template(path = "api_docs.html")]
+struct DocsPage {
+    t: Tr,
+    description: String,
+    operations: Vec<Operation>,
+}
+
+async fn docs() -> Response {
+    let doc = ApiDoc::openapi();
+    let value = serde_json::to_value(&doc).unwrap_or_default();
+    let mut operations = Vec::new();
+    if let Some(paths) = value["paths"].as_object() {
+        for (path, methods) in paths {
+            for (method, op) in methods.as_object().into_iter().flatten() {
+                let summary = op["summary"]
+                    .as_str()
+                    .or_else(|| op["description"].as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                operations.push(Operation {
+                    method: method.to_uppercase(),
+                    path: path.clone(),
+                    summary,
+                });
+            }
+        }
+    }
+    crate::web::render(&DocsPage {
+        t: Tr(Lang::En),
+        description: doc.info.description.unwrap_or_default(),
+        operations,
+    })
+}

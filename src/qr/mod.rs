@@ -1,0 +1,5 @@
+//! Check-in codes: signing, rendering, and the image routes.
+
+pub mod code;
+pub mod render;
+pub mod routes;

@@ -1,0 +1,101 @@
+//! `/api/v1/places/{id}/qr.png` and `qr.svg`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::render;
+use crate::auth::CurrentUser;
+use crate::error::{Error, FieldErrors, Result};
+use crate::places::repo::{self, qr_payload};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/places/{id}/qr.png", get(png))
+        .route("/api/v1/places/{id}/qr.svg", get(svg))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct SizeQuery {
+    /// Width in pixels, 100 to 2000 (default 512).
+    size: Option<u32>,
+}
+
+/// The QR payload of a place the user may print: the office, admins and the place's own people.
+async fn payload(state: &AppState, user: &CurrentUser, id: i64) -> Result<String> {
+    if user.role.works_at_places() && !user.works_at(id) {
+        return Err(Error::Forbidden("you do not work at this place"));
+    }
+    let place = repo::get(&state.db, state.config.base_url(), id).await?;
+    let code = place.code.ok_or(Error::NotFound("this place has no active code"))?;
+    Ok(qr_payload(state.config.base_url(), &code))
+}
+
+fn cached(headers: &HeaderMap, etag: &str, content_type: &'static str, body: Vec<u8>) -> Response {
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, content_type)], body).into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    // Private: the image names an active code; revalidate so a rotation shows.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    response
+}
+
+fn etag(payload: &str, variant: &str) -> String {
+    let digest = Sha256::digest(format!("{payload}|{variant}"));
+    format!("\"{}\"", data_encoding::HEXLOWER.encode(&digest[..12]))
+}
+
+/// The place's check-in code as a PNG, quiet zone included.
+#[utoipa::path(get, path = "/api/v1/places/{id}/qr.png", tag = "places", params(("id" = i64, Path), SizeQuery),
+    responses((status = 200, content_type = "image/png", description = "The code"),
+              (status = 422, description = "size out of range")))]
+pub async fn png(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<SizeQuery>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let size = q.size.unwrap_or(render::DEFAULT_SIZE);
+    if !(render::MIN_SIZE..=render::MAX_SIZE).contains(&size) {
+        return Err(FieldErrors::single(
+            "size",
+            "out_of_range",
+            format!("size is {} to {} pixels", render::MIN_SIZE, render::MAX_SIZE),
+        ));
+    }
+    let payload = payload(&state, &user, id).await?;
+    let tag = etag(&payload, &format!("png{size}"));
+    let bytes = render::png(&payload, size)?;
+    Ok(cached(&headers, &tag, "image/png", bytes))
+}
+
+/// The place's check-in code as SVG, for print shops.
+#[utoipa::path(get, path = "/api/v1/places/{id}/qr.svg", tag = "places", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "image/svg+xml", description = "The code")))]
+pub async fn svg(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let payload = payload(&state, &user, id).await?;
+    let tag = etag(&payload, "svg");
+    Ok(cached(&headers, &tag, "image/svg+xml", render::svg(&payload)?.into_bytes()))
+}

@@ -1,0 +1,114 @@
+//! Wards of the city and provinces of the country: data, not code. The
+//! defaults are the CSV files in `data/`; another city loads its own.
+
+use serde::Deserialize;
+use sqlx::PgPool;
+
+const WARDS_CSV: &str = include_str!("../data/wards-vung-tau.csv");
+const PROVINCES_CSV: &str = include_str!("../data/provinces-2025.csv");
+
+#[derive(Debug, Deserialize)]
+struct Row {
+    #[serde(alias = "ward", alias = "province")]
+    name: String,
+    kind: String,
+    /// Former units, separated by `;`.
+    former_units: String,
+}
+
+fn parse(csv_text: &str) -> anyhow::Result<Vec<(String, String, Vec<String>)>> {
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let mut rows = Vec::new();
+    for row in reader.deserialize::<Row>() {
+        let row = row?;
+        let former = row
+            .former_units
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        rows.push((row.name.trim().to_owned(), row.kind.trim().to_owned(), former));
+    }
+    Ok(rows)
+}
+
+pub async fn load_defaults(pool: &PgPool) -> anyhow::Result<()> {
+    load(pool, WARDS_CSV, PROVINCES_CSV).await
+}
+
+/// Insert or update wards and provinces from CSV text (`name,kind,former_units`).
+pub async fn load(pool: &PgPool, wards_csv: &str, provinces_csv: &str) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    for (name, kind, former) in parse(wards_csv)? {
+        sqlx::query!(
+            "INSERT INTO wards (name, kind, former_units) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, former_units = EXCLUDED.former_units",
+            name,
+            kind,
+            &former
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (name, kind, former) in parse(provinces_csv)? {
+        sqlx::query!(
+            "INSERT INTO provinces (name, kind, former_units) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, former_units = EXCLUDED.former_units",
+            name,
+            kind,
+            &former
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A ward by its current name or one of its former names (case-insensitive).
+pub async fn find_ward(pool: &PgPool, name: &str) -> sqlx::Result<Option<(i32, String)>> {
+    let row = sqlx::query!(
+        "SELECT id, name FROM wards
+         WHERE lower(name) = lower($1) OR lower($1) = ANY (SELECT lower(u) FROM unnest(former_units) u)
+         ORDER BY lower(name) = lower($1) DESC LIMIT 1",
+        name.trim()
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.id, r.name)))
+}
+
+/// A province by its current name or a former one (before the 2025 merger).
+pub async fn find_province(pool: &PgPool, name: &str) -> sqlx::Result<Option<(i32, String)>> {
+    let row = sqlx::query!(
+        "SELECT id, name FROM provinces
+         WHERE lower(name) = lower($1) OR lower($1) = ANY (SELECT lower(u) FROM unnest(former_units) u)
+         ORDER BY lower(name) = lower($1) DESC LIMIT 1",
+        name.trim()
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.id, r.name)))
+}
+
+pub async fn province_names(pool: &PgPool) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!("SELECT name FROM provinces ORDER BY name")
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn ward_names(pool: &PgPool) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!("SELECT name FROM wards ORDER BY name").fetch_all(pool).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bundled_region_files_parse() {
+        let wards = super::parse(super::WARDS_CSV).unwrap();
+        assert_eq!(wards.len(), 5);
+        assert!(wards.iter().any(|(n, _, f)| n == "Tam Thắng" && f.contains(&"Phường 8".to_owned())));
+        assert_eq!(super::parse(super::PROVINCES_CSV).unwrap().len(), 34);
+    }
+}

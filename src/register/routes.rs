@@ -1,0 +1,307 @@
+//! `/api/v1/places/{id}/stays`: the desk's entry of a stay and the register.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::repo::{self, Filter, RegisterStay};
+use crate::auth::{CurrentUser, Role};
+use crate::checkin::model::{self, GuestInput};
+use crate::checkin::repo::{insert_stay, NewStay};
+use crate::checkin::service::{parse_departure, parse_purpose};
+use crate::error::{Error, FieldErrors, Result};
+use crate::extract::{idempotency_key, ApiJson};
+use crate::idempotency::{self, Begin};
+use crate::localtime;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/places/{id}/stays", get(list).post(create))
+        .route("/api/v1/places/{id}/stays.csv", get(csv_export))
+}
+
+/// A stay entered at the desk, or carried over from the paper register.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeskStayRequest {
+    pub guests: Vec<GuestInput>,
+    pub purpose: Option<String>,
+    pub room: Option<String>,
+    /// RFC 3339; default now; past times allowed.
+    pub arrived_at: Option<String>,
+    /// YYYY-MM-DD; required unless `departed_at` is given.
+    pub expected_departure: Option<String>,
+    /// RFC 3339: for a stay that has already ended.
+    pub departed_at: Option<String>,
+}
+
+fn parse_instant(raw: Option<&str>, field: &str, errors: &mut FieldErrors) -> Option<DateTime<Utc>> {
+    let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
+    match DateTime::parse_from_rfc3339(raw) {
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(_) => {
+            errors.add(field, "instant_format", "write the time as RFC 3339, e.g. 2026-07-01T14:30:00+07:00");
+            None
+        }
+    }
+}
+
+/// Enter a stay at the desk (the place's manager and staff).
+#[utoipa::path(post, path = "/api/v1/places/{id}/stays", tag = "register", params(("id" = i64, Path)),
+    request_body = DeskStayRequest,
+    responses((status = 201, description = "Stored: `stay_id`"), (status = 403, description = "Not this place's staff"),
+              (status = 422, description = "A field needs fixing")))]
+pub async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(place_id): Path<i64>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<DeskStayRequest>,
+) -> Result<(StatusCode, Json<Value>)> {
+    if !user.works_at(place_id) {
+        return Err(Error::Forbidden("only this place's manager and staff enter its stays"));
+    }
+    let key = idempotency_key(&headers)?;
+    let (status, body) = create_stay(&state, &user, place_id, &req, key.as_deref()).await?;
+    Ok((status, Json(body)))
+}
+
+pub async fn create_stay(
+    state: &AppState,
+    user: &CurrentUser,
+    place_id: i64,
+    req: &DeskStayRequest,
+    key: Option<&str>,
+) -> Result<(StatusCode, Value)> {
+    let now = Utc::now();
+    let mut errors = FieldErrors::default();
+    let arrived_at = parse_instant(req.arrived_at.as_deref(), "arrived_at", &mut errors).unwrap_or(now);
+    if arrived_at > now + Duration::minutes(5) {
+        errors.add("arrived_at", "arrival_future", "the arrival cannot be in the future");
+    }
+    let departed_at = parse_instant(req.departed_at.as_deref(), "departed_at", &mut errors);
+    if departed_at.is_some_and(|d| d < arrived_at) {
+        errors.add("departed_at", "departure_past", "the departure cannot be before the arrival");
+    }
+    if departed_at.is_some_and(|d| d > now + Duration::minutes(5)) {
+        errors.add("departed_at", "departure_future", "a departure in the future is an expected departure");
+    }
+    let arrival_day = localtime::date(state.tz(), arrived_at);
+    let guests = model::parse_guests(&req.guests, arrival_day, true, &mut errors);
+    let expected = match (&req.expected_departure, departed_at) {
+        (None, Some(d)) => Some(localtime::date(state.tz(), d)),
+        (raw, _) => parse_departure(raw.as_deref(), arrival_day, &mut errors),
+    };
+    let purpose = parse_purpose(req.purpose.as_deref(), &mut errors);
+    let room = req.room.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if room.is_some_and(|r| r.chars().count() > 20) {
+        errors.add("room", "too_long", "a room number has at most 20 characters");
+    }
+    let (expected, purpose) = match (expected, purpose) {
+        (Some(e), Some(p)) if errors.is_empty() => (e, p),
+        _ => return Err(Error::Validation(errors)),
+    };
+
+    let scope = format!("desk:{place_id}");
+    let mut tx = state.db.begin().await?;
+    if let Some(key) = key {
+        let hash = idempotency::request_hash(req);
+        if let Begin::Replay(status, body) = idempotency::begin(&mut tx, &scope, key, &hash).await? {
+            return Ok((status, body));
+        }
+    }
+    let (stay_id, created) = insert_stay(
+        &mut tx,
+        &state.cipher,
+        state.tz(),
+        &NewStay {
+            place_id,
+            room,
+            arrived_at,
+            expected_departure: expected,
+            departed_at,
+            purpose,
+            source: "desk",
+            presence: "desk_staff",
+            consent_version: None,
+            checkout_token_hash: None,
+            created_by: Some(user.id),
+            confirmed: true,
+            guests: &guests,
+        },
+    )
+    .await?;
+    crate::audit::record(
+        &mut *tx,
+        Some(user.id),
+        "stay.desk_entry",
+        Some(place_id),
+        Some(&stay_id.to_string()),
+        json!({"guests": guests.len()}),
+    )
+    .await?;
+    let body = json!({
+        "stay_id": stay_id,
+        "arrived_at": arrived_at,
+        "expected_departure": expected,
+        "departed_at": departed_at,
+        "guests": created.iter().map(|g| json!({
+            "id": g.id, "position": g.position, "notify_deadline": g.notify_deadline,
+        })).collect::<Vec<_>>(),
+    });
+    if let Some(key) = key {
+        idempotency::finish(&mut tx, &scope, key, StatusCode::CREATED, &body).await?;
+    }
+    tx.commit().await?;
+    crate::stats::live::invalidate(state, place_id).await;
+    Ok((StatusCode::CREATED, body))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// in_house (default) or all
+    pub status: Option<String>,
+    /// Stays present on or after this local date (YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Stays that arrived on or before this local date.
+    pub to: Option<String>,
+    /// A name without accents, a room, a nationality code or an exact document number.
+    pub q: Option<String>,
+    /// Stays per page, 1 to 500 (default 100).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+pub fn filter_from(q: &ListQuery) -> Result<Filter> {
+    let mut errors = FieldErrors::default();
+    let in_house_only = match q.status.as_deref() {
+        None | Some("") | Some("in_house") => true,
+        Some("all") => false,
+        Some(_) => {
+            errors.add("status", "invalid", "must be in_house or all");
+            true
+        }
+    };
+    let mut date = |raw: &Option<String>, field: &str| {
+        let raw = raw.as_deref().filter(|s| !s.is_empty())?;
+        let d = model::parse_date(raw);
+        if d.is_none() {
+            errors.add(field, "date_format", "write the date as YYYY-MM-DD");
+        }
+        d
+    };
+    let from = date(&q.from, "from");
+    let to = date(&q.to, "to");
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        errors.add("limit", "invalid", "must be 1 to 500");
+    }
+    let offset = q.offset.unwrap_or(0);
+    if offset < 0 {
+        errors.add("offset", "invalid", "must be 0 or more");
+    }
+    errors.finish(Filter {
+        in_house_only,
+        from,
+        to,
+        q: q.q.clone(),
+        limit,
+        offset,
+    })
+}
+
+/// People from outside the place reading names leave a trace.
+async fn audit_read(state: &AppState, user: &CurrentUser, place_id: i64, action: &str, q: &ListQuery) -> Result<()> {
+    if matches!(user.role, Role::Inspector | Role::Admin) || action == "register.export" {
+        crate::audit::record(
+            &state.db,
+            Some(user.id),
+            action,
+            Some(place_id),
+            None,
+            json!({"status": q.status, "from": q.from, "to": q.to, "q": q.q}),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The guest register (names, masked document numbers, notification status).
+#[utoipa::path(get, path = "/api/v1/places/{id}/stays", tag = "register", params(("id" = i64, Path), ListQuery),
+    responses((status = 200, body = Vec<RegisterStay>), (status = 403, description = "Not allowed to read this register")))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(place_id): Path<i64>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<RegisterStay>>> {
+    user.require_register(place_id)?;
+    let filter = filter_from(&q)?;
+    audit_read(&state, &user, place_id, "register.read", &q).await?;
+    Ok(Json(repo::list(&state.db, &state.cipher, place_id, &filter).await?))
+}
+
+/// The register as CSV (UTF-8 with a BOM so spreadsheet programs show Vietnamese).
+#[utoipa::path(get, path = "/api/v1/places/{id}/stays.csv", tag = "register", params(("id" = i64, Path), ListQuery),
+    responses((status = 200, content_type = "text/csv", description = "One row per guest")))]
+pub async fn csv_export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(place_id): Path<i64>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response> {
+    user.require_register(place_id)?;
+    let mut filter = filter_from(&q)?;
+    filter.limit = 100_000;
+    audit_read(&state, &user, place_id, "register.export", &q).await?;
+    let stays = repo::list(&state.db, &state.cipher, place_id, &filter).await?;
+    let tz = state.tz();
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let mut out = Vec::from("\u{feff}".as_bytes());
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record([
+            "stay_id", "room", "arrived_at", "expected_departure", "departed_at", "guest", "full_name",
+            "date_of_birth", "sex", "nationality", "document_type", "document_number", "notification_status",
+            "source",
+        ])
+        .map_err(anyhow::Error::from)?;
+        for s in &stays {
+            for g in &s.guests {
+                w.write_record([
+                    s.id.to_string(),
+                    s.room.clone().unwrap_or_default(),
+                    local(s.arrived_at),
+                    s.expected_departure.to_string(),
+                    g.departed_at.or(s.departed_at).map(local).unwrap_or_default(),
+                    (g.position + 1).to_string(),
+                    g.full_name.clone().unwrap_or_default(),
+                    g.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+                    g.sex.clone(),
+                    g.nationality.clone(),
+                    g.document_type.clone(),
+                    g.document_number.clone().unwrap_or_default(),
+                    g.notification_status.to_owned(),
+                    s.source.clone(),
+                ])
+                .map_err(anyhow::Error::from)?;
+            }
+        }
+        w.flush().map_err(anyhow::Error::from)?;
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"register.csv\""),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        out,
+    )
+        .into_response())
+}

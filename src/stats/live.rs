@@ -1,0 +1,66 @@
+//! Live figures: guests in house now, arrivals and attraction visitors today.
+//! Computed from PostgreSQL and kept in Redis for a second; every
+//! check-in, desk entry and check-out deletes the cached copy after its
+//! commit, so every instance reads a figure at most a moment old.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::AppState;
+
+// Short enough that a reader racing a commit is never more than a second behind.
+const TTL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Live {
+    pub date: chrono::NaiveDate,
+    pub place_id: Option<i64>,
+    pub guests_in_house: i64,
+    pub arrivals_today: i64,
+    pub attraction_visitors_today: i64,
+}
+
+fn key(place_id: Option<i64>) -> String {
+    match place_id {
+        Some(id) => format!("live:place:{id}"),
+        None => "live:city".to_owned(),
+    }
+}
+
+pub async fn invalidate(state: &AppState, place_id: i64) {
+    state.cache.delete(&[key(None), key(Some(place_id))]).await;
+}
+
+pub async fn get(state: &AppState, place_id: Option<i64>) -> Result<Live> {
+    let today = crate::localtime::today(state.tz());
+    let cache_key = key(place_id);
+    if let Some(live) = state.cache.get_json::<Live>(&cache_key).await {
+        if live.date == today {
+            return Ok(live);
+        }
+    }
+    let row = sqlx::query!(
+        r#"SELECT
+             (SELECT count(*) FROM guests g JOIN stays s ON s.id = g.stay_id
+              WHERE g.departed_at IS NULL AND s.status = 'active' AND ($2::bigint IS NULL OR g.place_id = $2)) AS "in_house!",
+             (SELECT count(*) FROM guests g JOIN stays s ON s.id = g.stay_id
+              WHERE g.arrival_date = $1 AND s.status = 'active' AND ($2::bigint IS NULL OR g.place_id = $2)) AS "arrivals!",
+             (SELECT COALESCE(sum(party_size), 0) FROM visits
+              WHERE visit_date = $1 AND ($2::bigint IS NULL OR place_id = $2))::bigint AS "visitors!""#,
+        today,
+        place_id
+    )
+    .fetch_one(&state.db)
+    .await?;
+    let live = Live {
+        date: today,
+        place_id,
+        guests_in_house: row.in_house,
+        arrivals_today: row.arrivals,
+        attraction_visitors_today: row.visitors,
+    };
+    state.cache.set_json(&cache_key, &live, TTL).await;
+    Ok(live)
+}

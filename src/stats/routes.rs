@@ -1,0 +1,85 @@
+//! `/api/v1/stats/summary` and `/api/v1/stats/live`.
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+
+use super::live::{self, Live};
+use super::repo::{self, Summary};
+use crate::auth::CurrentUser;
+use crate::checkin::model::parse_date;
+use crate::error::{FieldErrors, Result};
+use crate::localtime;
+use crate::AppState;
+
+/// Longest range one summary covers.
+const MAX_DAYS: i64 = 3 * 366;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/stats/summary", get(summary))
+        .route("/api/v1/stats/live", get(live_figures))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct SummaryQuery {
+    /// First local date (YYYY-MM-DD), default the first of this month.
+    pub from: Option<String>,
+    /// Last local date, included; default today.
+    pub to: Option<String>,
+    /// One place only (required for managers and staff: one of theirs).
+    pub place_id: Option<i64>,
+}
+
+pub fn range(q: &SummaryQuery, today: NaiveDate) -> Result<(NaiveDate, NaiveDate)> {
+    let mut errors = FieldErrors::default();
+    let mut date = |raw: &Option<String>, field: &str, default: NaiveDate| match raw.as_deref().filter(|s| !s.is_empty()) {
+        None => default,
+        Some(raw) => parse_date(raw).unwrap_or_else(|| {
+            errors.add(field, "date_format", "write the date as YYYY-MM-DD");
+            default
+        }),
+    };
+    let from = date(&q.from, "from", today.with_day(1).unwrap_or(today));
+    let to = date(&q.to, "to", today);
+    if to < from {
+        errors.add("to", "range", "must be on or after from");
+    } else if (to - from).num_days() >= MAX_DAYS {
+        errors.add("to", "range", "a summary covers at most three years");
+    }
+    errors.finish((from, to))
+}
+
+/// Arrivals, guest-nights, occupancy and breakdowns for a range of local dates (both included).
+#[utoipa::path(get, path = "/api/v1/stats/summary", tag = "statistics", params(SummaryQuery),
+    responses((status = 200, body = Summary), (status = 403, description = "Not allowed to read these figures"),
+              (status = 422, description = "A date needs fixing")))]
+pub async fn summary(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<SummaryQuery>,
+) -> Result<Json<Summary>> {
+    user.require_stats(q.place_id)?;
+    let today = localtime::today(state.tz());
+    let (from, to) = range(&q, today)?;
+    Ok(Json(repo::summary(&state.db, from, to, today, q.place_id).await?))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct LiveQuery {
+    pub place_id: Option<i64>,
+}
+
+/// Guests in house now, arrivals and attraction visitors today; fresh within a second.
+#[utoipa::path(get, path = "/api/v1/stats/live", tag = "statistics", params(LiveQuery),
+    responses((status = 200, body = Live)))]
+pub async fn live_figures(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<LiveQuery>,
+) -> Result<Json<Live>> {
+    user.require_stats(q.place_id)?;
+    Ok(Json(live::get(&state, q.place_id).await?))
+}

@@ -1,0 +1,138 @@
+//! Plumbing for the pages people use: static assets compiled into the
+//! binary, HTML rendering, the not-found page, and the same-origin check on
+//! form posts (cookies are SameSite=Lax as well).
+
+use askama::Template;
+use axum::extract::OriginalUri;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::error::Error;
+use crate::i18n::{Lang, Tr};
+use crate::AppState;
+
+const APP_CSS: &str = include_str!("../web/static/app.css");
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/static/app.css", get(css)).route("/favicon.ico", get(favicon))
+}
+
+async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        APP_CSS,
+    )
+        .into_response()
+}
+
+async fn favicon() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// Render a template, or a plain 500 (with the cause logged) if it fails.
+pub fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+pub fn render_status(status: StatusCode, template: &impl Template) -> Response {
+    let mut response = render(template);
+    if response.status().is_success() {
+        *response.status_mut() = status;
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub t: Tr,
+    pub title: &'a str,
+    pub message: &'a str,
+    pub link: Option<(&'a str, &'a str)>,
+}
+
+/// A page error: sign-in for the anonymous, a readable message for the rest.
+pub struct PageError {
+    pub error: Error,
+    pub lang: Lang,
+}
+
+impl From<Error> for PageError {
+    fn from(error: Error) -> Self {
+        PageError { error, lang: Lang::Vi }
+    }
+}
+
+impl From<sqlx::Error> for PageError {
+    fn from(error: sqlx::Error) -> Self {
+        Error::from(error).into()
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let t = Tr(self.lang);
+        let status = self.error.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return Redirect::to("/").into_response();
+        }
+        let message = if status.is_server_error() {
+            // The JSON response logs the cause; the page says only what a person can act on.
+            let _ = self.error.into_response();
+            t.get("page.error_server").to_owned()
+        } else {
+            self.error.to_string()
+        };
+        render_status(
+            status,
+            &MessagePage {
+                t,
+                title: t.get("page.error_title"),
+                message: &message,
+                link: Some(("/", t.get("page.home"))),
+            },
+        )
+    }
+}
+
+pub type PageResult<T = Response> = Result<T, PageError>;
+
+/// Refuse a form post sent from another site.
+pub fn same_origin(headers: &HeaderMap) -> Result<(), Error> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split("://").nth(1).unwrap_or("");
+    if origin == "null" || origin_host != host {
+        return Err(Error::Forbidden("this form must be sent from this site"));
+    }
+    Ok(())
+}
+
+pub async fn not_found(uri: OriginalUri, headers: HeaderMap) -> Response {
+    if uri.path().starts_with("/api/") {
+        return Error::NotFound("there is no such route").into_response();
+    }
+    let t = Tr(Lang::negotiate(None, &headers));
+    render_status(
+        StatusCode::NOT_FOUND,
+        &MessagePage {
+            t,
+            title: t.get("page.not_found_title"),
+            message: t.get("page.not_found"),
+            link: Some(("/", t.get("page.home"))),
+        },
+    )
+}
