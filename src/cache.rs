@@ -56,7 +56,10 @@ impl Cache {
         if let Some(m) = &slot.manager {
             return Some(m.clone());
         }
-        if slot.last_failure.is_some_and(|t| t.elapsed() < RECONNECT_BACKOFF) {
+        if slot
+            .last_failure
+            .is_some_and(|t| t.elapsed() < RECONNECT_BACKOFF)
+        {
             return None;
         }
         let config = ConnectionManagerConfig::new()
@@ -115,12 +118,17 @@ impl Cache {
 
     pub async fn get_json<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
         let key = self.key(name);
-        let raw: Option<String> = self.run(|mut c| async move { c.get(key).await }).await.flatten();
+        let raw: Option<String> = self
+            .run(|mut c| async move { c.get(key).await })
+            .await
+            .flatten();
         raw.and_then(|s| serde_json::from_str(&s).ok())
     }
 
     pub async fn set_json<T: Serialize>(&self, name: &str, value: &T, ttl: Duration) {
-        let Ok(raw) = serde_json::to_string(value) else { return };
+        let Ok(raw) = serde_json::to_string(value) else {
+            return;
+        };
         let key = self.key(name);
         let secs = ttl.as_secs().max(1);
         self.run(|mut c| async move { c.set_ex::<_, _, ()>(key, raw, secs).await })
@@ -132,7 +140,8 @@ impl Cache {
             return;
         }
         let keys: Vec<String> = names.iter().map(|n| self.key(n)).collect();
-        self.run(|mut c| async move { c.del::<_, ()>(keys).await }).await;
+        self.run(|mut c| async move { c.del::<_, ()>(keys).await })
+            .await;
     }
 
     /// Count one hit in a fixed window; returns the count so far, or `None`

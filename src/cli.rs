@@ -10,7 +10,11 @@ use crate::config::{Config, Environment};
 use crate::{db, telemetry, AppState};
 
 #[derive(Parser)]
-#[command(name = "luutru", version, about = "Lodging register, QR check-in and tourism statistics")]
+#[command(
+    name = "luutru",
+    version,
+    about = "Lodging register, QR check-in and tourism statistics"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,7 +37,7 @@ enum Command {
         /// The synthetic demo city (the only seed there is).
         #[arg(long)]
         demo: bool,
-        /// Stays to create, spread over the past year (default: 3000 over four months).
+        /// Stays to create, spread over the past year (default: 25000 over four months).
         #[arg(long)]
         stays: Option<usize>,
         #[command(flatten)]
@@ -67,7 +71,10 @@ enum UserCommand {
 
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -108,7 +115,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database ready: migrations applied, wards and provinces loaded");
             Ok(())
         }
-        Command::Seed { demo, stays, config } => {
+        Command::Seed {
+            demo,
+            stays,
+            config,
+        } => {
             telemetry::init(false);
             if !demo {
                 anyhow::bail!("say what to seed: --demo");
@@ -149,7 +160,15 @@ fn describe(e: &crate::error::Error) -> String {
         crate::error::Error::Validation(fields) => fields
             .0
             .iter()
-            .map(|(f, list)| format!("{f}: {}", list.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")))
+            .map(|(f, list)| {
+                format!(
+                    "{f}: {}",
+                    list.iter()
+                        .map(|e| e.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n"),
         other => other.to_string(),

@@ -21,7 +21,9 @@ impl FromStr for Secret {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(s.trim())
-            .map_err(|_| "must be standard base64 (try: head -c32 /dev/urandom | base64)".to_owned())?;
+            .map_err(|_| {
+                "must be standard base64 (try: head -c32 /dev/urandom | base64)".to_owned()
+            })?;
         let key: [u8; 32] = bytes
             .try_into()
             .map_err(|_| "must decode to exactly 32 bytes".to_owned())?;
@@ -43,7 +45,11 @@ pub enum Environment {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// PostgreSQL, the source of truth.
-    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/luutru")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/luutru"
+    )]
     pub database_url: String,
     /// Redis: caches, live counters, rate limits.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
@@ -62,10 +68,19 @@ pub struct Config {
     /// 32 random bytes, standard base64: encrypts personal data at rest.
     #[arg(long, env = "DATA_ENCRYPTION_KEY", hide_env_values = true)]
     pub data_encryption_key: Option<Secret>,
-    #[arg(long = "env", env = "LUUTRU_ENV", value_enum, default_value = "development")]
+    #[arg(
+        long = "env",
+        env = "LUUTRU_ENV",
+        value_enum,
+        default_value = "development"
+    )]
     pub environment: Environment,
     /// `off`, or limits like `checkin=600/60,login=10/300` (requests per seconds).
-    #[arg(long, env = "RATE_LIMITS", default_value = "checkin=600/60,visit=600/60,login=10/300")]
+    #[arg(
+        long,
+        env = "RATE_LIMITS",
+        default_value = "checkin=600/60,visit=600/60,login=10/300"
+    )]
     pub rate_limits: crate::ratelimit::RateLimits,
     /// Time zone of every day boundary (arrivals "today", nights, reports).
     #[arg(long, env = "TIMEZONE", default_value = "Asia/Ho_Chi_Minh")]
@@ -98,11 +113,17 @@ impl Config {
         if self.environment == Environment::Production {
             for (name, secret, demo) in [
                 ("QR_SIGNING_KEY", &self.qr_signing_key, DEMO_QR_KEY),
-                ("DATA_ENCRYPTION_KEY", &self.data_encryption_key, DEMO_DATA_KEY),
+                (
+                    "DATA_ENCRYPTION_KEY",
+                    &self.data_encryption_key,
+                    DEMO_DATA_KEY,
+                ),
             ] {
                 match secret {
                     None => anyhow::bail!("{name} must be set in production"),
-                    Some(s) if s.0 == demo => anyhow::bail!("{name} is the demo key; set a real one"),
+                    Some(s) if s.0 == demo => {
+                        anyhow::bail!("{name} is the demo key; set a real one")
+                    }
                     Some(_) => {}
                 }
             }
@@ -118,7 +139,9 @@ impl Config {
     }
 
     pub fn data_key(&self) -> [u8; 32] {
-        self.data_encryption_key.as_ref().map_or(DEMO_DATA_KEY, |s| s.0)
+        self.data_encryption_key
+            .as_ref()
+            .map_or(DEMO_DATA_KEY, |s| s.0)
     }
 
     pub fn uses_demo_secrets(&self) -> bool {

@@ -98,7 +98,8 @@ impl DataCipher {
     /// Blind index of a document number: equal numbers give equal indexes,
     /// and the index reveals nothing without the key.
     pub fn blind_index(&self, document_number: &str) -> Vec<u8> {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index_key).expect("HMAC takes any key length");
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index_key)
+            .expect("HMAC takes any key length");
         mac.update(document_number.as_bytes());
         mac.finalize().into_bytes().to_vec()
     }
@@ -134,6 +135,9 @@ mod tests {
         let c = DataCipher::new(&[7; 32]);
         assert_eq!(c.blind_index("B1234567"), c.blind_index("B1234567"));
         assert_ne!(c.blind_index("B1234567"), c.blind_index("B1234568"));
-        assert_ne!(c.blind_index("B1234567"), DataCipher::new(&[8; 32]).blind_index("B1234567"));
+        assert_ne!(
+            c.blind_index("B1234567"),
+            DataCipher::new(&[8; 32]).blind_index("B1234567")
+        );
     }
 }

@@ -24,7 +24,12 @@ pub struct FieldError {
 pub struct FieldErrors(pub BTreeMap<String, Vec<FieldError>>);
 
 impl FieldErrors {
-    pub fn add(&mut self, field: impl Into<String>, code: &'static str, message: impl Into<String>) {
+    pub fn add(
+        &mut self,
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) {
         self.0.entry(field.into()).or_default().push(FieldError {
             code,
             message: message.into(),
@@ -44,7 +49,11 @@ impl FieldErrors {
         }
     }
 
-    pub fn single(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Error {
+    pub fn single(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Error {
         let mut errors = Self::default();
         errors.add(field, code, message);
         Error::Validation(errors)
@@ -114,7 +123,10 @@ impl Error {
 fn is_unavailable(e: &sqlx::Error) -> bool {
     matches!(
         e,
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_)
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::Io(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
     )
 }
 

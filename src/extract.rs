@@ -20,9 +20,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         if !is_json {
-            return Err(Error::UnsupportedMediaType("send the body as JSON with Content-Type: application/json"));
+            return Err(Error::UnsupportedMediaType(
+                "send the body as JSON with Content-Type: application/json",
+            ));
         }
         let bytes = Bytes::from_request(req, state)
             .await
@@ -42,7 +48,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         let text = inner.to_string();
         let text = text.split(" at line ").next().unwrap_or(&text).to_owned();
         // serde names a missing field in its message, not in the path.
-        let (field, message) = match text.strip_prefix("missing field `").and_then(|r| r.split_once('`')) {
+        let (field, message) = match text
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split_once('`'))
+        {
             Some((name, _)) if path == "." => (name.to_owned(), "is required".to_owned()),
             Some((name, _)) => (format!("{path}.{name}"), "is required".to_owned()),
             None if path == "." => ("body".to_owned(), text),
@@ -71,12 +80,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
 /// The `Idempotency-Key` header, when given (1–200 visible characters).
 pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Error> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     let key = value
         .to_str()
         .ok()
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 200)
-        .ok_or_else(|| Error::BadRequest("Idempotency-Key must be 1 to 200 visible characters".into()))?;
+        .ok_or_else(|| {
+            Error::BadRequest("Idempotency-Key must be 1 to 200 visible characters".into())
+        })?;
     Ok(Some(key.to_owned()))
 }

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 async fn healthz() -> &'static str {
@@ -19,9 +21,12 @@ async fn healthz() -> &'static str {
 
 /// 200 when PostgreSQL and Redis answer; 503 naming what is down.
 async fn readyz(state: axum::extract::State<AppState>) -> (StatusCode, Json<Value>) {
-    let db = tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&state.db))
-        .await
-        .is_ok_and(|r| r.is_ok());
+    let db = tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query("SELECT 1").execute(&state.db),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
     let redis = state.cache.ping().await;
     let word = |up: bool| if up { "up" } else { "down" };
     let status = if db && redis {
@@ -29,5 +34,8 @@ async fn readyz(state: axum::extract::State<AppState>) -> (StatusCode, Json<Valu
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(json!({"postgres": word(db), "redis": word(redis)})))
+    (
+        status,
+        Json(json!({"postgres": word(db), "redis": word(redis)})),
+    )
 }

@@ -22,8 +22,12 @@ static CATALOGS: LazyLock<HashMap<Lang, HashMap<String, String>>> = LazyLock::ne
     CATALOG_FILES
         .iter()
         .map(|(lang, text)| {
-            let catalog: HashMap<String, String> = serde_json::from_str(text)
-                .unwrap_or_else(|e| panic!("web/i18n/{}.json is not a flat JSON object: {e}", lang.code()));
+            let catalog: HashMap<String, String> = serde_json::from_str(text).unwrap_or_else(|e| {
+                panic!(
+                    "web/i18n/{}.json is not a flat JSON object: {e}",
+                    lang.code()
+                )
+            });
             (*lang, catalog)
         })
         .collect()
@@ -100,12 +104,16 @@ impl Tr {
     }
 
     pub fn get<'a>(&self, key: &'a str) -> &'a str {
-        lookup(self.0, key).or_else(|| lookup(Lang::En, key)).unwrap_or(key)
+        lookup(self.0, key)
+            .or_else(|| lookup(Lang::En, key))
+            .unwrap_or(key)
     }
 
     /// A key built at run time (`country.KOR`); empty when no language has it.
     pub fn dynamic(&self, key: &str) -> &'static str {
-        lookup(self.0, key).or_else(|| lookup(Lang::En, key)).unwrap_or("")
+        lookup(self.0, key)
+            .or_else(|| lookup(Lang::En, key))
+            .unwrap_or("")
     }
 
     /// A validation message: the translated code, else the English sentence.
@@ -120,7 +128,10 @@ fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
 }
 
 pub fn keys(lang: Lang) -> Vec<&'static str> {
-    let mut keys: Vec<&str> = CATALOGS.get(&lang).map(|c| c.keys().map(String::as_str).collect()).unwrap_or_default();
+    let mut keys: Vec<&str> = CATALOGS
+        .get(&lang)
+        .map(|c| c.keys().map(String::as_str).collect())
+        .unwrap_or_default();
     keys.sort_unstable();
     keys
 }
@@ -137,7 +148,11 @@ mod tests {
             let missing: Vec<_> = reference.iter().filter(|k| !have.contains(k)).collect();
             let extra: Vec<_> = have.iter().filter(|k| !reference.contains(k)).collect();
             assert!(missing.is_empty(), "{} lacks {missing:?}", lang.code());
-            assert!(extra.is_empty(), "{} has keys English lacks: {extra:?}", lang.code());
+            assert!(
+                extra.is_empty(),
+                "{} has keys English lacks: {extra:?}",
+                lang.code()
+            );
         }
     }
 
@@ -151,17 +166,27 @@ mod tests {
             let text = std::fs::read_to_string(&path).unwrap();
             for piece in text.split("t.get(\"").skip(1) {
                 let key = piece.split('"').next().unwrap();
-                assert!(reference.contains(&key), "{} uses missing key {key}", path.display());
+                assert!(
+                    reference.contains(&key),
+                    "{} uses missing key {key}",
+                    path.display()
+                );
                 checked += 1;
             }
         }
-        assert!(checked > 20, "templates should be translated, found {checked} keys");
+        assert!(
+            checked > 20,
+            "templates should be translated, found {checked} keys"
+        );
     }
 
     #[test]
     fn accept_language_is_read_by_weight() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT_LANGUAGE, "ko-KR,ko;q=0.9,en-US;q=0.8,vi;q=0.5".parse().unwrap());
+        headers.insert(
+            header::ACCEPT_LANGUAGE,
+            "ko-KR,ko;q=0.9,en-US;q=0.8,vi;q=0.5".parse().unwrap(),
+        );
         assert_eq!(Lang::negotiate(None, &headers), Lang::En);
         assert_eq!(Lang::negotiate(Some("vi"), &headers), Lang::Vi);
         headers.insert(header::COOKIE, "lang=vi".parse().unwrap());

@@ -61,11 +61,19 @@ pub async fn begin(tx: &mut PgConnection, scope: &str, key: &str, hash: &[u8]) -
             StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
             body,
         )),
-        _ => Err(Error::Conflict("the first request with this key is still being processed".into())),
+        _ => Err(Error::Conflict(
+            "the first request with this key is still being processed".into(),
+        )),
     }
 }
 
-pub async fn finish(tx: &mut PgConnection, scope: &str, key: &str, status: StatusCode, body: &Value) -> Result<()> {
+pub async fn finish(
+    tx: &mut PgConnection,
+    scope: &str,
+    key: &str,
+    status: StatusCode,
+    body: &Value,
+) -> Result<()> {
     sqlx::query!(
         "UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2",
         scope,
@@ -83,9 +91,11 @@ pub async fn cleanup_loop(pool: sqlx::PgPool) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        if let Err(e) = sqlx::query!("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'")
-            .execute(&pool)
-            .await
+        if let Err(e) = sqlx::query!(
+            "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'"
+        )
+        .execute(&pool)
+        .await
         {
             tracing::warn!(error = %e, "idempotency cleanup failed");
         }

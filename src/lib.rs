@@ -106,7 +106,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(web::not_found)
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -121,7 +124,12 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(CatchPanicLayer::custom(|_| {
             let body = serde_json::json!({"message": "internal error"}).to_string();
-            (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
         }))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The matched route, never the raw URL: codes and tokens stay out of logs.
@@ -143,7 +151,9 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     tracing::info!(%addr, base_url = state.config.base_url(), "serving");
     tokio::spawn(idempotency::cleanup_loop(state.db.clone()));
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -58,16 +58,34 @@ mod tests {
         let tz: Tz = "Asia/Ho_Chi_Minh".parse().unwrap();
         let before = Utc.with_ymd_and_hms(2026, 3, 31, 16, 59, 0).unwrap();
         let after = Utc.with_ymd_and_hms(2026, 3, 31, 17, 0, 0).unwrap();
-        assert_eq!(date(tz, before), NaiveDate::from_ymd_opt(2026, 3, 31).unwrap());
-        assert_eq!(date(tz, after), NaiveDate::from_ymd_opt(2026, 4, 1).unwrap());
-        assert_eq!(instant(tz, NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(), 0, 0), after);
+        assert_eq!(
+            date(tz, before),
+            NaiveDate::from_ymd_opt(2026, 3, 31).unwrap()
+        );
+        assert_eq!(
+            date(tz, after),
+            NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()
+        );
+        assert_eq!(
+            instant(tz, NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(), 0, 0),
+            after
+        );
     }
 
     #[test]
     fn age_counts_whole_years() {
         let born = NaiveDate::from_ymd_opt(2012, 6, 15).unwrap();
-        assert_eq!(age_on(born, NaiveDate::from_ymd_opt(2026, 6, 14).unwrap()), 13);
-        assert_eq!(age_band(born, NaiveDate::from_ymd_opt(2026, 6, 14).unwrap()), "0-13");
-        assert_eq!(age_band(born, NaiveDate::from_ymd_opt(2026, 6, 15).unwrap()), "14-17");
+        assert_eq!(
+            age_on(born, NaiveDate::from_ymd_opt(2026, 6, 14).unwrap()),
+            13
+        );
+        assert_eq!(
+            age_band(born, NaiveDate::from_ymd_opt(2026, 6, 14).unwrap()),
+            "0-13"
+        );
+        assert_eq!(
+            age_band(born, NaiveDate::from_ymd_opt(2026, 6, 15).unwrap()),
+            "14-17"
+        );
     }
 }

@@ -48,7 +48,10 @@ pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route(
+            "/api/openapi.json",
+            get(|| async { Json(ApiDoc::openapi()) }),
+        )
         .route("/api/docs", get(docs))
 }
 

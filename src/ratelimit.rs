@@ -47,7 +47,9 @@ impl FromStr for RateLimits {
                 },
             );
         }
-        Ok(RateLimits { limits: Some(limits) })
+        Ok(RateLimits {
+            limits: Some(limits),
+        })
     }
 }
 
@@ -59,11 +61,18 @@ impl RateLimits {
     /// Count a request of kind `name` from `who` (an address, an account);
     /// refuse it with 429 once the window's budget is spent.
     pub async fn check(&self, cache: &Cache, name: &str, who: &str) -> Result<()> {
-        let Some(limit) = self.get(name) else { return Ok(()) };
+        let Some(limit) = self.get(name) else {
+            return Ok(());
+        };
         let digest = Sha256::digest(who.as_bytes());
-        let key = format!("rl:{name}:{}", data_encoding::HEXLOWER.encode(&digest[..12]));
+        let key = format!(
+            "rl:{name}:{}",
+            data_encoding::HEXLOWER.encode(&digest[..12])
+        );
         match cache.hit(&key, limit.window).await {
-            Some((count, ttl)) if count > limit.requests => Err(Error::TooManyRequests { retry_after: ttl }),
+            Some((count, ttl)) if count > limit.requests => {
+                Err(Error::TooManyRequests { retry_after: ttl })
+            }
             _ => Ok(()),
         }
     }

@@ -28,7 +28,11 @@ fn parse(csv_text: &str) -> anyhow::Result<Vec<(String, String, Vec<String>)>> {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
-        rows.push((row.name.trim().to_owned(), row.kind.trim().to_owned(), former));
+        rows.push((
+            row.name.trim().to_owned(),
+            row.kind.trim().to_owned(),
+            former,
+        ));
     }
     Ok(rows)
 }
@@ -99,7 +103,9 @@ pub async fn province_names(pool: &PgPool) -> sqlx::Result<Vec<String>> {
 }
 
 pub async fn ward_names(pool: &PgPool) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar!("SELECT name FROM wards ORDER BY name").fetch_all(pool).await
+    sqlx::query_scalar!("SELECT name FROM wards ORDER BY name")
+        .fetch_all(pool)
+        .await
 }
 
 #[cfg(test)]
@@ -108,7 +114,9 @@ mod tests {
     fn bundled_region_files_parse() {
         let wards = super::parse(super::WARDS_CSV).unwrap();
         assert_eq!(wards.len(), 5);
-        assert!(wards.iter().any(|(n, _, f)| n == "Tam Thắng" && f.contains(&"Phường 8".to_owned())));
+        assert!(wards
+            .iter()
+            .any(|(n, _, f)| n == "Tam Thắng" && f.contains(&"Phường 8".to_owned())));
         assert_eq!(super::parse(super::PROVINCES_CSV).unwrap().len(), 34);
     }
 }

@@ -16,7 +16,9 @@ use crate::AppState;
 const APP_CSS: &str = include_str!("../web/static/app.css");
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/static/app.css", get(css)).route("/favicon.ico", get(favicon))
+    Router::new()
+        .route("/static/app.css", get(css))
+        .route("/favicon.ico", get(favicon))
 }
 
 async fn css() -> Response {
@@ -70,7 +72,10 @@ pub struct PageError {
 
 impl From<Error> for PageError {
     fn from(error: Error) -> Self {
-        PageError { error, lang: Lang::Vi }
+        PageError {
+            error,
+            lang: Lang::Vi,
+        }
     }
 }
 
@@ -113,7 +118,10 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), Error> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let origin_host = origin.split("://").nth(1).unwrap_or("");
     if origin == "null" || origin_host != host {
         return Err(Error::Forbidden("this form must be sent from this site"));

@@ -15,7 +15,9 @@ use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "luutru_session";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Users and everything else.
@@ -42,9 +44,15 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Admin, Role::Office, Role::Inspector, Role::Manager, Role::Staff]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [
+            Role::Admin,
+            Role::Office,
+            Role::Inspector,
+            Role::Manager,
+            Role::Staff,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
     }
 
     /// Roles whose users belong to places.
@@ -72,7 +80,9 @@ impl CurrentUser {
         match self.role {
             Role::Admin | Role::Inspector => Ok(()),
             Role::Manager | Role::Staff if self.works_at(place_id) => Ok(()),
-            Role::Office => Err(Error::Forbidden("the tourism office does not see guests' personal data")),
+            Role::Office => Err(Error::Forbidden(
+                "the tourism office does not see guests' personal data",
+            )),
             _ => Err(Error::Forbidden("you do not work at this place")),
         }
     }
@@ -90,7 +100,9 @@ impl CurrentUser {
         match self.role {
             Role::Admin | Role::Office => Ok(()),
             Role::Manager if self.works_at(place_id) => Ok(()),
-            _ => Err(Error::Forbidden("only the office or this place's manager may do this")),
+            _ => Err(Error::Forbidden(
+                "only the office or this place's manager may do this",
+            )),
         }
     }
 
@@ -108,7 +120,10 @@ impl CurrentUser {
 
 /// The session token of a request: `Authorization: Bearer` or the cookie.
 pub fn token_from(headers: &HeaderMap) -> Option<String> {
-    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         if let Some(token) = value.strip_prefix("Bearer ") {
             return Some(token.trim().to_owned());
         }
@@ -128,7 +143,9 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let token = token_from(&parts.headers).ok_or(Error::Unauthorized)?;
-        repo::user_for_token(&state.db, &token).await?.ok_or(Error::Unauthorized)
+        repo::user_for_token(&state.db, &token)
+            .await?
+            .ok_or(Error::Unauthorized)
     }
 }
 

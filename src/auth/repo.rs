@@ -82,14 +82,28 @@ pub async fn revoke_session(pool: &PgPool, token: &str) -> Result<()> {
 }
 
 /// Create a user with an argon2id password and their places.
-pub async fn create_user(pool: &PgPool, email: &str, password_text: &str, role: Role, places: &[i64]) -> Result<i64> {
+pub async fn create_user(
+    pool: &PgPool,
+    email: &str,
+    password_text: &str,
+    role: Role,
+    places: &[i64],
+) -> Result<i64> {
     let email = email.trim();
     if !email.contains('@') || email.len() > 200 {
-        return Err(FieldErrors::single("email", "invalid", "must be an email address"));
+        return Err(FieldErrors::single(
+            "email",
+            "invalid",
+            "must be an email address",
+        ));
     }
     password::check_policy(password_text)?;
     if role.works_at_places() && places.is_empty() {
-        return Err(FieldErrors::single("place", "required", "a manager or staff member needs a place"));
+        return Err(FieldErrors::single(
+            "place",
+            "required",
+            "a manager or staff member needs a place",
+        ));
     }
     let hash = password::hash(password_text.to_owned()).await?;
     let mut tx = pool.begin().await?;
@@ -102,7 +116,9 @@ pub async fn create_user(pool: &PgPool, email: &str, password_text: &str, role: 
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| match Error::from(e) {
-        e if e.constraint() == Some("users_email_key") => Error::Conflict(format!("{email} already has an account")),
+        e if e.constraint() == Some("users_email_key") => {
+            Error::Conflict(format!("{email} already has an account"))
+        }
         e => e,
     })?;
     for place in places {

@@ -39,23 +39,45 @@ pub struct LoginResponse {
 }
 
 /// Check a password (throttled per address and per account) and open a session.
-async fn authenticate(state: &AppState, email: &str, password: &str, addr: &str) -> Result<(String, CurrentUser)> {
+async fn authenticate(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    addr: &str,
+) -> Result<(String, CurrentUser)> {
     let limits = &state.config.rate_limits;
-    limits.check(&state.cache, "login", &format!("addr|{addr}")).await?;
     limits
-        .check(&state.cache, "login", &format!("account|{}", email.trim().to_lowercase()))
+        .check(&state.cache, "login", &format!("addr|{addr}"))
+        .await?;
+    limits
+        .check(
+            &state.cache,
+            "login",
+            &format!("account|{}", email.trim().to_lowercase()),
+        )
         .await?;
     let found = repo::credentials(&state.db, email).await?;
-    let stored = found
-        .as_ref()
-        .map_or_else(|| super::password::DUMMY_HASH.clone(), |c| c.password_hash.clone());
+    let stored = found.as_ref().map_or_else(
+        || super::password::DUMMY_HASH.clone(),
+        |c| c.password_hash.clone(),
+    );
     let ok = super::password::verify(password.to_owned(), stored).await?;
     let Some(credentials) = found.filter(|_| ok) else {
         return Err(Error::Unauthorized);
     };
     let token = repo::create_session(&state.db, credentials.id, state.config.session_hours).await?;
-    let user = repo::user_for_token(&state.db, &token).await?.ok_or(Error::Unauthorized)?;
-    crate::audit::record(&state.db, Some(user.id), "auth.sign_in", None, None, serde_json::json!({})).await?;
+    let user = repo::user_for_token(&state.db, &token)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    crate::audit::record(
+        &state.db,
+        Some(user.id),
+        "auth.sign_in",
+        None,
+        None,
+        serde_json::json!({}),
+    )
+    .await?;
     Ok((token, user))
 }
 
@@ -100,7 +122,9 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
         repo::revoke_session(&state.db, &token).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&state, "", 0));
     Ok(response)
 }
 
@@ -130,12 +154,20 @@ pub fn home_of(role: Role) -> &'static str {
     }
 }
 
-async fn sign_in_page(user: Option<CurrentUser>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+async fn sign_in_page(
+    user: Option<CurrentUser>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(user) = user {
         return Redirect::to(home_of(user.role)).into_response();
     }
     let t = Tr(Lang::negotiate(q.lang.as_deref(), &headers));
-    render(&SignInPage { t, email: "", error: None })
+    render(&SignInPage {
+        t,
+        email: "",
+        error: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -185,6 +217,8 @@ async fn sign_out_form(State(state): State<AppState>, headers: HeaderMap) -> Res
         repo::revoke_session(&state.db, &token).await?;
     }
     let mut response = Redirect::to("/").into_response();
-    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&state, "", 0));
     Ok(response)
 }

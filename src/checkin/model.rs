@@ -104,7 +104,12 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 4] = [Purpose::Tourism, Purpose::Business, Purpose::VisitingFamily, Purpose::Other];
+    pub const ALL: [Purpose; 4] = [
+        Purpose::Tourism,
+        Purpose::Business,
+        Purpose::VisitingFamily,
+        Purpose::Other,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -140,7 +145,11 @@ pub fn search_key(text: &str) -> String {
 
 /// NFC, trimmed, inner whitespace collapsed.
 pub fn clean_text(text: &str) -> String {
-    text.nfc().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+    text.nfc()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn present(value: &Option<String>) -> Option<&str> {
@@ -158,7 +167,10 @@ pub fn parse_country(value: &str) -> Option<String> {
     v.chars().all(|c| c.is_ascii_uppercase()).then_some(v)
 }
 
-pub fn parse_document_number(kind: DocumentType, raw: &str) -> Result<String, (&'static str, &'static str)> {
+pub fn parse_document_number(
+    kind: DocumentType,
+    raw: &str,
+) -> Result<String, (&'static str, &'static str)> {
     let number: String = raw
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-' && *c != '.')
@@ -172,9 +184,15 @@ pub fn parse_document_number(kind: DocumentType, raw: &str) -> Result<String, (&
         DocumentType::Cmnd if all_digits && number.len() == 9 => Ok(number),
         DocumentType::Cmnd => Err(("cmnd_format", "a CMND number is exactly 9 digits")),
         DocumentType::Passport if alnum && (5..=9).contains(&number.len()) => Ok(number),
-        DocumentType::Passport => Err(("passport_format", "a passport number is 5 to 9 letters and digits")),
+        DocumentType::Passport => Err((
+            "passport_format",
+            "a passport number is 5 to 9 letters and digits",
+        )),
         DocumentType::Other if alnum && (4..=20).contains(&number.len()) => Ok(number),
-        DocumentType::Other => Err(("document_format", "a document number is 4 to 20 letters and digits")),
+        DocumentType::Other => Err((
+            "document_format",
+            "a document number is 4 to 20 letters and digits",
+        )),
     }
 }
 
@@ -191,7 +209,11 @@ pub fn parse_guests(
         return Vec::new();
     }
     if inputs.len() > MAX_GUESTS {
-        errors.add("guests", "too_many", format!("at most {MAX_GUESTS} guests in one check-in"));
+        errors.add(
+            "guests",
+            "too_many",
+            format!("at most {MAX_GUESTS} guests in one check-in"),
+        );
         return Vec::new();
     }
     let parsed: Vec<Option<Guest>> = inputs
@@ -206,8 +228,16 @@ pub fn parse_guests(
         if let Some(adult) = guest.companion {
             let field = format!("guests[{i}].with_guest");
             match parsed.get(adult) {
-                _ if adult == i => errors.add(field, "companion_self", "a child travels with another guest"),
-                None => errors.add(field, "companion_unknown", "must be the number of a guest in this list"),
+                _ if adult == i => errors.add(
+                    field,
+                    "companion_self",
+                    "a child travels with another guest",
+                ),
+                None => errors.add(
+                    field,
+                    "companion_unknown",
+                    "must be the number of a guest in this list",
+                ),
                 Some(Some(a)) if localtime::age_on(a.date_of_birth, arrival) < CHILD_AGE => {
                     errors.add(field, "companion_child", "must be a guest aged 14 or over")
                 }
@@ -230,15 +260,30 @@ fn parse_guest(
 
     let full_name = match present(&g.full_name).map(clean_text) {
         None => {
-            errors.add(field("full_name"), "required", "write the full name as on the document");
+            errors.add(
+                field("full_name"),
+                "required",
+                "write the full name as on the document",
+            );
             None
         }
         Some(n) if n.chars().count() > 120 => {
-            errors.add(field("full_name"), "too_long", "a name has at most 120 characters");
+            errors.add(
+                field("full_name"),
+                "too_long",
+                "a name has at most 120 characters",
+            );
             None
         }
-        Some(n) if !n.chars().any(char::is_alphabetic) || n.chars().any(|c| c.is_ascii_digit() || c.is_control()) => {
-            errors.add(field("full_name"), "name_letters", "a name is written in letters");
+        Some(n)
+            if !n.chars().any(char::is_alphabetic)
+                || n.chars().any(|c| c.is_ascii_digit() || c.is_control()) =>
+        {
+            errors.add(
+                field("full_name"),
+                "name_letters",
+                "a name is written in letters",
+            );
             None
         }
         Some(n) => Some(n),
@@ -251,15 +296,27 @@ fn parse_guest(
         }
         Some(raw) => match parse_date(raw) {
             None => {
-                errors.add(field("date_of_birth"), "date_format", "write the date as YYYY-MM-DD");
+                errors.add(
+                    field("date_of_birth"),
+                    "date_format",
+                    "write the date as YYYY-MM-DD",
+                );
                 None
             }
             Some(d) if d > arrival => {
-                errors.add(field("date_of_birth"), "birth_future", "a date of birth cannot be after the arrival");
+                errors.add(
+                    field("date_of_birth"),
+                    "birth_future",
+                    "a date of birth cannot be after the arrival",
+                );
                 None
             }
             Some(d) if d < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") => {
-                errors.add(field("date_of_birth"), "birth_past", "check the year of birth");
+                errors.add(
+                    field("date_of_birth"),
+                    "birth_past",
+                    "check the year of birth",
+                );
                 None
             }
             Some(d) => Some(d),
@@ -271,7 +328,11 @@ fn parse_guest(
         Some("F") => Some("F"),
         Some("X") => Some("X"),
         None => {
-            errors.add(field("sex"), "required", "choose the sex shown on the document");
+            errors.add(
+                field("sex"),
+                "required",
+                "choose the sex shown on the document",
+            );
             None
         }
         Some(_) => {
@@ -288,7 +349,11 @@ fn parse_guest(
         Some(raw) => {
             let parsed = parse_country(raw);
             if parsed.is_none() {
-                errors.add(field("nationality"), "country_code", "must be a country code such as VNM or KOR");
+                errors.add(
+                    field("nationality"),
+                    "country_code",
+                    "must be a country code such as VNM or KOR",
+                );
             }
             parsed
         }
@@ -298,7 +363,11 @@ fn parse_guest(
         Some(raw) => {
             let parsed = parse_country(raw);
             if parsed.is_none() {
-                errors.add(field("residence_country"), "country_code", "must be a country code such as VNM or KOR");
+                errors.add(
+                    field("residence_country"),
+                    "country_code",
+                    "must be a country code such as VNM or KOR",
+                );
             }
             parsed
         }
@@ -331,17 +400,29 @@ fn parse_guest(
                 Some("passport") => Some(DocumentType::Passport),
                 Some("other") => Some(DocumentType::Other),
                 None => {
-                    errors.add(field("document_type"), "required", "choose the type of document");
+                    errors.add(
+                        field("document_type"),
+                        "required",
+                        "choose the type of document",
+                    );
                     None
                 }
                 Some(_) => {
-                    errors.add(field("document_type"), "document_type_value", "must be cccd, passport or other");
+                    errors.add(
+                        field("document_type"),
+                        "document_type_value",
+                        "must be cccd, passport or other",
+                    );
                     None
                 }
             };
             match (kind, number) {
                 (_, None) => {
-                    errors.add(field("document_number"), "required", "write the document number");
+                    errors.add(
+                        field("document_number"),
+                        "required",
+                        "write the document number",
+                    );
                     None
                 }
                 (None, Some(_)) => None,
@@ -365,26 +446,37 @@ fn parse_guest(
         }
     }
     if companion.is_some() && !is_child && document.is_none() && date_of_birth.is_some() {
-        errors.add(field("with_guest"), "companion_adult", "only a child under 14 may travel without a document");
+        errors.add(
+            field("with_guest"),
+            "companion_adult",
+            "only a child under 14 may travel without a document",
+        );
     }
 
-    let optional_text = |value: &Option<String>, name: &str, max: usize, errors: &mut FieldErrors| {
-        let text = present(value).map(clean_text)?;
-        if text.chars().count() > max {
-            errors.add(field(name), "too_long", format!("at most {max} characters"));
-            return None;
-        }
-        Some(text)
-    };
+    let optional_text =
+        |value: &Option<String>, name: &str, max: usize, errors: &mut FieldErrors| {
+            let text = present(value).map(clean_text)?;
+            if text.chars().count() > max {
+                errors.add(field(name), "too_long", format!("at most {max} characters"));
+                return None;
+            }
+            Some(text)
+        };
     let address = optional_text(&g.address, "address", 300, errors);
     let visa_number = optional_text(&g.visa_number, "visa_number", 30, errors);
     let phone = optional_text(&g.phone, "phone", 30, errors).and_then(|p| {
         let digits = p.chars().filter(char::is_ascii_digit).count();
-        let allowed = p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        let allowed = p
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
         if allowed && (6..=15).contains(&digits) {
             Some(p)
         } else {
-            errors.add(field("phone"), "phone_format", "write a phone number with 6 to 15 digits");
+            errors.add(
+                field("phone"),
+                "phone_format",
+                "write a phone number with 6 to 15 digits",
+            );
             None
         }
     });
@@ -398,18 +490,30 @@ fn parse_guest(
     };
     let document_expiry = optional_date(&g.document_expiry, "document_expiry", errors);
     if document_expiry.is_some_and(|d| d < arrival) {
-        errors.add(field("document_expiry"), "document_expired", "this document has expired");
+        errors.add(
+            field("document_expiry"),
+            "document_expired",
+            "this document has expired",
+        );
     }
     let entry_date = optional_date(&g.entry_date, "entry_date", errors);
     if entry_date.is_some_and(|d| d > arrival) {
-        errors.add(field("entry_date"), "entry_future", "the entry date cannot be after the arrival");
+        errors.add(
+            field("entry_date"),
+            "entry_future",
+            "the entry date cannot be after the arrival",
+        );
     }
     let capture = match present(&g.capture) {
         None | Some("manual") => "manual",
         Some("cccd_qr") => "cccd_qr",
         Some("mrz") => "mrz",
         Some(_) => {
-            errors.add(field("capture"), "capture_value", "must be manual, cccd_qr or mrz");
+            errors.add(
+                field("capture"),
+                "capture_value",
+                "must be manual, cccd_qr or mrz",
+            );
             "manual"
         }
     };
@@ -506,7 +610,10 @@ mod tests {
         foreign.nationality = Some("KOR".into());
         let mut errors = FieldErrors::default();
         parse_guests(&[foreign], arrival(), false, &mut errors);
-        assert_eq!(errors.0["guests[0].document_type"][0].code, "cccd_foreigner");
+        assert_eq!(
+            errors.0["guests[0].document_type"][0].code,
+            "cccd_foreigner"
+        );
 
         let mut old = adult();
         old.document_type = Some("cmnd".into());

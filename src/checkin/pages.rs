@@ -26,8 +26,8 @@ use crate::AppState;
 
 /// Nationalities offered first; any other ICAO code can be typed.
 pub const COUNTRIES: [&str; 22] = [
-    "VNM", "KOR", "CHN", "RUS", "USA", "AUS", "GBR", "FRA", "DEU", "JPN", "TWN", "THA", "SGP", "MYS", "IND", "CAN",
-    "KHM", "LAO", "PHL", "IDN", "NLD", "ITA",
+    "VNM", "KOR", "CHN", "RUS", "USA", "AUS", "GBR", "FRA", "DEU", "JPN", "TWN", "THA", "SGP",
+    "MYS", "IND", "CAN", "KHM", "LAO", "PHL", "IDN", "NLD", "ITA",
 ];
 const GUEST_FIELDS: [&str; 13] = [
     "full_name",
@@ -168,7 +168,10 @@ fn nonce() -> String {
 /// Language switcher links and the cookie that remembers a choice.
 fn with_lang_cookie(mut response: Response, query: &LangQuery, lang: Lang) -> Response {
     if query.lang.is_some() {
-        let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+        let cookie = format!(
+            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            lang.code()
+        );
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }
@@ -205,7 +208,11 @@ async fn page_target(state: &AppState, code: &str, t: Tr) -> Result<ScanTarget, 
         )),
         Ok(CodeLookup::Revoked { .. }) => Err(not_found("scan.revoked")),
         Ok(CodeLookup::Unknown) => Err(not_found("scan.invalid")),
-        Err(e) => Err(PageError { error: e, lang: t.lang() }.into_response()),
+        Err(e) => Err(PageError {
+            error: e,
+            lang: t.lang(),
+        }
+        .into_response()),
     }
 }
 
@@ -242,10 +249,12 @@ async fn scan_page(
             };
             render(&page)
         }
-        PlaceKind::Attraction => match visit_page(&state, &code, &target, t, &HashMap::new(), BTreeMap::new()).await {
-            Ok(page) => render(&page),
-            Err(e) => PageError { error: e, lang }.into_response(),
-        },
+        PlaceKind::Attraction => {
+            match visit_page(&state, &code, &target, t, &HashMap::new(), BTreeMap::new()).await {
+                Ok(page) => render(&page),
+                Err(e) => PageError { error: e, lang }.into_response(),
+            }
+        }
     };
     with_lang_cookie(page, &query, lang)
 }
@@ -263,8 +272,14 @@ async fn visit_page<'a>(
         t,
         code,
         place: target,
-        party_size: form.get("party_size").cloned().unwrap_or_else(|| "1".into()),
-        origin_country: form.get("origin_country").cloned().unwrap_or_else(|| "VNM".into()),
+        party_size: form
+            .get("party_size")
+            .cloned()
+            .unwrap_or_else(|| "1".into()),
+        origin_country: form
+            .get("origin_country")
+            .cloned()
+            .unwrap_or_else(|| "VNM".into()),
         origin_province: get("origin_province"),
         provinces: crate::regions::province_names(&state.db).await?,
         countries: choices(t, "country", &COUNTRIES),
@@ -277,7 +292,12 @@ fn translate(t: Tr, errors: &crate::error::FieldErrors) -> BTreeMap<String, Vec<
     errors
         .0
         .iter()
-        .map(|(field, list)| (field.clone(), list.iter().map(|e| t.error(e).to_owned()).collect()))
+        .map(|(field, list)| {
+            (
+                field.clone(),
+                list.iter().map(|e| t.error(e).to_owned()).collect(),
+            )
+        })
         .collect()
 }
 
@@ -285,7 +305,11 @@ fn translate(t: Tr, errors: &crate::error::FieldErrors) -> BTreeMap<String, Vec<
 fn guests_from_form(form: &HashMap<String, String>, count: usize) -> Vec<GuestInput> {
     (0..count)
         .map(|i| {
-            let get = |f: &str| form.get(&format!("g{i}_{f}")).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+            let get = |f: &str| {
+                form.get(&format!("g{i}_{f}"))
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+            };
             GuestInput {
                 full_name: get("full_name"),
                 date_of_birth: get("date_of_birth"),
@@ -300,7 +324,9 @@ fn guests_from_form(form: &HashMap<String, String>, count: usize) -> Vec<GuestIn
                 visa_number: get("visa_number"),
                 entry_date: get("entry_date"),
                 // People count guests from 1 on the page.
-                with_guest: get("with_guest").and_then(|v| v.parse::<u32>().ok()).map(|n| n.saturating_sub(1)),
+                with_guest: get("with_guest")
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .map(|n| n.saturating_sub(1)),
                 capture: None,
             }
         })
@@ -323,7 +349,11 @@ async fn submit(
     };
     let form: HashMap<String, String> = fields.into_iter().collect();
     let action = form.get("action").map_or("submit", String::as_str);
-    let nonce_value = form.get("nonce").cloned().filter(|n| !n.is_empty()).unwrap_or_else(nonce);
+    let nonce_value = form
+        .get("nonce")
+        .cloned()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(nonce);
     let count = form
         .get("guest_count")
         .and_then(|c| c.parse::<usize>().ok())
@@ -347,7 +377,10 @@ async fn submit(
             req.consent = Some(form.contains_key("consent"));
         }
         PlaceKind::Attraction => {
-            req.party_size = form.get("party_size").and_then(|p| p.trim().parse().ok()).or(Some(0));
+            req.party_size = form
+                .get("party_size")
+                .and_then(|p| p.trim().parse().ok())
+                .or(Some(0));
             req.origin_country = form.get("origin_country").cloned();
             req.origin_province = form.get("origin_province").cloned();
         }
@@ -359,10 +392,16 @@ async fn submit(
         match state
             .config
             .rate_limits
-            .check(&state.cache, "checkin", &format!("{addr}|{}", target.place_id))
+            .check(
+                &state.cache,
+                "checkin",
+                &format!("{addr}|{}", target.place_id),
+            )
             .await
         {
-            Ok(()) => service::check_in(&state, &target, &req, Some(&format!("form:{nonce_value}"))).await,
+            Ok(()) => {
+                service::check_in(&state, &target, &req, Some(&format!("form:{nonce_value}"))).await
+            }
             Err(e) => Err(e),
         }
     };
@@ -420,10 +459,12 @@ async fn submit(
                     };
                     render_status(status, &page)
                 }
-                PlaceKind::Attraction => match visit_page(&state, &code, &target, t, &form, translated).await {
-                    Ok(page) => render_status(status, &page),
-                    Err(e) => PageError { error: e, lang }.into_response(),
-                },
+                PlaceKind::Attraction => {
+                    match visit_page(&state, &code, &target, t, &form, translated).await {
+                        Ok(page) => render_status(status, &page),
+                        Err(e) => PageError { error: e, lang }.into_response(),
+                    }
+                }
             }
         }
         Err(error) => PageError { error, lang }.into_response(),
@@ -474,7 +515,9 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
         return Err(wrap(Error::NotFound("this link is not valid")));
     }
     let local = |at: chrono::DateTime<chrono::Utc>| {
-        at.with_timezone(&state.tz()).format("%d/%m/%Y %H:%M").to_string()
+        at.with_timezone(&state.tz())
+            .format("%d/%m/%Y %H:%M")
+            .to_string()
     };
     Ok(Receipt {
         t,
@@ -498,9 +541,10 @@ async fn receipt(
     let page = visitor_stay(&state, id, query.t.as_deref().unwrap_or_default(), t).await?;
     let mut response = render(&page);
     // The link is the visitor's key to the stay: keep it out of shared caches.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     Ok(response)
 }
 
@@ -518,7 +562,9 @@ async fn receipt_checkout(
     let lang = Lang::negotiate(None, &headers);
     let page = visitor_stay(&state, id, &form.t, Tr(lang)).await?;
     if page.departed.is_none() {
-        let head = super::repo::stay_head(&state.db, id).await.map_err(|error| PageError { error, lang })?;
+        let head = super::repo::stay_head(&state.db, id)
+            .await
+            .map_err(|error| PageError { error, lang })?;
         super::repo::check_out(&state.db, state.tz(), id, "visitor", None)
             .await
             .map_err(|error| PageError { error, lang })?;

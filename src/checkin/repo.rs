@@ -291,8 +291,17 @@ mod tests {
         let deadline = notify_deadline(tz(), false, at);
         assert_eq!(deadline, at + Duration::hours(12));
         assert_eq!(notification_status(deadline, None, at), "due");
-        assert_eq!(notification_status(deadline, None, deadline + Duration::minutes(1)), "overdue");
-        assert_eq!(notification_status(deadline, Some(deadline), at), "sent_on_time");
-        assert_eq!(notification_status(deadline, Some(deadline + Duration::hours(1)), at), "sent_late");
+        assert_eq!(
+            notification_status(deadline, None, deadline + Duration::minutes(1)),
+            "overdue"
+        );
+        assert_eq!(
+            notification_status(deadline, Some(deadline), at),
+            "sent_on_time"
+        );
+        assert_eq!(
+            notification_status(deadline, Some(deadline + Duration::hours(1)), at),
+            "sent_late"
+        );
     }
 }

@@ -31,7 +31,9 @@ pub async fn scan_target(state: &AppState, code: &str) -> Result<ScanTarget> {
         .ok_or(Error::NotFound("this check-in code is not valid"))?;
     match lookup_code(state, &verified).await? {
         CodeLookup::Active(target) if target.open => Ok(target),
-        CodeLookup::Active(_) => Err(Error::Conflict("this place is closed and does not take check-ins".into())),
+        CodeLookup::Active(_) => Err(Error::Conflict(
+            "this place is closed and does not take check-ins".into(),
+        )),
         CodeLookup::Revoked { .. } => Err(Error::NotFound(
             "this check-in code was replaced by a newer poster; ask the staff for the current one",
         )),
@@ -63,7 +65,11 @@ pub async fn create_checkin(
     state
         .config
         .rate_limits
-        .check(&state.cache, "checkin", &format!("{addr}|{}", target.place_id))
+        .check(
+            &state.cache,
+            "checkin",
+            &format!("{addr}|{}", target.place_id),
+        )
         .await?;
     let (status, body) = service::check_in(&state, &target, &req, key.as_deref()).await?;
     Ok((status, Json(body)))
@@ -106,7 +112,9 @@ pub async fn checkout(
                 .as_deref()
                 .is_some_and(|h| h == crate::auth::repo::token_hash(token).as_slice());
             if !matches {
-                return Err(Error::Forbidden("this check-out link is not valid for this stay"));
+                return Err(Error::Forbidden(
+                    "this check-out link is not valid for this stay",
+                ));
             }
             ("visitor", None)
         }

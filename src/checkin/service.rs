@@ -39,23 +39,43 @@ pub struct CheckinRequest {
 }
 
 /// Expected departure: a date from the arrival day up to a year later.
-pub fn parse_departure(raw: Option<&str>, arrival: NaiveDate, errors: &mut FieldErrors) -> Option<NaiveDate> {
+pub fn parse_departure(
+    raw: Option<&str>,
+    arrival: NaiveDate,
+    errors: &mut FieldErrors,
+) -> Option<NaiveDate> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => {
-            errors.add("expected_departure", "required", "give the day you expect to leave");
+            errors.add(
+                "expected_departure",
+                "required",
+                "give the day you expect to leave",
+            );
             None
         }
         Some(raw) => match model::parse_date(raw) {
             None => {
-                errors.add("expected_departure", "date_format", "write the date as YYYY-MM-DD");
+                errors.add(
+                    "expected_departure",
+                    "date_format",
+                    "write the date as YYYY-MM-DD",
+                );
                 None
             }
             Some(d) if d < arrival => {
-                errors.add("expected_departure", "departure_past", "the departure cannot be before the arrival");
+                errors.add(
+                    "expected_departure",
+                    "departure_past",
+                    "the departure cannot be before the arrival",
+                );
                 None
             }
             Some(d) if d > arrival + Duration::days(model::MAX_STAY_DAYS) => {
-                errors.add("expected_departure", "departure_far", "a stay declared here lasts at most a year");
+                errors.add(
+                    "expected_departure",
+                    "departure_far",
+                    "a stay declared here lasts at most a year",
+                );
                 None
             }
             Some(d) => Some(d),
@@ -69,7 +89,11 @@ pub fn parse_purpose(raw: Option<&str>, errors: &mut FieldErrors) -> Option<Purp
         Some(p) => {
             let parsed = Purpose::parse(p);
             if parsed.is_none() {
-                errors.add("purpose", "purpose_value", "must be tourism, business, visiting_family or other");
+                errors.add(
+                    "purpose",
+                    "purpose_value",
+                    "must be tourism, business, visiting_family or other",
+                );
             }
             parsed
         }
@@ -103,11 +127,20 @@ async fn stay(
     let now = Utc::now();
     let today = localtime::date(state.tz(), now);
     let mut errors = FieldErrors::default();
-    let guests = model::parse_guests(req.guests.as_deref().unwrap_or_default(), today, false, &mut errors);
+    let guests = model::parse_guests(
+        req.guests.as_deref().unwrap_or_default(),
+        today,
+        false,
+        &mut errors,
+    );
     let departure = parse_departure(req.expected_departure.as_deref(), today, &mut errors);
     let purpose = parse_purpose(req.purpose.as_deref(), &mut errors);
     if req.consent != Some(true) {
-        errors.add("consent", "consent_required", "read the notice on personal data and agree to it");
+        errors.add(
+            "consent",
+            "consent_required",
+            "read the notice on personal data and agree to it",
+        );
     }
     let (departure, purpose) = match (departure, purpose) {
         (Some(d), Some(p)) if errors.is_empty() => (d, p),
@@ -173,7 +206,11 @@ async fn visit(
     let mut errors = FieldErrors::default();
     let party = match req.party_size {
         None => {
-            errors.add("party_size", "required", "say how many people are in your party");
+            errors.add(
+                "party_size",
+                "required",
+                "say how many people are in your party",
+            );
             None
         }
         Some(n @ 1..=500) => Some(n as i32),
@@ -182,26 +219,48 @@ async fn visit(
             None
         }
     };
-    let country = match req.origin_country.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let country = match req
+        .origin_country
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => {
-            errors.add("origin_country", "required", "say which country you come from");
+            errors.add(
+                "origin_country",
+                "required",
+                "say which country you come from",
+            );
             None
         }
         Some(raw) => {
             let parsed = model::parse_country(raw);
             if parsed.is_none() {
-                errors.add("origin_country", "country_code", "must be a country code such as VNM or KOR");
+                errors.add(
+                    "origin_country",
+                    "country_code",
+                    "must be a country code such as VNM or KOR",
+                );
             }
             parsed
         }
     };
-    let province = match req.origin_province.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let province = match req
+        .origin_province
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
         Some(_) if country.as_deref() != Some("VNM") => None,
         Some(name) => match crate::regions::find_province(&state.db, name).await? {
             Some((id, _)) => Some(id),
             None => {
-                errors.add("origin_province", "province_unknown", "choose a province from the list");
+                errors.add(
+                    "origin_province",
+                    "province_unknown",
+                    "choose a province from the list",
+                );
                 None
             }
         },
@@ -217,7 +276,15 @@ async fn visit(
             return Ok((status, body));
         }
     }
-    let (visit_id, at) = repo::insert_visit(&mut tx, state.tz(), target.place_id, party, &country, province).await?;
+    let (visit_id, at) = repo::insert_visit(
+        &mut tx,
+        state.tz(),
+        target.place_id,
+        party,
+        &country,
+        province,
+    )
+    .await?;
     let body = json!({
         "kind": "visit",
         "visit_id": visit_id,

@@ -5,7 +5,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::FieldErrors;
 
-pub const ACCOMMODATION_TYPES: [&str; 7] = ["hotel", "resort", "homestay", "guesthouse", "apartment", "hostel", "other"];
+pub const ACCOMMODATION_TYPES: [&str; 7] = [
+    "hotel",
+    "resort",
+    "homestay",
+    "guesthouse",
+    "apartment",
+    "hostel",
+    "other",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -84,12 +92,24 @@ pub fn check(input: &PlaceInput, kind: PlaceKind, errors: &mut FieldErrors) {
             errors.add("name", "length", "a name has 1 to 200 characters");
         }
     }
-    if input.address.as_ref().is_some_and(|a| a.chars().count() > 300) {
-        errors.add("address", "too_long", "an address has at most 300 characters");
+    if input
+        .address
+        .as_ref()
+        .is_some_and(|a| a.chars().count() > 300)
+    {
+        errors.add(
+            "address",
+            "too_long",
+            "an address has at most 300 characters",
+        );
     }
     if let Some(t) = &input.accommodation_type {
         if kind == PlaceKind::Attraction {
-            errors.add("accommodation_type", "not_accommodation", "only accommodations have a type");
+            errors.add(
+                "accommodation_type",
+                "not_accommodation",
+                "only accommodations have a type",
+            );
         } else if !ACCOMMODATION_TYPES.contains(&t.as_str()) {
             errors.add(
                 "accommodation_type",
@@ -113,10 +133,20 @@ pub fn check(input: &PlaceInput, kind: PlaceKind, errors: &mut FieldErrors) {
     }
     if let Some(months) = &input.season_months {
         if months.iter().any(|m| !(1..=12).contains(m)) {
-            errors.add("season_months", "invalid", "months are numbers from 1 to 12");
+            errors.add(
+                "season_months",
+                "invalid",
+                "months are numbers from 1 to 12",
+            );
         }
     }
-    if input.status.as_deref() == Some("seasonal") && input.season_months.as_ref().is_none_or(Vec::is_empty) {
-        errors.add("season_months", "required", "a seasonal place lists the months it is open");
+    if input.status.as_deref() == Some("seasonal")
+        && input.season_months.as_ref().is_none_or(Vec::is_empty)
+    {
+        errors.add(
+            "season_months",
+            "required",
+            "a seasonal place lists the months it is open",
+        );
     }
 }

@@ -74,7 +74,12 @@ pub fn qr_payload(base_url: &str, code: &str) -> String {
 }
 
 /// All places a user may see, or one, with their active code.
-pub async fn list(pool: &PgPool, base_url: &str, only: Option<&[i64]>, id: Option<i64>) -> Result<Vec<Place>> {
+pub async fn list(
+    pool: &PgPool,
+    base_url: &str,
+    only: Option<&[i64]>,
+    id: Option<i64>,
+) -> Result<Vec<Place>> {
     let rows = sqlx::query_as!(
         PlaceRow,
         r#"SELECT p.id, p.kind, p.name, p.address, w.name AS ward, p.accommodation_type, p.class,
@@ -105,7 +110,11 @@ async fn ward_id(pool: &PgPool, name: &str) -> Result<i32> {
         Some((id, _)) => Ok(id),
         None => {
             let known = crate::regions::ward_names(pool).await?.join(", ");
-            Err(FieldErrors::single("ward", "unknown", format!("unknown ward; one of: {known}")))
+            Err(FieldErrors::single(
+                "ward",
+                "unknown",
+                format!("unknown ward; one of: {known}"),
+            ))
         }
     }
 }
@@ -132,7 +141,12 @@ pub async fn create(state: &AppState, input: &PlaceInput, actor: i64) -> Result<
     errors.finish(())?;
     let ward = ward_id(&state.db, input.ward.as_deref().unwrap_or_default()).await?;
     let accommodation_type = match kind {
-        PlaceKind::Accommodation => Some(input.accommodation_type.clone().unwrap_or_else(|| "other".into())),
+        PlaceKind::Accommodation => Some(
+            input
+                .accommodation_type
+                .clone()
+                .unwrap_or_else(|| "other".into()),
+        ),
         PlaceKind::Attraction => None,
     };
     let mut tx = state.db.begin().await?;
@@ -169,15 +183,27 @@ pub async fn create(state: &AppState, input: &PlaceInput, actor: i64) -> Result<
 pub async fn update(state: &AppState, id: i64, input: &PlaceInput, actor: i64) -> Result<Place> {
     let current = get(&state.db, state.config.base_url(), id).await?;
     let mut errors = FieldErrors::default();
-    if input.kind.as_deref().is_some_and(|k| k != current.kind.as_str()) {
-        errors.add("kind", "immutable", "a place's kind cannot change: register a new place");
+    if input
+        .kind
+        .as_deref()
+        .is_some_and(|k| k != current.kind.as_str())
+    {
+        errors.add(
+            "kind",
+            "immutable",
+            "a place's kind cannot change: register a new place",
+        );
     }
     super::model::check(input, current.kind, &mut errors);
     let seasonal_without_months = input.status.is_none()
         && current.status == "seasonal"
         && input.season_months.as_ref().is_some_and(Vec::is_empty);
     if seasonal_without_months {
-        errors.add("season_months", "required", "a seasonal place lists the months it is open");
+        errors.add(
+            "season_months",
+            "required",
+            "a seasonal place lists the months it is open",
+        );
     }
     errors.finish(())?;
     let ward = match &input.ward {
@@ -289,7 +315,9 @@ pub struct ScanTarget {
 pub enum CodeLookup {
     Active(ScanTarget),
     /// Signed by us, but replaced by a newer poster.
-    Revoked { place_name: String },
+    Revoked {
+        place_name: String,
+    },
     Unknown,
 }
 

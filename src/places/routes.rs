@@ -29,23 +29,39 @@ pub async fn create(
     ApiJson(input): ApiJson<PlaceInput>,
 ) -> Result<(StatusCode, Json<Place>)> {
     user.require_office()?;
-    Ok((StatusCode::CREATED, Json(repo::create(&state, &input, user.id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(repo::create(&state, &input, user.id).await?),
+    ))
 }
 
 /// Places the user may see: all for the office, admins and inspectors; their own for managers and staff.
 #[utoipa::path(get, path = "/api/v1/places", tag = "places", responses((status = 200, body = Vec<Place>)))]
 pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Vec<Place>>> {
-    let only = user.role.works_at_places().then_some(user.place_ids.as_slice());
-    Ok(Json(repo::list(&state.db, state.config.base_url(), only, None).await?))
+    let only = user
+        .role
+        .works_at_places()
+        .then_some(user.place_ids.as_slice());
+    Ok(Json(
+        repo::list(&state.db, state.config.base_url(), only, None).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/places/{id}", tag = "places", params(("id" = i64, Path)),
     responses((status = 200, body = Place), (status = 404, description = "No such place")))]
-pub async fn read(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<Place>> {
+pub async fn read(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Place>> {
     if user.role.works_at_places() && !user.works_at(id) {
-        return Err(crate::error::Error::Forbidden("you do not work at this place"));
+        return Err(crate::error::Error::Forbidden(
+            "you do not work at this place",
+        ));
     }
-    Ok(Json(repo::get(&state.db, state.config.base_url(), id).await?))
+    Ok(Json(
+        repo::get(&state.db, state.config.base_url(), id).await?,
+    ))
 }
 
 /// Change a place's details (the office and admins).
@@ -64,10 +80,16 @@ pub async fn update(
 /// Replace the place's code: the old poster stops working at once.
 #[utoipa::path(post, path = "/api/v1/places/{id}/qr/rotate", tag = "places", params(("id" = i64, Path)),
     responses((status = 200, body = Place), (status = 403, description = "Only the office or the place's manager")))]
-pub async fn rotate(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<Place>> {
+pub async fn rotate(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Place>> {
     user.require_place_admin(id)?;
     if user.role == Role::Manager && !user.works_at(id) {
-        return Err(crate::error::Error::Forbidden("you do not manage this place"));
+        return Err(crate::error::Error::Forbidden(
+            "you do not manage this place",
+        ));
     }
     Ok(Json(repo::rotate_code(&state, id, user.id).await?))
 }

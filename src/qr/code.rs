@@ -56,7 +56,8 @@ impl CodeSigner {
     }
 
     fn mac(&self, body: &[u8]) -> [u8; MAC_LEN] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(body);
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; MAC_LEN];
@@ -86,7 +87,8 @@ impl CodeSigner {
         if raw.len() != RAW_LEN || raw[0] != VERSION || raw[1] != self.key_id {
             return None;
         }
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(&raw[..2 + SERIAL_LEN]);
         // Constant-time comparison of the truncated tag.
         mac.verify_truncated_left(&raw[2 + SERIAL_LEN..]).ok()?;
@@ -103,7 +105,10 @@ mod tests {
         let signer = CodeSigner::new(&[1; 32]);
         let code = signer.issue();
         assert_eq!(code.as_str().len(), CODE_LEN);
-        assert!(code.as_str().chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+        assert!(code
+            .as_str()
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
         assert_eq!(signer.verify(code.as_str()), Some(code.clone()));
         assert_eq!(signer.verify(&code.as_str().to_lowercase()), Some(code));
     }

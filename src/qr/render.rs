@@ -10,7 +10,10 @@ pub const MAX_SIZE: u32 = 2000;
 pub const DEFAULT_SIZE: u32 = 512;
 
 fn encode(url: &str) -> anyhow::Result<QrCode> {
-    Ok(QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)?)
+    Ok(QrCode::with_error_correction_level(
+        url.as_bytes(),
+        EcLevel::M,
+    )?)
 }
 
 /// A PNG at least `size` pixels wide (whole pixels per module), at most the

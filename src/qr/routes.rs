@@ -32,7 +32,9 @@ async fn payload(state: &AppState, user: &CurrentUser, id: i64) -> Result<String
         return Err(Error::Forbidden("you do not work at this place"));
     }
     let place = repo::get(&state.db, state.config.base_url(), id).await?;
-    let code = place.code.ok_or(Error::NotFound("this place has no active code"))?;
+    let code = place
+        .code
+        .ok_or(Error::NotFound("this place has no active code"))?;
     Ok(qr_payload(state.config.base_url(), &code))
 }
 
@@ -50,9 +52,10 @@ fn cached(headers: &HeaderMap, etag: &str, content_type: &'static str, body: Vec
         response.headers_mut().insert(header::ETAG, v);
     }
     // Private: the image names an active code; revalidate so a rotation shows.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
     response
 }
 
@@ -77,7 +80,11 @@ pub async fn png(
         return Err(FieldErrors::single(
             "size",
             "out_of_range",
-            format!("size is {} to {} pixels", render::MIN_SIZE, render::MAX_SIZE),
+            format!(
+                "size is {} to {} pixels",
+                render::MIN_SIZE,
+                render::MAX_SIZE
+            ),
         ));
     }
     let payload = payload(&state, &user, id).await?;
@@ -97,5 +104,10 @@ pub async fn svg(
 ) -> Result<Response> {
     let payload = payload(&state, &user, id).await?;
     let tag = etag(&payload, "svg");
-    Ok(cached(&headers, &tag, "image/svg+xml", render::svg(&payload)?.into_bytes()))
+    Ok(cached(
+        &headers,
+        &tag,
+        "image/svg+xml",
+        render::svg(&payload)?.into_bytes(),
+    ))
 }

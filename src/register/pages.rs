@@ -69,7 +69,10 @@ async fn build(
     place: Option<i64>,
     lang: Lang,
 ) -> Result<HotelPage, Error> {
-    let only = user.role.works_at_places().then_some(user.place_ids.as_slice());
+    let only = user
+        .role
+        .works_at_places()
+        .then_some(user.place_ids.as_slice());
     let list = places::list(&state.db, state.config.base_url(), only, None).await?;
     let places: Vec<(i64, String)> = list
         .iter()
@@ -81,7 +84,11 @@ async fn build(
     let mut place_name = String::new();
     if let Some(id) = place_id {
         user.require_register(id)?;
-        place_name = places.iter().find(|(p, _)| *p == id).map(|(_, n)| n.clone()).unwrap_or_default();
+        place_name = places
+            .iter()
+            .find(|(p, _)| *p == id)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default();
         let filter = filter_from(query)?;
         stays = repo::list(&state.db, &state.cipher, id, &filter).await?;
     }
@@ -136,7 +143,11 @@ async fn desk_entry(
     if !user.works_at(place_id) {
         return Err(Error::Forbidden("only this place's manager and staff enter its stays").into());
     }
-    let get = |k: &str| form.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let get = |k: &str| {
+        form.get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
     let req = DeskStayRequest {
         guests: vec![GuestInput {
             full_name: get("full_name"),
@@ -165,11 +176,15 @@ async fn desk_entry(
                 .iter()
                 .flat_map(|(field, list)| {
                     let field = field.trim_start_matches("guests[0].").to_owned();
-                    list.iter().map(move |e| (field.clone(), t.error(e).to_owned()))
+                    list.iter()
+                        .map(move |e| (field.clone(), t.error(e).to_owned()))
                 })
                 .collect();
             page.form = form;
-            Ok(render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page))
+            Ok(render_status(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                &page,
+            ))
         }
         Err(error) => Err(PageError { error, lang }),
     }

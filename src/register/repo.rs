@@ -58,14 +58,35 @@ pub struct RegisterStay {
 /// Last characters only: enough to tell guests apart at the desk.
 pub fn mask(number: &str) -> String {
     let keep = 3.min(number.len());
-    format!("{}{}", "•".repeat(number.len() - keep), &number[number.len() - keep..])
+    format!(
+        "{}{}",
+        "•".repeat(number.len() - keep),
+        &number[number.len() - keep..]
+    )
 }
 
-pub async fn list(pool: &PgPool, cipher: &DataCipher, place_id: i64, f: &Filter) -> Result<Vec<RegisterStay>> {
+pub async fn list(
+    pool: &PgPool,
+    cipher: &DataCipher,
+    place_id: i64,
+    f: &Filter,
+) -> Result<Vec<RegisterStay>> {
     let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let name_q = q.map(|q| format!("%{}%", search_key(q).replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let name_q = q.map(|q| {
+        format!(
+            "%{}%",
+            search_key(q)
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
     let doc_index = q.map(|q| {
-        let normal: String = q.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();
+        let normal: String = q
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_uppercase();
         cipher.blind_index(&normal)
     });
     let rows = sqlx::query!(

@@ -41,12 +41,20 @@ pub struct DeskStayRequest {
     pub departed_at: Option<String>,
 }
 
-fn parse_instant(raw: Option<&str>, field: &str, errors: &mut FieldErrors) -> Option<DateTime<Utc>> {
+fn parse_instant(
+    raw: Option<&str>,
+    field: &str,
+    errors: &mut FieldErrors,
+) -> Option<DateTime<Utc>> {
     let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
     match DateTime::parse_from_rfc3339(raw) {
         Ok(t) => Some(t.with_timezone(&Utc)),
         Err(_) => {
-            errors.add(field, "instant_format", "write the time as RFC 3339, e.g. 2026-07-01T14:30:00+07:00");
+            errors.add(
+                field,
+                "instant_format",
+                "write the time as RFC 3339, e.g. 2026-07-01T14:30:00+07:00",
+            );
             None
         }
     }
@@ -65,7 +73,9 @@ pub async fn create(
     ApiJson(req): ApiJson<DeskStayRequest>,
 ) -> Result<(StatusCode, Json<Value>)> {
     if !user.works_at(place_id) {
-        return Err(Error::Forbidden("only this place's manager and staff enter its stays"));
+        return Err(Error::Forbidden(
+            "only this place's manager and staff enter its stays",
+        ));
     }
     let key = idempotency_key(&headers)?;
     let (status, body) = create_stay(&state, &user, place_id, &req, key.as_deref()).await?;
@@ -81,16 +91,29 @@ pub async fn create_stay(
 ) -> Result<(StatusCode, Value)> {
     let now = Utc::now();
     let mut errors = FieldErrors::default();
-    let arrived_at = parse_instant(req.arrived_at.as_deref(), "arrived_at", &mut errors).unwrap_or(now);
+    let arrived_at =
+        parse_instant(req.arrived_at.as_deref(), "arrived_at", &mut errors).unwrap_or(now);
     if arrived_at > now + Duration::minutes(5) {
-        errors.add("arrived_at", "arrival_future", "the arrival cannot be in the future");
+        errors.add(
+            "arrived_at",
+            "arrival_future",
+            "the arrival cannot be in the future",
+        );
     }
     let departed_at = parse_instant(req.departed_at.as_deref(), "departed_at", &mut errors);
     if departed_at.is_some_and(|d| d < arrived_at) {
-        errors.add("departed_at", "departure_past", "the departure cannot be before the arrival");
+        errors.add(
+            "departed_at",
+            "departure_past",
+            "the departure cannot be before the arrival",
+        );
     }
     if departed_at.is_some_and(|d| d > now + Duration::minutes(5)) {
-        errors.add("departed_at", "departure_future", "a departure in the future is an expected departure");
+        errors.add(
+            "departed_at",
+            "departure_future",
+            "a departure in the future is an expected departure",
+        );
     }
     let arrival_day = localtime::date(state.tz(), arrived_at);
     let guests = model::parse_guests(&req.guests, arrival_day, true, &mut errors);
@@ -101,7 +124,11 @@ pub async fn create_stay(
     let purpose = parse_purpose(req.purpose.as_deref(), &mut errors);
     let room = req.room.as_deref().map(str::trim).filter(|r| !r.is_empty());
     if room.is_some_and(|r| r.chars().count() > 20) {
-        errors.add("room", "too_long", "a room number has at most 20 characters");
+        errors.add(
+            "room",
+            "too_long",
+            "a room number has at most 20 characters",
+        );
     }
     let (expected, purpose) = match (expected, purpose) {
         (Some(e), Some(p)) if errors.is_empty() => (e, p),
@@ -112,7 +139,8 @@ pub async fn create_stay(
     let mut tx = state.db.begin().await?;
     if let Some(key) = key {
         let hash = idempotency::request_hash(req);
-        if let Begin::Replay(status, body) = idempotency::begin(&mut tx, &scope, key, &hash).await? {
+        if let Begin::Replay(status, body) = idempotency::begin(&mut tx, &scope, key, &hash).await?
+        {
             return Ok((status, body));
         }
     }
@@ -217,7 +245,13 @@ pub fn filter_from(q: &ListQuery) -> Result<Filter> {
 }
 
 /// People from outside the place reading names leave a trace.
-async fn audit_read(state: &AppState, user: &CurrentUser, place_id: i64, action: &str, q: &ListQuery) -> Result<()> {
+async fn audit_read(
+    state: &AppState,
+    user: &CurrentUser,
+    place_id: i64,
+    action: &str,
+    q: &ListQuery,
+) -> Result<()> {
     if matches!(user.role, Role::Inspector | Role::Admin) || action == "register.export" {
         crate::audit::record(
             &state.db,
@@ -244,7 +278,9 @@ pub async fn list(
     user.require_register(place_id)?;
     let filter = filter_from(&q)?;
     audit_read(&state, &user, place_id, "register.read", &q).await?;
-    Ok(Json(repo::list(&state.db, &state.cipher, place_id, &filter).await?))
+    Ok(Json(
+        repo::list(&state.db, &state.cipher, place_id, &filter).await?,
+    ))
 }
 
 /// The register as CSV (UTF-8 with a BOM so spreadsheet programs show Vietnamese).
@@ -267,8 +303,19 @@ pub async fn csv_export(
     {
         let mut w = csv::Writer::from_writer(&mut out);
         w.write_record([
-            "stay_id", "room", "arrived_at", "expected_departure", "departed_at", "guest", "full_name",
-            "date_of_birth", "sex", "nationality", "document_type", "document_number", "notification_status",
+            "stay_id",
+            "room",
+            "arrived_at",
+            "expected_departure",
+            "departed_at",
+            "guest",
+            "full_name",
+            "date_of_birth",
+            "sex",
+            "nationality",
+            "document_type",
+            "document_number",
+            "notification_status",
             "source",
         ])
         .map_err(anyhow::Error::from)?;
@@ -279,7 +326,10 @@ pub async fn csv_export(
                     s.room.clone().unwrap_or_default(),
                     local(s.arrived_at),
                     s.expected_departure.to_string(),
-                    g.departed_at.or(s.departed_at).map(local).unwrap_or_default(),
+                    g.departed_at
+                        .or(s.departed_at)
+                        .map(local)
+                        .unwrap_or_default(),
                     (g.position + 1).to_string(),
                     g.full_name.clone().unwrap_or_default(),
                     g.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
@@ -298,7 +348,10 @@ pub async fn csv_export(
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"register.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"register.csv\"",
+            ),
             (header::CACHE_CONTROL, "private, no-store"),
         ],
         out,

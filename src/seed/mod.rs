@@ -16,36 +16,94 @@ use crate::localtime;
 use crate::places::model::PlaceInput;
 use crate::AppState;
 
-/// (name, ward, type, class, rooms, beds)
-const ACCOMMODATIONS: [(&str, &str, &str, Option<i16>, i32, i32); 30] = [
+/// name, ward, type, class, rooms, beds
+type Accommodation = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<i16>,
+    i32,
+    i32,
+);
+
+const ACCOMMODATIONS: [Accommodation; 30] = [
     ("Khách sạn Sóng Biển", "Vũng Tàu", "hotel", Some(3), 40, 80),
-    ("Khách sạn Bãi Sau Xanh", "Tam Thắng", "hotel", Some(4), 120, 230),
-    ("Resort Hoa Sứ Long Cung", "Tam Thắng", "resort", Some(5), 180, 400),
+    (
+        "Khách sạn Bãi Sau Xanh",
+        "Tam Thắng",
+        "hotel",
+        Some(4),
+        120,
+        230,
+    ),
+    (
+        "Resort Hoa Sứ Long Cung",
+        "Tam Thắng",
+        "resort",
+        Some(5),
+        180,
+        400,
+    ),
     ("Khách sạn Hải Âu", "Vũng Tàu", "hotel", Some(2), 28, 56),
-    ("Homestay Ngõ Hẻm Thùy Vân", "Tam Thắng", "homestay", None, 6, 14),
+    (
+        "Homestay Ngõ Hẻm Thùy Vân",
+        "Tam Thắng",
+        "homestay",
+        None,
+        6,
+        14,
+    ),
     ("Nhà nghỉ Minh Tâm", "Vũng Tàu", "guesthouse", None, 12, 20),
     ("Khách sạn Cảng Cá", "Vũng Tàu", "hotel", Some(2), 30, 60),
     ("Căn hộ Biển Đông", "Tam Thắng", "apartment", None, 24, 70),
     ("Hostel Đồi Con Heo", "Vũng Tàu", "hostel", None, 10, 48),
     ("Khách sạn Núi Lớn", "Vũng Tàu", "hotel", Some(3), 45, 90),
-    ("Resort Mũi Nghinh Phong", "Vũng Tàu", "resort", Some(4), 90, 200),
+    (
+        "Resort Mũi Nghinh Phong",
+        "Vũng Tàu",
+        "resort",
+        Some(4),
+        90,
+        200,
+    ),
     ("Nhà nghỉ Hồ Mây", "Vũng Tàu", "guesthouse", None, 15, 26),
     ("Khách sạn Rạch Dừa", "Rạch Dừa", "hotel", Some(2), 32, 60),
     ("Homestay Vườn Dừa", "Rạch Dừa", "homestay", None, 5, 12),
     ("Khách sạn Thắng Nhất", "Rạch Dừa", "hotel", Some(3), 50, 96),
     ("Nhà nghỉ Bến Đá", "Rạch Dừa", "guesthouse", None, 14, 24),
-    ("Khách sạn Phước Thắng", "Phước Thắng", "hotel", Some(2), 36, 70),
+    (
+        "Khách sạn Phước Thắng",
+        "Phước Thắng",
+        "hotel",
+        Some(2),
+        36,
+        70,
+    ),
     ("Căn hộ Sông Dinh", "Phước Thắng", "apartment", None, 18, 50),
     ("Homestay Làng Chài", "Long Sơn", "homestay", None, 4, 10),
     ("Nhà nghỉ Long Sơn", "Long Sơn", "guesthouse", None, 10, 18),
-    ("Khách sạn Hoàng Hôn", "Tam Thắng", "hotel", Some(3), 60, 120),
+    (
+        "Khách sạn Hoàng Hôn",
+        "Tam Thắng",
+        "hotel",
+        Some(3),
+        60,
+        120,
+    ),
     ("Khách sạn Gió Biển", "Tam Thắng", "hotel", Some(3), 55, 110),
     ("Resort Cát Trắng", "Tam Thắng", "resort", Some(4), 110, 240),
     ("Hostel Thùy Vân", "Tam Thắng", "hostel", None, 8, 40),
     ("Khách sạn Ngọc Biển", "Vũng Tàu", "hotel", Some(1), 20, 36),
     ("Căn hộ Bãi Trước", "Vũng Tàu", "apartment", None, 30, 80),
     ("Nhà nghỉ Hoa Biển", "Tam Thắng", "guesthouse", None, 11, 20),
-    ("Khách sạn Thủy Tiên", "Tam Thắng", "hotel", Some(5), 200, 420),
+    (
+        "Khách sạn Thủy Tiên",
+        "Tam Thắng",
+        "hotel",
+        Some(5),
+        200,
+        420,
+    ),
     ("Homestay Gác Gỗ", "Vũng Tàu", "homestay", None, 6, 15),
     ("Khách sạn Tàu Ngầm", "Vũng Tàu", "other", None, 16, 30),
 ];
@@ -66,9 +124,24 @@ const ATTRACTIONS: [(&str, &str); 10] = [
 /// (email, password, role, indexes of the accommodations they work at)
 pub const DEMO_USERS: [(&str, &str, Role, &[usize]); 5] = [
     ("admin@demo.luutru.vn", "demo-admin-2026", Role::Admin, &[]),
-    ("office@demo.luutru.vn", "demo-office-2026", Role::Office, &[]),
-    ("inspector@demo.luutru.vn", "demo-inspector-2026", Role::Inspector, &[]),
-    ("manager@demo.luutru.vn", "demo-manager-2026", Role::Manager, &[0, 1]),
+    (
+        "office@demo.luutru.vn",
+        "demo-office-2026",
+        Role::Office,
+        &[],
+    ),
+    (
+        "inspector@demo.luutru.vn",
+        "demo-inspector-2026",
+        Role::Inspector,
+        &[],
+    ),
+    (
+        "manager@demo.luutru.vn",
+        "demo-manager-2026",
+        Role::Manager,
+        &[0, 1],
+    ),
     ("staff@demo.luutru.vn", "demo-staff-2026", Role::Staff, &[0]),
 ];
 
@@ -90,11 +163,19 @@ const NATIONALITIES: [(&str, u32); 14] = [
     ("IND", 8),
 ];
 
-const FAMILY: [&str; 12] = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ"];
+const FAMILY: [&str; 12] = [
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
+];
 const MIDDLE: [&str; 6] = ["Văn", "Thị", "Minh", "Ngọc", "Hữu", "Thanh"];
-const GIVEN: [&str; 12] = ["An", "Bình", "Châu", "Dũng", "Hà", "Hùng", "Lan", "Linh", "Mai", "Nam", "Phúc", "Trang"];
-const FOREIGN_FAMILY: [&str; 8] = ["KIM", "LEE", "PARK", "WANG", "IVANOV", "SMITH", "MARTIN", "MULLER"];
-const FOREIGN_GIVEN: [&str; 8] = ["MINJUN", "SEOYEON", "WEI", "OLGA", "JOHN", "EMMA", "LUCAS", "ANNA"];
+const GIVEN: [&str; 12] = [
+    "An", "Bình", "Châu", "Dũng", "Hà", "Hùng", "Lan", "Linh", "Mai", "Nam", "Phúc", "Trang",
+];
+const FOREIGN_FAMILY: [&str; 8] = [
+    "KIM", "LEE", "PARK", "WANG", "IVANOV", "SMITH", "MARTIN", "MULLER",
+];
+const FOREIGN_GIVEN: [&str; 8] = [
+    "MINJUN", "SEOYEON", "WEI", "OLGA", "JOHN", "EMMA", "LUCAS", "ANNA",
+];
 
 fn pick_weighted<'a>(rng: &mut StdRng, items: &'a [(&'a str, u32)]) -> &'a str {
     let total: u32 = items.iter().map(|(_, w)| w).sum();
@@ -134,9 +215,15 @@ pub async fn demo(state: &AppState, stays: Option<usize>) -> anyhow::Result<()> 
         print_sign_ins(state);
         return Ok(());
     }
-    let admin = crate::auth::repo::create_user(&state.db, DEMO_USERS[0].0, DEMO_USERS[0].1, Role::Admin, &[])
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the admin: {e}"))?;
+    let admin = crate::auth::repo::create_user(
+        &state.db,
+        DEMO_USERS[0].0,
+        DEMO_USERS[0].1,
+        Role::Admin,
+        &[],
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating the admin: {e}"))?;
 
     let mut accommodation_ids = Vec::new();
     for (name, ward, kind, class, rooms, beds) in ACCOMMODATIONS {
@@ -185,11 +272,15 @@ pub async fn demo(state: &AppState, stays: Option<usize>) -> anyhow::Result<()> 
 
     let (count, days) = match stays {
         Some(n) => (n, 365),
-        None => (3000, 120),
+        None => (25_000, 120),
     };
     load_stays(state, &accommodation_ids, count, days).await?;
     load_visits(state, &attraction_ids, days).await?;
-    println!("Demo city loaded: {} accommodations, {} attractions, {count} stays.", ACCOMMODATIONS.len(), ATTRACTIONS.len());
+    println!(
+        "Demo city loaded: {} accommodations, {} attractions, {count} stays.",
+        ACCOMMODATIONS.len(),
+        ATTRACTIONS.len()
+    );
     print_sign_ins(state);
     Ok(())
 }
@@ -239,17 +330,25 @@ struct Batch {
     doc_index: Vec<Vec<u8>>,
 }
 
-async fn load_stays(state: &AppState, places: &[(i64, i32)], count: usize, days: i64) -> anyhow::Result<()> {
+async fn load_stays(
+    state: &AppState,
+    places: &[(i64, i32)],
+    count: usize,
+    days: i64,
+) -> anyhow::Result<()> {
     let tz = state.tz();
     let mut rng = StdRng::seed_from_u64(20260701);
     let today = localtime::today(tz);
     let now = Utc::now();
     let first = today - Duration::days(days);
-    let weights: Vec<f64> = (0..=days).map(|i| day_weight(first + Duration::days(i))).collect();
+    let weights: Vec<f64> = (0..=days)
+        .map(|i| day_weight(first + Duration::days(i)))
+        .collect();
     let total_weight: f64 = weights.iter().sum();
     let bar = ProgressBar::new(count as u64);
     bar.set_style(
-        ProgressStyle::with_template("stays {bar:40} {pos}/{len} ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("stays {bar:40} {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut made = 0usize;
     while made < count {
@@ -267,14 +366,22 @@ async fn load_stays(state: &AppState, places: &[(i64, i32)], count: usize, days:
                 x -= w;
             }
             let day = first + Duration::days(day_index as i64);
-            let hour = [8, 10, 12, 13, 14, 14, 15, 15, 16, 17, 18, 19, 20, 21, 22, 23][rng.gen_range(0..16)];
+            let hour = [
+                8, 10, 12, 13, 14, 14, 15, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+            ][rng.gen_range(0..16)];
             let arrived = localtime::instant(tz, day, hour, rng.gen_range(0..60));
             if arrived > now {
                 continue;
             }
             let nights = [0, 1, 1, 1, 2, 2, 2, 3, 3, 4, 5, 7][rng.gen_range(0..12)];
             let expected = day + Duration::days(nights.max(1));
-            let leave = localtime::instant(tz, day + Duration::days(nights), if nights == 0 { 21 } else { 11 }, 30);
+            let leave = localtime::instant(
+                tz,
+                day + Duration::days(nights),
+                if nights == 0 { 23 } else { 11 },
+                30,
+            )
+            .max(arrived + Duration::minutes(20));
             let departed = (leave <= now).then_some(leave);
             let (place, rooms) = places[rng.gen_range(0..places.len())];
             let stay_id = Uuid::now_v7();
@@ -282,20 +389,30 @@ async fn load_stays(state: &AppState, places: &[(i64, i32)], count: usize, days:
             let party = [1, 2, 2, 2, 3, 4][rng.gen_range(0..6)];
             b.stay_id.push(stay_id);
             b.stay_place.push(place);
-            b.room.push(format!("{}", 100 * rng.gen_range(1..=4) + rng.gen_range(1..=rooms.clamp(1, 30))));
+            b.room.push(format!(
+                "{}",
+                100 * rng.gen_range(1..=4) + rng.gen_range(1..=rooms.clamp(1, 30))
+            ));
             b.arrived_at.push(arrived);
             b.arrival_date.push(day);
             b.expected.push(expected);
             b.departed_at.push(departed);
-            b.departure_date.push(departed.map(|d| localtime::date(tz, d)));
+            b.departure_date
+                .push(departed.map(|d| localtime::date(tz, d)));
             b.checkout_by.push(departed.map(|_| "desk".to_owned()));
             let desk = rng.gen_bool(0.4);
-            b.source.push(if desk { "desk" } else { "self_qr" }.to_owned());
-            b.presence.push(if desk { "desk_staff" } else { "printed_code" }.to_owned());
+            b.source
+                .push(if desk { "desk" } else { "self_qr" }.to_owned());
+            b.presence
+                .push(if desk { "desk_staff" } else { "printed_code" }.to_owned());
             for position in 0..party {
                 let vietnamese = nationality == "VNM";
-                let born = NaiveDate::from_ymd_opt(rng.gen_range(1950..2008), rng.gen_range(1..=12), rng.gen_range(1..=28))
-                    .unwrap_or(day);
+                let born = NaiveDate::from_ymd_opt(
+                    rng.gen_range(1950..2008),
+                    rng.gen_range(1..=12),
+                    rng.gen_range(1..=28),
+                )
+                .unwrap_or(day);
                 let sex = if rng.gen_bool(0.5) { "M" } else { "F" };
                 let name = if vietnamese {
                     format!(
@@ -324,11 +441,13 @@ async fn load_stays(state: &AppState, places: &[(i64, i32)], count: usize, days:
                 b.g_arrived_at.push(arrived);
                 b.g_arrival_date.push(day);
                 b.g_departed_at.push(departed);
-                b.g_departure_date.push(departed.map(|d| localtime::date(tz, d)));
+                b.g_departure_date
+                    .push(departed.map(|d| localtime::date(tz, d)));
                 b.nationality.push(nationality.to_owned());
                 b.sex.push(sex.to_owned());
                 b.age_band.push(localtime::age_band(born, day).to_owned());
-                b.doc_type.push(if vietnamese { "cccd" } else { "passport" }.to_owned());
+                b.doc_type
+                    .push(if vietnamese { "cccd" } else { "passport" }.to_owned());
                 b.deadline.push(deadline);
                 // Most establishments notify on time; a few are late.
                 let latest = if rng.gen_bool(0.9) { 600 } else { 1500 };

@@ -50,9 +50,13 @@ async fn page(
     user.require_office().map_err(wrap)?;
     let today = localtime::today(state.tz());
     let (from, to) = range(&q, today).map_err(wrap)?;
-    let summary = repo::summary(&state.db, from, to, today, None).await.map_err(wrap)?;
+    let summary = repo::summary(&state.db, from, to, today, None)
+        .await
+        .map_err(wrap)?;
     let live = live::get(&state, None).await.map_err(wrap)?;
-    let places = places::list(&state.db, state.config.base_url(), None, None).await.map_err(wrap)?;
+    let places = places::list(&state.db, state.config.base_url(), None, None)
+        .await
+        .map_err(wrap)?;
     let wards = crate::regions::ward_names(&state.db).await?;
     Ok(render(&OfficePage {
         t: Tr(lang),

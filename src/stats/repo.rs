@@ -163,7 +163,12 @@ pub async fn summary(
         }
     }
     for list in [&mut by_nationality, &mut by_ward, &mut by_type] {
-        list.sort_by(|a, b| b.arrivals.cmp(&a.arrivals).then(b.guest_nights.cmp(&a.guest_nights)).then(a.key.cmp(&b.key)));
+        list.sort_by(|a, b| {
+            b.arrivals
+                .cmp(&a.arrivals)
+                .then(b.guest_nights.cmp(&a.guest_nights))
+                .then(a.key.cmp(&b.key))
+        });
     }
 
     // Occupancy over open accommodations whose capacity is registered; a
@@ -206,7 +211,8 @@ pub async fn summary(
         international_arrivals: sum(|d| d.international_arrivals),
         same_day_guests: sum(|d| d.same_day_guests),
         guest_nights,
-        average_length_of_stay: (arrivals > 0).then(|| (guest_nights as f64 / arrivals as f64 * 100.0).round() / 100.0),
+        average_length_of_stay: (arrivals > 0)
+            .then(|| (guest_nights as f64 / arrivals as f64 * 100.0).round() / 100.0),
         bed_occupancy_rate: rate(capacity.bed_nights, capacity.bed_days),
         room_occupancy_rate: rate(capacity.room_nights, capacity.room_days),
         attraction_visitors: sum(|d| d.attraction_visitors),

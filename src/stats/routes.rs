@@ -35,7 +35,10 @@ pub struct SummaryQuery {
 
 pub fn range(q: &SummaryQuery, today: NaiveDate) -> Result<(NaiveDate, NaiveDate)> {
     let mut errors = FieldErrors::default();
-    let mut date = |raw: &Option<String>, field: &str, default: NaiveDate| match raw.as_deref().filter(|s| !s.is_empty()) {
+    let mut date = |raw: &Option<String>, field: &str, default: NaiveDate| match raw
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    {
         None => default,
         Some(raw) => parse_date(raw).unwrap_or_else(|| {
             errors.add(field, "date_format", "write the date as YYYY-MM-DD");
@@ -64,7 +67,9 @@ pub async fn summary(
     user.require_stats(q.place_id)?;
     let today = localtime::today(state.tz());
     let (from, to) = range(&q, today)?;
-    Ok(Json(repo::summary(&state.db, from, to, today, q.place_id).await?))
+    Ok(Json(
+        repo::summary(&state.db, from, to, today, q.place_id).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

@@ -1,0 +1,249 @@
+//! Each role is refused what it may not do.
+
+mod common;
+
+use common::{spawn, vietnamese_guest};
+use luutru::auth::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[sqlx::test]
+async fn roles_see_only_what_they_may(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let a = app.hotel(&office).await["id"].as_i64().unwrap();
+    let b = app.hotel(&office).await["id"].as_i64().unwrap();
+    let staff_a = app.sign_in_as(Role::Staff, &[a]).await;
+    let manager_b = app.sign_in_as(Role::Manager, &[b]).await;
+    let inspector = app.sign_in_as(Role::Inspector, &[]).await;
+
+    let desk = json!({"guests": [vietnamese_guest()], "room": "101",
+                      "expected_departure": (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string()});
+    let (status, body) = app
+        .post_json(&format!("/api/v1/places/{a}/stays"), Some(&staff_a), &desk)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let cases: Vec<(&str, Option<&str>, String, StatusCode)> = vec![
+        (
+            "anonymous reads a register",
+            None,
+            format!("/api/v1/places/{a}/stays"),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "anonymous reads places",
+            None,
+            "/api/v1/places".into(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "anonymous reads figures",
+            None,
+            "/api/v1/stats/summary".into(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "staff of A reads B's register",
+            Some(&staff_a),
+            format!("/api/v1/places/{b}/stays"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "staff of A exports B's register",
+            Some(&staff_a),
+            format!("/api/v1/places/{b}/stays.csv"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "manager of B reads A's register",
+            Some(&manager_b),
+            format!("/api/v1/places/{a}/stays"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "office reads names",
+            Some(&office),
+            format!("/api/v1/places/{a}/stays"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "office exports names",
+            Some(&office),
+            format!("/api/v1/places/{a}/stays.csv"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "staff read city figures",
+            Some(&staff_a),
+            "/api/v1/stats/summary".into(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "staff read another place's figures",
+            Some(&staff_a),
+            format!("/api/v1/stats/summary?place_id={b}"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "staff read B's QR code",
+            Some(&staff_a),
+            format!("/api/v1/places/{b}/qr.png"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "staff read their own figures",
+            Some(&staff_a),
+            format!("/api/v1/stats/summary?place_id={a}"),
+            StatusCode::OK,
+        ),
+        (
+            "staff read their own register",
+            Some(&staff_a),
+            format!("/api/v1/places/{a}/stays"),
+            StatusCode::OK,
+        ),
+        (
+            "inspector reads any register",
+            Some(&inspector),
+            format!("/api/v1/places/{b}/stays"),
+            StatusCode::OK,
+        ),
+        (
+            "office reads figures",
+            Some(&office),
+            "/api/v1/stats/summary".into(),
+            StatusCode::OK,
+        ),
+    ];
+    for (what, token, path, expected) in cases {
+        let (status, body) = app.get_json(&path, token).await;
+        assert_eq!(status, expected, "{what}: {body}");
+    }
+
+    let writes: Vec<(&str, &str, String, serde_json::Value)> = vec![
+        (
+            "staff register a place",
+            &staff_a,
+            "/api/v1/places".into(),
+            json!({"kind": "attraction", "name": "X", "ward": "Vũng Tàu"}),
+        ),
+        (
+            "staff rotate a code",
+            &staff_a,
+            format!("/api/v1/places/{a}/qr/rotate"),
+            json!({}),
+        ),
+        (
+            "manager of B rotates A's code",
+            &manager_b,
+            format!("/api/v1/places/{a}/qr/rotate"),
+            json!({}),
+        ),
+        (
+            "manager of B enters a stay at A",
+            &manager_b,
+            format!("/api/v1/places/{a}/stays"),
+            desk.clone(),
+        ),
+        (
+            "office enters a stay",
+            &office,
+            format!("/api/v1/places/{a}/stays"),
+            desk.clone(),
+        ),
+        (
+            "inspector registers a place",
+            &inspector,
+            "/api/v1/places".into(),
+            json!({"kind": "attraction", "name": "X", "ward": "Vũng Tàu"}),
+        ),
+    ];
+    for (what, token, path, body) in writes {
+        let (status, answer) = app.post_json(&path, Some(token), &body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{what}: {answer}");
+    }
+
+    // The inspector's read is in the audit log; the office's list of places has no names of guests.
+    let reads: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'register.read'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(reads, 1);
+    let (_, places) = app.get_json("/api/v1/places", Some(&office)).await;
+    assert!(!places.to_string().contains("Nguyễn"));
+
+    // Staff check out their own guests but not another place's.
+    let stay = sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM stays")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/stays/{stay}/checkout"),
+            Some(&manager_b),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .post_json(&format!("/api/v1/stays/{stay}/checkout"), None, &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/stays/{stay}/checkout"),
+            Some(&staff_a),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Pages: anonymous people are sent to sign in; the office cannot open the register page of a place.
+    let page = app.client.get(app.url("/hotel")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    let page = app
+        .client
+        .get(app.url(&format!("/hotel?place={a}")))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    let page = app
+        .client
+        .get(app.url("/office"))
+        .bearer_auth(&staff_a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+}
+
+#[sqlx::test]
+async fn wrong_passwords_are_refused_and_signing_out_ends_the_session(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let token = app.sign_in_as(Role::Office, &[]).await;
+    let (status, _) = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "nobody@test.vn", "password": "whatever-it-is"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, me) = app.get_json("/api/v1/auth/me", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["role"], "office");
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (status, _) = app.get_json("/api/v1/auth/me", Some(&token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,194 @@
+//! Malformed input gets a 4xx whose JSON names the field; never a 500.
+
+mod common;
+
+use common::{spawn, vietnamese_guest};
+use luutru::auth::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[sqlx::test]
+async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let code = place["code"].as_str().unwrap();
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+
+    let mut second = vietnamese_guest();
+    second["date_of_birth"] = json!("15/08/1990");
+    second["document_number"] = json!("12345");
+    let cases = vec![
+        (
+            json!({"code": code, "guests": [vietnamese_guest(), second], "expected_departure": tomorrow, "consent": true}),
+            vec!["guests[1].date_of_birth", "guests[1].document_number"],
+        ),
+        (
+            json!({"code": code, "guests": [], "expected_departure": tomorrow, "consent": true}),
+            vec!["guests"],
+        ),
+        (
+            json!({"code": code, "guests": [vietnamese_guest()], "expected_departure": "2020-01-01", "consent": true}),
+            vec!["expected_departure"],
+        ),
+        (
+            json!({"code": code, "guests": [vietnamese_guest()], "expected_departure": tomorrow}),
+            vec!["consent"],
+        ),
+        (
+            json!({"code": code, "guests": [vietnamese_guest()], "expected_departure": tomorrow, "consent": true, "purpose": "fun"}),
+            vec!["purpose"],
+        ),
+        (
+            json!({"code": code, "guests": [{"full_name": "A"}], "expected_departure": tomorrow, "consent": true}),
+            vec![
+                "guests[0].date_of_birth",
+                "guests[0].sex",
+                "guests[0].nationality",
+                "guests[0].document_type",
+            ],
+        ),
+        (
+            json!({"code": code, "guests": [{"full_name": 42}], "expected_departure": tomorrow, "consent": true}),
+            vec!["guests[0].full_name"],
+        ),
+        (
+            json!({"code": code, "guests": "everyone", "consent": true}),
+            vec!["guests"],
+        ),
+        (json!({"guests": [vietnamese_guest()]}), vec!["code"]),
+        (
+            json!({"code": code, "party_size": "ten"}),
+            vec!["party_size"],
+        ),
+    ];
+    for (body, fields) in cases {
+        let (status, answer) = app.post_json("/api/v1/checkins", None, &body).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body} → {answer}"
+        );
+        for field in fields {
+            assert!(
+                answer["errors"][field].is_array(),
+                "{field} named in {answer}"
+            );
+        }
+        assert!(answer["message"].is_string());
+    }
+
+    let too_many: Vec<_> = (0..61).map(|_| vietnamese_guest()).collect();
+    let (status, answer) = app
+        .post_json("/api/v1/checkins", None, &json!({"code": code, "guests": too_many, "expected_departure": tomorrow, "consent": true}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer["errors"]["guests"].is_array());
+
+    let raw = |body: &'static str, content_type: &'static str| {
+        app.client
+            .post(app.url("/api/v1/checkins"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        raw("{not json", "application/json").await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        raw("code=x", "application/x-www-form-urlencoded")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let response = app
+        .client
+        .post(app.url("/api/v1/checkins"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Places, registers and figures: the same.
+    let (status, answer) = app
+        .post_json(
+            "/api/v1/places",
+            Some(&office),
+            &json!({"kind": "castle", "name": "", "ward": "Atlantis", "class": 9}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["kind", "name", "class"] {
+        assert!(answer["errors"][field].is_array(), "{field} in {answer}");
+    }
+    let (status, answer) = app
+        .post_json(
+            "/api/v1/places",
+            Some(&office),
+            &json!({"kind": "attraction", "name": "X", "ward": "Atlantis"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        answer["errors"]["ward"][0]
+            .as_str()
+            .unwrap()
+            .contains("Vũng Tàu"),
+        "lists the wards: {answer}"
+    );
+    let (status, answer) = app
+        .get_json("/api/v1/stats/summary?from=2026-13-01", Some(&office))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer["errors"]["from"].is_array());
+    let (status, _) = app
+        .get_json(
+            "/api/v1/stats/summary?from=2026-05-02&to=2026-05-01",
+            Some(&office),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let id = place["id"].as_i64().unwrap();
+    let (status, _) = app
+        .get_json(
+            &format!("/api/v1/places/{id}/qr.png?size=5000"),
+            Some(&office),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app.get_json("/api/v1/places/999999", Some(&office)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .get_json("/api/v1/places/not-a-number", Some(&office))
+        .await;
+    assert!(status.is_client_error());
+    let (status, _) = app
+        .post_json("/api/v1/stays/not-a-uuid/checkout", None, &json!({}))
+        .await;
+    assert!(status.is_client_error());
+
+    // The visitor page shows errors next to the field, in the visitor's language.
+    let response = app
+        .client
+        .post(app.url(&format!("/c/{code}?lang=en")))
+        .form(&[
+            ("nonce", "n1"),
+            ("guest_count", "1"),
+            ("g0_date_of_birth", "1990"),
+            ("action", "submit"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("This date is not valid"), "English message");
+    assert!(html.contains("Please read the notice on personal data"));
+}

@@ -1,0 +1,182 @@
+//! Forged and rotated codes are refused; retries store one stay.
+
+mod common;
+
+use common::{spawn, vietnamese_guest};
+use luutru::auth::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+fn departure() -> String {
+    (chrono::Utc::now() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+#[sqlx::test]
+async fn forged_and_rotated_codes_get_404_and_the_new_code_works(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    let old = place["code"].as_str().unwrap().to_owned();
+
+    // Alter one character of a real code: the signature fails.
+    let mut forged = old.clone().into_bytes();
+    forged[5] = if forged[5] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    for code in [forged.as_str(), "AAAAAAAAAAAAAAAAAAAAAAAA", "short"] {
+        let page = app
+            .client
+            .get(app.url(&format!("/c/{code}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::NOT_FOUND, "{code}");
+        let (status, body) = app
+            .post_json(
+                "/api/v1/checkins",
+                None,
+                &json!({"code": code, "guests": [vietnamese_guest()],
+                "expected_departure": departure(), "consent": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{code}: {body}");
+    }
+
+    let (status, rotated) = app
+        .post_json(
+            &format!("/api/v1/places/{id}/qr/rotate"),
+            Some(&office),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let new = rotated["code"].as_str().unwrap();
+    assert_ne!(new, old);
+
+    let page = app
+        .client
+        .get(app.url(&format!("/c/{old}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(
+        page.text().await.unwrap().contains("đã cũ"),
+        "the page says the poster is outdated"
+    );
+    let (status, _) = app
+        .post_json(
+            "/api/v1/checkins",
+            None,
+            &json!({"code": old, "guests": [vietnamese_guest()],
+            "expected_departure": departure(), "consent": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let page = app
+        .client
+        .get(app.url(&format!("/c/{new}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn a_retry_with_the_same_idempotency_key_stores_one_stay(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let body = json!({"code": place["code"], "guests": [vietnamese_guest()], "expected_departure": departure(),
+                      "purpose": "business", "consent": true});
+
+    let send = |body: serde_json::Value| {
+        app.client
+            .post(app.url("/api/v1/checkins"))
+            .header("Idempotency-Key", "retry-7d1c")
+            .json(&body)
+            .send()
+    };
+    // Two at once, then one more after both answered.
+    let (a, b) = tokio::join!(send(body.clone()), send(body.clone()));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.status(), StatusCode::CREATED);
+    assert_eq!(b.status(), StatusCode::CREATED);
+    let a: serde_json::Value = a.json().await.unwrap();
+    let b: serde_json::Value = b.json().await.unwrap();
+    let c: serde_json::Value = send(body.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(a["stay_id"], b["stay_id"]);
+    assert_eq!(a["stay_id"], c["stay_id"]);
+    let stays: i64 = sqlx::query_scalar("SELECT count(*) FROM stays")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let guests: i64 = sqlx::query_scalar("SELECT count(*) FROM guests")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!((stays, guests), (1, 1));
+
+    let mut other = body.clone();
+    other["purpose"] = json!("tourism");
+    let conflict = send(other).await.unwrap();
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+
+    // The page's form nonce does the same for a double tap without script.
+    let form = [
+        ("nonce", "tap-twice"),
+        ("guest_count", "1"),
+        ("g0_full_name", "Trần Thị Bình"),
+        ("g0_date_of_birth", "1985-01-02"),
+        ("g0_sex", "F"),
+        ("g0_nationality", "VNM"),
+        ("g0_document_type", "cccd"),
+        ("g0_document_number", "079185000111"),
+        ("expected_departure", &departure()),
+        ("purpose", "tourism"),
+        ("consent", "yes"),
+        ("action", "submit"),
+    ];
+    let url = app.url(&format!("/c/{}", place["code"].as_str().unwrap()));
+    let first = app.client.post(&url).form(&form).send().await.unwrap();
+    let second = app.client.post(&url).form(&form).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(first.headers()["location"], second.headers()["location"]);
+    let stays: i64 = sqlx::query_scalar("SELECT count(*) FROM stays")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stays, 2);
+}
+
+#[sqlx::test]
+async fn check_ins_are_recorded_while_redis_is_down(pool: sqlx::PgPool) {
+    // Nothing listens on port 1.
+    let app = common::spawn_with(pool, "redis://127.0.0.1:1".into()).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/checkins",
+            None,
+            &json!({"code": place["code"], "guests": [vietnamese_guest()],
+            "expected_departure": departure(), "consent": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let stays: i64 = sqlx::query_scalar("SELECT count(*) FROM stays")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stays, 1);
+    let (status, ready) = app.get_json("/readyz", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready, json!({"postgres": "up", "redis": "down"}));
+    let (_, live) = app.get_json("/api/v1/stats/live", Some(&office)).await;
+    assert_eq!(
+        live["guests_in_house"], 1,
+        "live figures fall back to PostgreSQL"
+    );
+}

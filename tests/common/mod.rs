@@ -1,0 +1,137 @@
+//! A real server on a free port, on a database of its own (`#[sqlx::test]`)
+//! and a Redis key prefix of its own, for black-box tests over HTTP.
+#![allow(dead_code)]
+
+use luutru::auth::Role;
+use luutru::cache::Cache;
+use luutru::config::Config;
+use luutru::AppState;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub pool: PgPool,
+}
+
+pub fn redis_url() -> String {
+    std::env::var("LUUTRU_TEST_REDIS_URL")
+        .or_else(|_| std::env::var("REDIS_URL"))
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+pub async fn spawn(pool: PgPool) -> TestApp {
+    spawn_with(pool, redis_url()).await
+}
+
+/// Start the application; `redis_url` may name a server that is down.
+pub async fn spawn_with(pool: PgPool, redis_url: String) -> TestApp {
+    luutru::regions::load_defaults(&pool)
+        .await
+        .expect("regions load");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = Config::from_env().expect("configuration");
+    config.bind_addr = addr;
+    config.public_base_url = format!("http://{addr}");
+    config.redis_url = redis_url;
+    config.redis_prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let cache = Cache::new(&config.redis_url, &config.redis_prefix).unwrap();
+    let state = AppState::new(config, pool.clone(), cache);
+    let app =
+        luutru::app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        state,
+        pool,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Create an account and sign in through the API; returns the bearer token.
+    pub async fn sign_in_as(&self, role: Role, places: &[i64]) -> String {
+        let email = format!(
+            "{}-{}@test.vn",
+            role.as_str(),
+            uuid::Uuid::new_v4().simple()
+        );
+        luutru::auth::repo::create_user(&self.pool, &email, "correct horse battery", role, places)
+            .await
+            .expect("user created");
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": "correct horse battery"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Register a place as the office; returns the place JSON.
+    pub async fn create_place(&self, office: &str, body: Value) -> Value {
+        let (status, place) = self.post_json("/api/v1/places", Some(office), &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{place}");
+        place
+    }
+
+    pub async fn hotel(&self, office: &str) -> Value {
+        self.create_place(
+            office,
+            json!({"kind": "accommodation", "name": "Khách sạn Thử Nghiệm", "address": "1 Thùy Vân",
+                   "ward": "Tam Thắng", "accommodation_type": "hotel", "class": 3, "rooms": 5, "beds": 10}),
+        )
+        .await
+    }
+}
+
+pub fn vietnamese_guest() -> Value {
+    json!({"full_name": "Nguyễn Văn An", "date_of_birth": "1990-08-15", "sex": "M", "nationality": "VNM",
+           "document_type": "cccd", "document_number": "077090001234", "address": "12 Thùy Vân, Phường 2"})
+}
+
+pub fn korean_guest() -> Value {
+    json!({"full_name": "KIM MINJUN", "date_of_birth": "1988-02-03", "sex": "M", "nationality": "KOR",
+           "document_type": "passport", "document_number": "M12345678", "document_expiry": "2031-01-01"})
+}

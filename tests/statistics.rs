@@ -1,0 +1,192 @@
+//! The summary on a small dataset computed by hand: arrivals on the local
+//! date, nights only inside the range, stays crossing the range's edges,
+//! arrivals just before and after local midnight, a same-day guest and a
+//! guest still in house.
+
+mod common;
+
+use common::spawn;
+use luutru::auth::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn guest(name: &str, nationality: &str) -> Value {
+    let (kind, number) = if nationality == "VNM" {
+        ("cccd", "079090000001")
+    } else {
+        ("passport", "P1234567")
+    };
+    json!({"full_name": name, "date_of_birth": "1980-01-01", "sex": "F", "nationality": nationality,
+           "document_type": kind, "document_number": number})
+}
+
+#[sqlx::test]
+async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await; // 5 rooms, 10 beds
+    let id = place["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+
+    // (name, nationality, arrived, departed) in local time (+07:00).
+    let stays = [
+        // nights 8, 9, 10: only the 10th is in range; arrival before the range.
+        (
+            "A",
+            "VNM",
+            "2026-03-08T14:00:00+07:00",
+            Some("2026-03-11T11:00:00+07:00"),
+        ),
+        // 00:30 local on the 10th is still the 9th in UTC: counted on the 10th. Nights 10-13: 10, 11, 12 in range.
+        (
+            "B",
+            "VNM",
+            "2026-03-10T00:30:00+07:00",
+            Some("2026-03-14T10:00:00+07:00"),
+        ),
+        // 23:50 local on the 12th: an arrival on the 12th, one night in range.
+        (
+            "C",
+            "KOR",
+            "2026-03-12T23:50:00+07:00",
+            Some("2026-03-13T10:00:00+07:00"),
+        ),
+        // 23:59 local on the 9th: arrival and night before the range.
+        (
+            "D",
+            "VNM",
+            "2026-03-09T23:59:00+07:00",
+            Some("2026-03-10T09:00:00+07:00"),
+        ),
+        // Zero nights: an arrival and a same-day guest.
+        (
+            "E",
+            "VNM",
+            "2026-03-11T10:00:00+07:00",
+            Some("2026-03-11T18:00:00+07:00"),
+        ),
+        // Crosses the end of the range: one night (the 12th) inside.
+        (
+            "F",
+            "VNM",
+            "2026-03-12T12:00:00+07:00",
+            Some("2026-03-20T11:00:00+07:00"),
+        ),
+        // Still in house: nights from the 11th until today; the 11th and 12th are in range.
+        ("G", "VNM", "2026-03-11T15:00:00+07:00", None),
+        // After the range.
+        (
+            "H",
+            "VNM",
+            "2026-03-13T00:10:00+07:00",
+            Some("2026-03-15T10:00:00+07:00"),
+        ),
+    ];
+    for (name, nationality, arrived, departed) in stays {
+        let mut body = json!({"guests": [guest(name, nationality)], "arrived_at": arrived});
+        match departed {
+            Some(d) => body["departed_at"] = json!(d),
+            None => body["expected_departure"] = json!("2026-12-31"),
+        }
+        let (status, answer) = app
+            .post_json(&format!("/api/v1/places/{id}/stays"), Some(&staff), &body)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {answer}");
+    }
+
+    let (status, s) = app
+        .get_json(
+            "/api/v1/stats/summary?from=2026-03-10&to=2026-03-12",
+            Some(&office),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    // Arrivals: B (10th), E and G (11th), C and F (12th).
+    assert_eq!(s["arrivals"], 5);
+    assert_eq!(s["domestic_arrivals"], 4);
+    assert_eq!(s["international_arrivals"], 1);
+    assert_eq!(s["same_day_guests"], 1);
+    // Nights: A 1, B 3, C 1, E 0, F 1, G 2.
+    assert_eq!(s["guest_nights"], 8);
+    assert_eq!(s["average_length_of_stay"], 1.6);
+    // 8 nights over 10 beds × 3 days; each stay one room: 8 over 5 rooms × 3 days.
+    assert_eq!(s["bed_occupancy_rate"], 26.7);
+    assert_eq!(s["room_occupancy_rate"], 53.3);
+    let days: Vec<(i64, i64)> = s["by_day"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["arrivals"].as_i64().unwrap(),
+                d["guest_nights"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // 10th: B arrives; A and B sleep. 11th: E, G arrive; B, G sleep. 12th: C, F arrive; B, C, F, G sleep.
+    assert_eq!(days, [(1, 2), (2, 2), (2, 4)]);
+    assert_eq!(s["by_day"][0]["date"], "2026-03-10");
+    let korea = s["by_nationality"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["key"] == "KOR")
+        .unwrap();
+    assert_eq!(
+        (korea["arrivals"].as_i64(), korea["guest_nights"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(s["by_ward"][0]["key"], "Tam Thắng");
+    assert_eq!(s["by_accommodation_type"][0]["key"], "hotel");
+
+    // A single day at the edge: the 9th has D's arrival and A's and D's nights.
+    let (_, s) = app
+        .get_json(
+            "/api/v1/stats/summary?from=2026-03-09&to=2026-03-09",
+            Some(&office),
+        )
+        .await;
+    assert_eq!(
+        (s["arrivals"].as_i64(), s["guest_nights"].as_i64()),
+        (Some(1), Some(2))
+    );
+
+    // A range with no capacity gives null rates, not zero.
+    let (_, s) = app
+        .get_json(
+            &format!("/api/v1/stats/summary?from=2026-03-10&to=2026-03-12&place_id={id}"),
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(
+        s["guest_nights"], 8,
+        "the place's own figures are the city's here"
+    );
+    let (_, empty) = app
+        .get_json(
+            "/api/v1/stats/summary?from=2026-03-10&to=2026-03-12",
+            Some(&office),
+        )
+        .await;
+    assert_eq!(empty["attraction_visitors"], 0);
+}
+
+#[sqlx::test]
+async fn occupancy_is_null_without_known_capacity(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    app.create_place(
+        &office,
+        json!({"kind": "accommodation", "name": "Nhà nghỉ Mới", "ward": "Long Sơn"}),
+    )
+    .await;
+    let (_, s) = app
+        .get_json(
+            "/api/v1/stats/summary?from=2026-03-10&to=2026-03-12",
+            Some(&office),
+        )
+        .await;
+    assert_eq!(s["bed_occupancy_rate"], Value::Null);
+    assert_eq!(s["average_length_of_stay"], Value::Null);
+    assert_eq!(s["arrivals"], 0);
+}
