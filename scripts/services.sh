@@ -76,12 +76,13 @@ _lt_apt_install() {
     fi
     if [ -z "$_lt_apt_updated" ]; then
         _lt_say "apt-get update ..."
-        _lt_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 ||
+        _lt_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 9>&- ||
             _lt_fail "apt-get update failed" || return
         _lt_apt_updated=1
     fi
     _lt_say "Installing $* ..."
-    _lt_as_root env DEBIAN_FRONTEND=noninteractive apt-get install "${opts[@]}" "$@" >&2 ||
+    # (package scripts may start daemons: they must not inherit the lock on fd 9)
+    _lt_as_root env DEBIAN_FRONTEND=noninteractive apt-get install "${opts[@]}" "$@" >&2 9>&- ||
         _lt_fail "could not install: $*" || return
 }
 
@@ -95,9 +96,9 @@ _lt_tcp_open() {
 
 # Print the path of a PostgreSQL client program (psql, pg_isready).
 _lt_pg_tool() {
-    local d
-    if command -v "$1" >/dev/null 2>&1; then
-        command -v "$1"
+    local d found
+    if found=$(command -v "$1") && [ -x "$found" ]; then
+        printf '%s\n' "$found"
         return 0
     fi
     for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
@@ -139,7 +140,7 @@ _lt_pg_bindir() {
 _lt_pg_ready() {
     local isready
     if isready=$(_lt_pg_tool pg_isready); then
-        "$isready" -q -t 3 -h "$1" -p "$2"
+        "$isready" -q -t 3 -h "$1" -p "$2" -U postgres
     else
         _lt_tcp_open "$1" "$2"
     fi
@@ -165,11 +166,12 @@ _lt_pg_can_login() {
 }
 
 # Run a PostgreSQL server program; as root, run it as the postgres user.
+# Fd 9 (the start lock) is closed so the server does not keep holding it.
 _lt_pg_exec() {
     if _lt_is_root; then
-        (cd / && runuser -u postgres -- "$@")
+        (cd / && runuser -u postgres -- "$@") 9>&-
     else
-        (cd / && "$@")
+        (cd / && "$@") 9>&-
     fi
 }
 
@@ -201,7 +203,7 @@ _lt_pg_prepare_root() {
 _lt_pg_private_start() {
     local port=${LUUTRU_PG_PORT:-54329}
     local data=$_lt_svc/pg sock=$_lt_svc/pg-socket log=$_lt_svc/pg.log
-    local version="" bindir locales locale_opt sockline
+    local version="" bindir locales locale_opt sockline running_port
 
     if [ -f "$data/PG_VERSION" ]; then
         version=$(cat "$data/PG_VERSION")
@@ -240,7 +242,7 @@ _lt_pg_private_start() {
         _lt_say "PostgreSQL: creating a private cluster in target/services/pg"
         if ! _lt_pg_exec "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
             "$locale_opt" >"$_lt_svc/initdb.log" 2>&1; then
-            tail -n 20 "$_lt_svc/initdb.log" >&2 || true
+            tail -n 8 "$_lt_svc/initdb.log" >&2 || true
             _lt_fail "initdb failed (full output: target/services/initdb.log)"
             return 1
         fi
@@ -276,19 +278,21 @@ EOF
     fi
 
     if _lt_pg_exec "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        if _lt_pg_ready 127.0.0.1 "$port"; then
+        # Line 4 of postmaster.pid is the port the running server listens on.
+        running_port=$(sed -n 4p "$data/postmaster.pid" 2>/dev/null || true)
+        if [ "$running_port" = "$port" ] && _lt_pg_ready 127.0.0.1 "$port"; then
             _lt_say "PostgreSQL: using the private instance already running on 127.0.0.1:$port"
         else
             _lt_say "PostgreSQL: restarting the private instance on 127.0.0.1:$port"
             _lt_pg_exec "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 -m fast restart >/dev/null 2>&1 || {
-                tail -n 20 "$log" >&2 || true
+                tail -n 8 "$log" >&2 || true
                 _lt_fail "PostgreSQL did not restart (log: target/services/pg.log)"
                 return 1
             }
         fi
     else
         if ! _lt_pg_exec "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null 2>&1; then
-            tail -n 20 "$log" >&2 || true
+            tail -n 8 "$log" >&2 || true
             _lt_fail "PostgreSQL did not start on 127.0.0.1:$port (log: target/services/pg.log);" \
                 "if the port is taken, choose another with LUUTRU_PG_PORT"
             return 1
@@ -407,8 +411,9 @@ _lt_redis_url_ping() {
 }
 
 _lt_redis_bin() {
-    if command -v redis-server >/dev/null 2>&1; then
-        command -v redis-server
+    local found
+    if found=$(command -v redis-server) && [ -x "$found" ]; then
+        printf '%s\n' "$found"
     elif [ -x /usr/bin/redis-server ]; then
         printf '%s\n' /usr/bin/redis-server
     else
@@ -417,9 +422,18 @@ _lt_redis_bin() {
 }
 
 _lt_redis_private_start() {
-    local port=${LUUTRU_REDIS_PORT:-63799} server i
+    local port=${LUUTRU_REDIS_PORT:-63799} server i pid
+    # Our own instance, but on another port: replace it.
+    if pid=$(_lt_redis_private_pid) && [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline") " != *":$port "* ]]; then
+        _lt_say "Redis: stopping the private instance on its old port"
+        _lt_redis_private_stop || return 1
+    fi
     if _lt_redis_ping 127.0.0.1 "$port"; then
-        _lt_say "Redis: using the private instance already running on 127.0.0.1:$port"
+        if _lt_redis_private_pid >/dev/null; then
+            _lt_say "Redis: using the private instance already running on 127.0.0.1:$port"
+        else
+            _lt_say "Redis: using the server already answering on 127.0.0.1:$port"
+        fi
         export REDIS_URL="redis://127.0.0.1:$port"
         return 0
     fi
@@ -431,7 +445,7 @@ _lt_redis_private_start() {
     fi
     "$server" --bind 127.0.0.1 --port "$port" --daemonize yes --save "" --appendonly no \
         --dir "$_lt_svc" --logfile "$_lt_svc/redis.log" --pidfile "$_lt_svc/redis.pid" \
-        >/dev/null || _lt_fail "redis-server failed to start (log: target/services/redis.log)" || return
+        >/dev/null 9>&- || _lt_fail "redis-server failed to start (log: target/services/redis.log)" || return
     for ((i = 0; i < 50; i++)); do
         if _lt_redis_ping 127.0.0.1 "$port"; then
             _lt_say "Redis: started private instance on 127.0.0.1:$port"
@@ -440,7 +454,7 @@ _lt_redis_private_start() {
         fi
         sleep 0.2
     done
-    tail -n 20 "$_lt_svc/redis.log" >&2 2>/dev/null || true
+    tail -n 8 "$_lt_svc/redis.log" >&2 2>/dev/null || true
     _lt_fail "Redis did not answer on 127.0.0.1:$port (log: target/services/redis.log);" \
         "if the port is taken, choose another with LUUTRU_REDIS_PORT"
 }
@@ -557,7 +571,10 @@ luutru_services_start() {
     if command -v flock >/dev/null 2>&1; then
         # One starter at a time, so two scripts never initialise the same cluster.
         {
-            flock -w 300 9 || _lt_fail "timed out waiting for another services.sh" || return
+            if ! flock -n 9; then
+                _lt_say "Waiting for another scripts/services.sh to finish ..."
+                flock -w 600 9 || _lt_fail "timed out waiting for another services.sh" || return
+            fi
             _lt_start_postgres || return 1
             _lt_start_redis || return 1
         } 9>"$_lt_svc/.lock"

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Every check CI runs, stopping at the first failure:
+#   cargo fmt --check
+#   cargo clippy --all-targets -- -D warnings
+#   cargo test          (unit, database, HTTP and browser tests)
+#
+#   scripts/test.sh              everything
+#   scripts/test.sh checkin      arguments go to `cargo test` (here: a name filter)
+#
+# PostgreSQL and Redis come from scripts/services.sh. The database tests create
+# their own throwaway databases on the server named by DATABASE_URL, so that
+# role must be allowed to CREATE DATABASE. The browser tests need chromium and
+# chromedriver, installed here with apt-get when missing.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# shellcheck source=scripts/services.sh
+source scripts/services.sh
+ensure_cargo
+ensure_c_toolchain
+ensure_chromium
+# The test harness connects to DATABASE_URL's own database before it creates
+# the per-test ones, so that one has to exist.
+ensure_database "$DATABASE_URL"
+export LUUTRU_TEST_REDIS_URL="$REDIS_URL"
+
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    if command -v rustup >/dev/null 2>&1; then
+        rustup component add rustfmt clippy
+    else
+        printf 'error: cargo fmt and cargo clippy are needed (rustup component add rustfmt clippy)\n' >&2
+        exit 1
+    fi
+fi
+
+started=$SECONDS
+
+# step NAME COMMAND...: run it; on failure print the summary and stop.
+step() {
+    local name=$1 rc=0
+    shift
+    printf '\n==> %s\n' "$*" >&2
+    "$@" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        if [ "$name" != fmt ] && [ ! -d .sqlx ]; then
+            printf 'hint: SQLX_OFFLINE=true needs the query metadata in .sqlx/ (cargo sqlx prepare)\n' >&2
+        fi
+        printf '\ntest.sh: FAILED at %s (exit %s) after %ss\n' "$name" "$rc" $((SECONDS - started)) >&2
+        exit "$rc"
+    fi
+}
+
+step fmt cargo fmt --check
+step clippy env SQLX_OFFLINE=true cargo clippy --all-targets -- -D warnings
+step tests env SQLX_OFFLINE=true cargo test "$@"
+
+printf '\ntest.sh: OK: fmt, clippy and tests passed in %ss\n' $((SECONDS - started)) >&2
