@@ -53,6 +53,13 @@ step() {
 
 step fmt cargo fmt --check
 step clippy env SQLX_OFFLINE=true cargo clippy --all-targets -- -D warnings
-step tests env SQLX_OFFLINE=true cargo test "$@"
+# Every test target except doc tests (the crate has none); the output is kept
+# to add up the counts of every test binary.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+step tests env SQLX_OFFLINE=true bash -o pipefail -c 'cargo test --all-targets "$@" 2>&1 | tee "$0"' "$log" "$@"
 
+passed=$(sed -n 's/^test result: .* \([0-9][0-9]*\) passed.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+failed=$(sed -n 's/^test result: .* \([0-9][0-9]*\) failed.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 printf '\ntest.sh: OK: fmt, clippy and tests passed in %ss\n' $((SECONDS - started)) >&2
+printf 'tests: %s passed, %s failed\n' "$passed" "$failed"

@@ -12,7 +12,7 @@ use super::{repo, CurrentUser, Role, SESSION_COOKIE};
 use crate::error::{Error, FieldErrors, Result};
 use crate::extract::{ApiJson, ClientAddr};
 use crate::i18n::{Lang, Tr};
-use crate::web::{render, render_status, same_origin};
+use crate::web::{render, render_status, same_origin, PageError, PageResult};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -181,9 +181,12 @@ async fn sign_in_form(
     ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
-) -> Result<Response> {
-    same_origin(&headers)?;
+) -> PageResult {
     let t = Tr(Lang::negotiate(None, &headers));
+    same_origin(&headers).map_err(|error| PageError {
+        error,
+        lang: t.lang(),
+    })?;
     match authenticate(&state, &form.email, &form.password, &addr).await {
         Ok((token, user)) => {
             let mut response = Redirect::to(home_of(user.role)).into_response();
@@ -207,11 +210,14 @@ async fn sign_in_form(
                 },
             ))
         }
-        Err(e) => Err(e),
+        Err(error) => Err(PageError {
+            error,
+            lang: t.lang(),
+        }),
     }
 }
 
-async fn sign_out_form(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+async fn sign_out_form(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
     same_origin(&headers)?;
     if let Some(token) = super::token_from(&headers) {
         repo::revoke_session(&state.db, &token).await?;

@@ -1,0 +1,462 @@
+//! The pages people use, in a real headless Chromium (Debian's `chromium`
+//! driven through `chromedriver`), on a phone-sized window.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use luutru::auth::Role;
+use serde_json::json;
+
+struct Driver {
+    process: Child,
+    port: u16,
+    profile: std::path::PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn browser() -> (Driver, Client) {
+    let port = free_port();
+    let process = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (scripts/test.sh installs Debian's chromium-driver)");
+    let profile =
+        std::env::temp_dir().join(format!("luutru-chromium-{}", uuid::Uuid::new_v4().simple()));
+    let driver = Driver {
+        process,
+        port,
+        profile,
+    };
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run", "--window-size=360,640", "--lang=vi",
+                     format!("--user-data-dir={}", driver.profile.display())],
+            // A phone set to Vietnamese.
+            "prefs": {"intl.accept_languages": "vi-VN,vi"},
+        }),
+    );
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    let mut last_error = None;
+    for _ in 0..50 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return (driver, client),
+            Err(e) => last_error = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("chromedriver did not start: {last_error:?}");
+}
+
+/// Wait until a click's navigation has landed on a page under `prefix`.
+async fn wait_for_path(client: &Client, prefix: &str) -> url::Url {
+    for _ in 0..100 {
+        let url = client.current_url().await.unwrap();
+        if url.path().starts_with(prefix) {
+            return url;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never reached {prefix}: {}", client.source().await.unwrap());
+}
+
+/// The text of `css` once it does (or no longer does) contain `needle`.
+async fn wait_for_text(client: &Client, css: &str, needle: &str, present: bool) -> String {
+    let mut text = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            text = element.text().await.unwrap_or_default();
+            if text.contains(needle) == present {
+                return text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{css} {} {needle:?}: {text}",
+        if present {
+            "never showed"
+        } else {
+            "still shows"
+        }
+    );
+}
+
+async fn set_value(client: &Client, id: &str, value: &str) {
+    client
+        .execute(
+            "document.getElementById(arguments[0]).value = arguments[1];",
+            vec![json!(id), json!(value)],
+        )
+        .await
+        .unwrap();
+}
+
+async fn fits_the_screen(client: &Client) -> bool {
+    client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let place_id = place["id"].as_i64().unwrap();
+    let email = "letan@test.vn";
+    luutru::auth::repo::create_user(
+        &app.pool,
+        email,
+        "correct horse battery",
+        Role::Staff,
+        &[place_id],
+    )
+    .await
+    .unwrap();
+    let (_driver, client) = browser().await;
+
+    // The visitor opens the scanned link: the page is in Vietnamese and fits a 360 px screen.
+    client
+        .goto(place["checkin_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    let source = client.source().await.unwrap();
+    assert!(source.contains("Khai báo lưu trú"), "Vietnamese page");
+    assert!(
+        fits_the_screen(&client).await,
+        "no sideways scrolling on a phone"
+    );
+
+    // Switch to English; add a second guest without script-dependent widgets.
+    client
+        .find(Locator::LinkText("English"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#g0_full_name"))
+        .await
+        .unwrap()
+        .send_keys("Nguyễn Văn An")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[value=add_guest]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let kept = client
+        .find(Locator::Css("#g0_full_name"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some("Nguyễn Văn An"),
+        "typed input survives adding a guest"
+    );
+    assert!(
+        client.source().await.unwrap().contains("Add a guest"),
+        "the language choice is remembered"
+    );
+
+    set_value(&client, "g0_date_of_birth", "1990-08-15").await;
+    client
+        .find(Locator::Css("#g0_sex"))
+        .await
+        .unwrap()
+        .select_by_value("M")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#g0_document_type"))
+        .await
+        .unwrap()
+        .select_by_value("cccd")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#g0_document_number"))
+        .await
+        .unwrap()
+        .send_keys("077090001234")
+        .await
+        .unwrap();
+    // The second guest: a child travelling on the first guest's documents.
+    client
+        .find(Locator::Css("#g1_full_name"))
+        .await
+        .unwrap()
+        .send_keys("Nguyễn Bảo Anh")
+        .await
+        .unwrap();
+    set_value(&client, "g1_date_of_birth", "2019-04-02").await;
+    client
+        .find(Locator::Css("#g1_sex"))
+        .await
+        .unwrap()
+        .select_by_value("F")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#g1_with_guest"))
+        .await
+        .unwrap()
+        .send_keys("1")
+        .await
+        .unwrap();
+
+    // Forgetting the consent box: the error sits next to it, in English, and nothing is lost.
+    client
+        .find(Locator::Css("button[value=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let source = client.source().await.unwrap();
+    assert!(
+        source.contains("Please read the notice on personal data"),
+        "consent error shown"
+    );
+    assert!(
+        source.contains("Nguyễn Bảo Anh"),
+        "the second guest is still there"
+    );
+    client
+        .find(Locator::Css("input[name=consent]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[value=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The receipt, with a check-out button.
+    let url = wait_for_path(&client, "/stay/").await;
+    let source = client.source().await.unwrap();
+    assert!(source.contains("You are checked in"));
+    assert!(source.contains("Nguyễn Bảo Anh"));
+    assert!(fits_the_screen(&client).await);
+
+    // The desk signs in and sees both guests in house.
+    let receipt = url.clone();
+    client.goto(&app.url("/")).await.unwrap();
+    client
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("correct horse battery")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/hotel").await;
+    let register = client
+        .find(Locator::Css("#register"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        register.contains("Nguyễn Văn An") && register.contains("Nguyễn Bảo Anh"),
+        "{register}"
+    );
+
+    // The visitor checks out from the receipt; the desk's in-house list empties.
+    client.goto(receipt.as_str()).await.unwrap();
+    client
+        .find(Locator::Css("form[action$=checkout] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, "main", "You have checked out", true).await;
+    client
+        .goto(&app.url(&format!("/hotel?place={place_id}")))
+        .await
+        .unwrap();
+    wait_for_text(&client, "#register", "Nguyễn Văn An", false).await;
+
+    // A desk entry from the register page, then check-out with one click.
+    client
+        .find(Locator::Css("#desk-entry #full_name"))
+        .await
+        .unwrap()
+        .send_keys("Trần Thị Bình")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#desk-entry #room"))
+        .await
+        .unwrap()
+        .send_keys("204")
+        .await
+        .unwrap();
+    set_value(&client, "date_of_birth", "1985-01-02").await;
+    client
+        .find(Locator::Css("#desk-entry #document_number"))
+        .await
+        .unwrap()
+        .send_keys("079185000111")
+        .await
+        .unwrap();
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    set_value(&client, "expected_departure", &tomorrow).await;
+    client
+        .find(Locator::Css("#desk-entry button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let register = wait_for_text(&client, "#register", "Trần Thị Bình", true).await;
+    assert!(register.contains("204"), "{register}");
+    client
+        .find(Locator::Css("#register form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, "#register", "Trần Thị Bình", false).await;
+
+    client.close().await.unwrap();
+}
+
+#[sqlx::test]
+async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let site = app
+        .create_place(
+            &office,
+            json!({"kind": "attraction", "name": "Hải đăng Vũng Tàu", "ward": "Vũng Tàu"}),
+        )
+        .await;
+    luutru::auth::repo::create_user(
+        &app.pool,
+        "phong@test.vn",
+        "correct horse battery",
+        Role::Office,
+        &[],
+    )
+    .await
+    .unwrap();
+    let (_driver, client) = browser().await;
+
+    client
+        .goto(site["checkin_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert!(fits_the_screen(&client).await);
+    let party = client.find(Locator::Css("#party_size")).await.unwrap();
+    party.clear().await.unwrap();
+    party.send_keys("7").await.unwrap();
+    client
+        .find(Locator::Css("button[value=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, "main", "Cảm ơn bạn", true).await;
+
+    client.goto(&app.url("/")).await.unwrap();
+    client
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys("phong@test.vn")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("correct horse battery")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/office").await;
+    let live = client
+        .find(Locator::Css("#live"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(live.contains('7'), "{live}");
+    let places = client.source().await.unwrap();
+    assert!(places.contains("Hải đăng Vũng Tàu"));
+    client.close().await.unwrap();
+}
