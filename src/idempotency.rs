@@ -8,22 +8,64 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::error::{Error, Result};
 
-pub enum Begin {
-    /// First time: do the work, then call [`finish`] in the same transaction.
+enum Begin {
     Fresh,
-    /// Seen before with the same body: answer this.
     Replay(StatusCode, Value),
 }
 
-pub fn request_hash(body: &impl serde::Serialize) -> Vec<u8> {
+/// A transaction that holds an idempotency key (when one was given): do the
+/// work in `tx`, then [`Guarded::commit`] stores the answer with it.
+pub struct Guarded<'a> {
+    pub tx: Transaction<'static, Postgres>,
+    scope: &'a str,
+    key: Option<&'a str>,
+}
+
+pub enum Start<'a> {
+    /// First time: do the work.
+    Fresh(Guarded<'a>),
+    /// Seen before with the same body: answer this again.
+    Replay(StatusCode, Value),
+}
+
+/// Open the transaction of a request that may be a retry.
+pub async fn start<'a>(
+    pool: &PgPool,
+    scope: &'a str,
+    key: Option<&'a str>,
+    body: &impl serde::Serialize,
+) -> Result<Start<'a>> {
+    let mut tx = pool.begin().await?;
+    if let Some(key) = key {
+        if let Begin::Replay(status, answer) =
+            begin(&mut tx, scope, key, &request_hash(body)).await?
+        {
+            return Ok(Start::Replay(status, answer));
+        }
+    }
+    Ok(Start::Fresh(Guarded { tx, scope, key }))
+}
+
+impl Guarded<'_> {
+    /// Store the answer under the key and commit everything together.
+    pub async fn commit(mut self, status: StatusCode, body: &Value) -> Result<()> {
+        if let Some(key) = self.key {
+            finish(&mut self.tx, self.scope, key, status, body).await?;
+        }
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn request_hash(body: &impl serde::Serialize) -> Vec<u8> {
     Sha256::digest(serde_json::to_vec(body).unwrap_or_default()).to_vec()
 }
 
-pub async fn begin(tx: &mut PgConnection, scope: &str, key: &str, hash: &[u8]) -> Result<Begin> {
+async fn begin(tx: &mut PgConnection, scope: &str, key: &str, hash: &[u8]) -> Result<Begin> {
     // Keys live 24 hours; an expired one is free to use again.
     sqlx::query!(
         "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < now() - interval '24 hours'",

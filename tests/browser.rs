@@ -110,6 +110,33 @@ async fn wait_for_text(client: &Client, css: &str, needle: &str, present: bool) 
     );
 }
 
+/// Sign in through the page as a person would.
+async fn sign_in(client: &Client, app: &common::TestApp, email: &str, home: &str) {
+    client.goto(&app.url("/")).await.unwrap();
+    client
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("correct horse battery")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(client, home).await;
+}
+
 async fn set_value(client: &Client, id: &str, value: &str) {
     client
         .execute(
@@ -288,29 +315,7 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
 
     // The desk signs in and sees both guests in house.
     let receipt = url.clone();
-    client.goto(&app.url("/")).await.unwrap();
-    client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys(email)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("correct horse battery")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_path(&client, "/hotel").await;
+    sign_in(&client, &app, email, "/hotel").await;
     let register = client
         .find(Locator::Css("#register"))
         .await
@@ -425,29 +430,7 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
         .unwrap();
     wait_for_text(&client, "main", "Cảm ơn bạn", true).await;
 
-    client.goto(&app.url("/")).await.unwrap();
-    client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys("phong@test.vn")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("correct horse battery")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_path(&client, "/office").await;
+    sign_in(&client, &app, "phong@test.vn", "/office").await;
     let live = client
         .find(Locator::Css("#live"))
         .await

@@ -507,11 +507,7 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
     .await
     .map_err(|e| wrap(e.into()))?
     .ok_or_else(|| wrap(Error::NotFound("there is no such stay")))?;
-    let valid = row
-        .checkout_token_hash
-        .as_deref()
-        .is_some_and(|h| h == crate::auth::repo::token_hash(token).as_slice());
-    if !valid {
+    if !super::repo::token_matches(row.checkout_token_hash.as_deref(), token) {
         return Err(wrap(Error::NotFound("this link is not valid")));
     }
     let local = |at: chrono::DateTime<chrono::Utc>| {

@@ -189,6 +189,11 @@ pub async fn insert_visit(
     Ok((id, now))
 }
 
+/// Whether a visitor's check-out token is the one issued for the stay.
+pub fn token_matches(stored_hash: Option<&[u8]>, token: &str) -> bool {
+    stored_hash.is_some_and(|h| h == crate::auth::repo::token_hash(token).as_slice())
+}
+
 /// The parts of a stay check-out decisions need.
 pub struct StayHead {
     pub id: Uuid,

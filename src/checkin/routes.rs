@@ -107,11 +107,7 @@ pub async fn checkout(
     let head = repo::stay_head(&state.db, id).await?;
     let (by, actor) = match (&req.checkout_token, &user) {
         (Some(token), _) => {
-            let matches = head
-                .checkout_token_hash
-                .as_deref()
-                .is_some_and(|h| h == crate::auth::repo::token_hash(token).as_slice());
-            if !matches {
+            if !repo::token_matches(head.checkout_token_hash.as_deref(), token) {
                 return Err(Error::Forbidden(
                     "this check-out link is not valid for this stay",
                 ));

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::model::{self, GuestInput, Purpose};
 use super::repo::{self, NewStay};
 use crate::error::{Error, FieldErrors, Result};
-use crate::idempotency::{self, Begin};
+use crate::idempotency::{self, Start};
 use crate::localtime;
 use crate::places::model::PlaceKind;
 use crate::places::repo::ScanTarget;
@@ -108,11 +108,10 @@ pub async fn check_in(
     req: &CheckinRequest,
     idempotency_key: Option<&str>,
 ) -> Result<(StatusCode, Value)> {
-    let hash = idempotency::request_hash(req);
     let scope = format!("checkin:{}", target.place_id);
     match target.kind {
-        PlaceKind::Accommodation => stay(state, target, req, idempotency_key, &scope, &hash).await,
-        PlaceKind::Attraction => visit(state, target, req, idempotency_key, &scope, &hash).await,
+        PlaceKind::Accommodation => stay(state, target, req, idempotency_key, &scope).await,
+        PlaceKind::Attraction => visit(state, target, req, idempotency_key, &scope).await,
     }
 }
 
@@ -122,7 +121,6 @@ async fn stay(
     req: &CheckinRequest,
     key: Option<&str>,
     scope: &str,
-    hash: &[u8],
 ) -> Result<(StatusCode, Value)> {
     let now = Utc::now();
     let today = localtime::date(state.tz(), now);
@@ -148,14 +146,12 @@ async fn stay(
     };
 
     let token = crate::auth::repo::new_token();
-    let mut tx = state.db.begin().await?;
-    if let Some(key) = key {
-        if let Begin::Replay(status, body) = idempotency::begin(&mut tx, scope, key, hash).await? {
-            return Ok((status, body));
-        }
-    }
+    let mut guard = match idempotency::start(&state.db, scope, key, req).await? {
+        Start::Replay(status, body) => return Ok((status, body)),
+        Start::Fresh(guard) => guard,
+    };
     let (stay_id, created) = repo::insert_stay(
-        &mut tx,
+        &mut guard.tx,
         &state.cipher,
         state.tz(),
         &NewStay {
@@ -187,10 +183,7 @@ async fn stay(
             "id": g.id, "position": g.position, "notify_deadline": g.notify_deadline,
         })).collect::<Vec<_>>(),
     });
-    if let Some(key) = key {
-        idempotency::finish(&mut tx, scope, key, StatusCode::CREATED, &body).await?;
-    }
-    tx.commit().await?;
+    guard.commit(StatusCode::CREATED, &body).await?;
     crate::stats::live::invalidate(state, target.place_id).await;
     Ok((StatusCode::CREATED, body))
 }
@@ -201,7 +194,6 @@ async fn visit(
     req: &CheckinRequest,
     key: Option<&str>,
     scope: &str,
-    hash: &[u8],
 ) -> Result<(StatusCode, Value)> {
     let mut errors = FieldErrors::default();
     let party = match req.party_size {
@@ -270,14 +262,12 @@ async fn visit(
         _ => return Err(Error::Validation(errors)),
     };
 
-    let mut tx = state.db.begin().await?;
-    if let Some(key) = key {
-        if let Begin::Replay(status, body) = idempotency::begin(&mut tx, scope, key, hash).await? {
-            return Ok((status, body));
-        }
-    }
+    let mut guard = match idempotency::start(&state.db, scope, key, req).await? {
+        Start::Replay(status, body) => return Ok((status, body)),
+        Start::Fresh(guard) => guard,
+    };
     let (visit_id, at) = repo::insert_visit(
-        &mut tx,
+        &mut guard.tx,
         state.tz(),
         target.place_id,
         party,
@@ -292,10 +282,7 @@ async fn visit(
         "party_size": party,
         "visited_at": at,
     });
-    if let Some(key) = key {
-        idempotency::finish(&mut tx, scope, key, StatusCode::CREATED, &body).await?;
-    }
-    tx.commit().await?;
+    guard.commit(StatusCode::CREATED, &body).await?;
     crate::stats::live::invalidate(state, target.place_id).await;
     Ok((StatusCode::CREATED, body))
 }

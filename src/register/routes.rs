@@ -16,7 +16,7 @@ use crate::checkin::repo::{insert_stay, NewStay};
 use crate::checkin::service::{parse_departure, parse_purpose};
 use crate::error::{Error, FieldErrors, Result};
 use crate::extract::{idempotency_key, ApiJson};
-use crate::idempotency::{self, Begin};
+use crate::idempotency::{self, Start};
 use crate::localtime;
 use crate::AppState;
 
@@ -136,16 +136,12 @@ pub async fn create_stay(
     };
 
     let scope = format!("desk:{place_id}");
-    let mut tx = state.db.begin().await?;
-    if let Some(key) = key {
-        let hash = idempotency::request_hash(req);
-        if let Begin::Replay(status, body) = idempotency::begin(&mut tx, &scope, key, &hash).await?
-        {
-            return Ok((status, body));
-        }
-    }
+    let mut guard = match idempotency::start(&state.db, &scope, key, req).await? {
+        Start::Replay(status, body) => return Ok((status, body)),
+        Start::Fresh(guard) => guard,
+    };
     let (stay_id, created) = insert_stay(
-        &mut tx,
+        &mut guard.tx,
         &state.cipher,
         state.tz(),
         &NewStay {
@@ -166,7 +162,7 @@ pub async fn create_stay(
     )
     .await?;
     crate::audit::record(
-        &mut *tx,
+        &mut *guard.tx,
         Some(user.id),
         "stay.desk_entry",
         Some(place_id),
@@ -183,10 +179,7 @@ pub async fn create_stay(
             "id": g.id, "position": g.position, "notify_deadline": g.notify_deadline,
         })).collect::<Vec<_>>(),
     });
-    if let Some(key) = key {
-        idempotency::finish(&mut tx, &scope, key, StatusCode::CREATED, &body).await?;
-    }
-    tx.commit().await?;
+    guard.commit(StatusCode::CREATED, &body).await?;
     crate::stats::live::invalidate(state, place_id).await;
     Ok((StatusCode::CREATED, body))
 }
