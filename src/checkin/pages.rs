@@ -389,21 +389,8 @@ async fn submit(
     let result = if action != "submit" {
         Err(Error::Validation(Default::default()))
     } else {
-        match state
-            .config
-            .rate_limits
-            .check(
-                &state.cache,
-                "checkin",
-                &format!("{addr}|{}", target.place_id),
-            )
-            .await
-        {
-            Ok(()) => {
-                service::check_in(&state, &target, &req, Some(&format!("form:{nonce_value}"))).await
-            }
-            Err(e) => Err(e),
-        }
+        let key = format!("form:{nonce_value}");
+        service::check_in(&state, &target, &addr, &req, Some(&key)).await
     };
     match result {
         Ok((_, body)) if target.kind == PlaceKind::Accommodation => {

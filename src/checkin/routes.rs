@@ -62,16 +62,7 @@ pub async fn create_checkin(
 ) -> Result<(StatusCode, Json<Value>)> {
     let key = idempotency_key(&headers)?;
     let target = scan_target(&state, &req.code).await?;
-    state
-        .config
-        .rate_limits
-        .check(
-            &state.cache,
-            "checkin",
-            &format!("{addr}|{}", target.place_id),
-        )
-        .await?;
-    let (status, body) = service::check_in(&state, &target, &req, key.as_deref()).await?;
+    let (status, body) = service::check_in(&state, &target, &addr, &req, key.as_deref()).await?;
     Ok((status, Json(body)))
 }
 

@@ -100,14 +100,26 @@ pub fn parse_purpose(raw: Option<&str>, errors: &mut FieldErrors) -> Option<Purp
     }
 }
 
-/// Check in at the place behind a verified code. Returns the status and the
-/// JSON answer, which a retry with the same key gets again.
+/// Check in at the place behind a verified code from a client address
+/// (rate-limited per address and place). Returns the status and the JSON
+/// answer, which a retry with the same key gets again.
 pub async fn check_in(
     state: &AppState,
     target: &ScanTarget,
+    client_addr: &str,
     req: &CheckinRequest,
     idempotency_key: Option<&str>,
 ) -> Result<(StatusCode, Value)> {
+    let limit = match target.kind {
+        PlaceKind::Accommodation => "checkin",
+        PlaceKind::Attraction => "visit",
+    };
+    let who = format!("{client_addr}|{}", target.place_id);
+    state
+        .config
+        .rate_limits
+        .check(&state.cache, limit, &who)
+        .await?;
     let scope = format!("checkin:{}", target.place_id);
     match target.kind {
         PlaceKind::Accommodation => stay(state, target, req, idempotency_key, &scope).await,
