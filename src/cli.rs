@@ -147,30 +147,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = state(config).await?;
             let id = crate::auth::repo::create_user(&state.db, &email, password, role, &places)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+                .map_err(|e| anyhow::anyhow!("{}", e.describe()))?;
             println!("created user {id} <{email}> as {}", role.as_str());
             Ok(())
         }
-    }
-}
-
-/// An error for a terminal: the message and each field's problem.
-fn describe(e: &crate::error::Error) -> String {
-    match e {
-        crate::error::Error::Validation(fields) => fields
-            .0
-            .iter()
-            .map(|(f, list)| {
-                format!(
-                    "{f}: {}",
-                    list.iter()
-                        .map(|e| e.message.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        other => other.to_string(),
     }
 }

@@ -110,6 +110,22 @@ impl Error {
         }
     }
 
+    /// For a terminal: the message, and each field's problem on its own line.
+    pub fn describe(&self) -> String {
+        match self {
+            Error::Validation(fields) => fields
+                .0
+                .iter()
+                .map(|(field, list)| {
+                    let messages: Vec<&str> = list.iter().map(|e| e.message.as_str()).collect();
+                    format!("{field}: {}", messages.join("; "))
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            other => other.to_string(),
+        }
+    }
+
     /// The database refused a row because of a constraint: name the constraint.
     pub fn constraint(&self) -> Option<&str> {
         match self {

@@ -251,14 +251,29 @@ async fn wrong_passwords_are_refused_and_signing_out_ends_the_session(pool: sqlx
 #[sqlx::test]
 async fn repeated_wrong_passwords_are_throttled(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
-    let limit = app.state.config.rate_limits.get("login").expect("a sign-in limit is configured");
+    let limit = app
+        .state
+        .config
+        .rate_limits
+        .get("login")
+        .expect("a sign-in limit is configured");
     let attempt = json!({"email": "someone@test.vn", "password": "not the password"});
     for _ in 0..limit.requests {
         let (status, _) = app.post_json("/api/v1/auth/login", None, &attempt).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    let response = app.client.post(app.url("/api/v1/auth/login")).json(&attempt).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&attempt)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry_after > 0 && retry_after <= limit.window.as_secs());
 }

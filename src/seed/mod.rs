@@ -206,14 +206,28 @@ fn day_weight(day: NaiveDate) -> f64 {
 }
 
 pub async fn demo(state: &AppState, stays: Option<usize>) -> anyhow::Result<()> {
-    let already: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+    // The demo places name the city's wards.
+    crate::regions::load_defaults(&state.db).await?;
+    // The demo is loaded in order: admin, places, other users, stays, visits.
+    let started: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
         .bind(DEMO_USERS[0].0)
         .fetch_one(&state.db)
         .await?;
-    if already {
+    let finished: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE email = $1) AND EXISTS (SELECT 1 FROM visits)",
+    )
+    .bind(DEMO_USERS[DEMO_USERS.len() - 1].0)
+    .fetch_one(&state.db)
+    .await?;
+    if finished {
         println!("The demo city is already loaded.");
         print_sign_ins(state);
         return Ok(());
+    }
+    if started {
+        anyhow::bail!(
+            "an earlier demo load stopped half way: drop the database (dropdb) and run `luutru migrate` and `luutru seed --demo` again"
+        );
     }
     let admin = crate::auth::repo::create_user(
         &state.db,
@@ -223,7 +237,7 @@ pub async fn demo(state: &AppState, stays: Option<usize>) -> anyhow::Result<()> 
         &[],
     )
     .await
-    .map_err(|e| anyhow::anyhow!("creating the admin: {e}"))?;
+    .map_err(|e| anyhow::anyhow!("creating the admin: {}", e.describe()))?;
 
     let mut accommodation_ids = Vec::new();
     for (name, ward, kind, class, rooms, beds) in ACCOMMODATIONS {
@@ -243,7 +257,7 @@ pub async fn demo(state: &AppState, stays: Option<usize>) -> anyhow::Result<()> 
             admin,
         )
         .await
-        .map_err(|e| anyhow::anyhow!("creating {name}: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("creating {name}: {}", e.describe()))?;
         accommodation_ids.push((place.id, rooms));
     }
     let mut attraction_ids = Vec::new();
@@ -260,14 +274,14 @@ pub async fn demo(state: &AppState, stays: Option<usize>) -> anyhow::Result<()> 
             admin,
         )
         .await
-        .map_err(|e| anyhow::anyhow!("creating {name}: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("creating {name}: {}", e.describe()))?;
         attraction_ids.push(place.id);
     }
     for (email, password, role, places) in &DEMO_USERS[1..] {
         let ids: Vec<i64> = places.iter().map(|i| accommodation_ids[*i].0).collect();
         crate::auth::repo::create_user(&state.db, email, password, *role, &ids)
             .await
-            .map_err(|e| anyhow::anyhow!("creating {email}: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("creating {email}: {}", e.describe()))?;
     }
 
     let (count, days) = match stays {
