@@ -79,7 +79,7 @@ cat <<EOF
 luutru is starting on $base/
 
   $base/           sign in
-  $base/hotel      hotel desk: guest register, arrivals, departures
+  $base/hotel      hotel desk: guest register, desk entry, check-out
   $base/office     city tourism office: places, statistics, check-in links
   $base/api/docs   API documentation
 
