@@ -135,6 +135,33 @@ impl Cache {
             .await;
     }
 
+    /// One field of a hash of byte strings (rendered images by size, say).
+    pub async fn get_field(&self, name: &str, field: &str) -> Option<Vec<u8>> {
+        let key = self.key(name);
+        let field = field.to_owned();
+        self.run(|mut c| async move { c.hget(key, field).await })
+            .await
+            .flatten()
+    }
+
+    /// Set one field of a hash; the whole hash expires `ttl` after the last write.
+    pub async fn set_field(&self, name: &str, field: &str, value: &[u8], ttl: Duration) {
+        let key = self.key(name);
+        let (field, value) = (field.to_owned(), value.to_vec());
+        let secs = ttl.as_secs().max(1) as i64;
+        self.run(|mut c| async move {
+            redis::pipe()
+                .atomic()
+                .hset(&key, field, value)
+                .ignore()
+                .expire(&key, secs)
+                .ignore()
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await;
+    }
+
     pub async fn delete(&self, names: &[String]) {
         if names.is_empty() {
             return;

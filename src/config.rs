@@ -65,6 +65,15 @@ pub struct Config {
     /// 32 random bytes, standard base64: signs check-in codes.
     #[arg(long, env = "QR_SIGNING_KEY", hide_env_values = true)]
     pub qr_signing_key: Option<Secret>,
+    /// Earlier signing keys, comma-separated: codes printed under them still
+    /// verify, so the key can be rotated without reprinting posters.
+    #[arg(
+        long,
+        env = "QR_SIGNING_KEYS_RETIRED",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub qr_signing_keys_retired: Vec<Secret>,
     /// 32 random bytes, standard base64: encrypts personal data at rest.
     #[arg(long, env = "DATA_ENCRYPTION_KEY", hide_env_values = true)]
     pub data_encryption_key: Option<Secret>,
@@ -136,6 +145,10 @@ impl Config {
 
     pub fn qr_key(&self) -> [u8; 32] {
         self.qr_signing_key.as_ref().map_or(DEMO_QR_KEY, |s| s.0)
+    }
+
+    pub fn retired_qr_keys(&self) -> Vec<[u8; 32]> {
+        self.qr_signing_keys_retired.iter().map(|s| s.0).collect()
     }
 
     pub fn data_key(&self) -> [u8; 32] {

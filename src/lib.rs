@@ -72,7 +72,7 @@ impl Deref for AppState {
 
 impl AppState {
     pub fn new(config: Config, db: sqlx::PgPool, cache: Cache) -> Self {
-        let codes = CodeSigner::new(&config.qr_key());
+        let codes = CodeSigner::new(&config.qr_key(), &config.retired_qr_keys());
         let cipher = DataCipher::new(&config.data_key());
         AppState(Arc::new(Inner {
             db,

@@ -32,32 +32,57 @@ impl VerifiedCode {
 }
 
 #[derive(Clone)]
+struct SigningKey {
+    id: u8,
+    mac_key: [u8; 32],
+}
+
+impl SigningKey {
+    fn new(master: &[u8; 32]) -> Self {
+        SigningKey {
+            id: key_id(master, "qr code"),
+            mac_key: derive_key(master, "qr code mac v1"),
+        }
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC takes any key length")
+    }
+}
+
+/// Signs new codes with the current key; verifies codes of the current key
+/// and of retired keys that are still configured.
+#[derive(Clone)]
 pub struct CodeSigner {
-    key_id: u8,
-    key: [u8; 32],
+    current: SigningKey,
+    retired: Vec<SigningKey>,
 }
 
 impl std::fmt::Debug for CodeSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CodeSigner(key id {})", self.key_id)
+        write!(
+            f,
+            "CodeSigner(key id {}, {} retired)",
+            self.current.id,
+            self.retired.len()
+        )
     }
 }
 
 impl CodeSigner {
-    pub fn new(master: &[u8; 32]) -> Self {
+    pub fn new(current: &[u8; 32], retired: &[[u8; 32]]) -> Self {
         CodeSigner {
-            key_id: key_id(master, "qr code"),
-            key: derive_key(master, "qr code mac v1"),
+            current: SigningKey::new(current),
+            retired: retired.iter().map(SigningKey::new).collect(),
         }
     }
 
     pub fn key_id(&self) -> u8 {
-        self.key_id
+        self.current.id
     }
 
     fn mac(&self, body: &[u8]) -> [u8; MAC_LEN] {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = self.current.mac();
         mac.update(body);
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; MAC_LEN];
@@ -69,7 +94,7 @@ impl CodeSigner {
     pub fn issue(&self) -> VerifiedCode {
         let mut raw = [0u8; RAW_LEN];
         raw[0] = VERSION;
-        raw[1] = self.key_id;
+        raw[1] = self.current.id;
         rand::thread_rng().fill_bytes(&mut raw[2..2 + SERIAL_LEN]);
         let mac = self.mac(&raw[..2 + SERIAL_LEN]);
         raw[2 + SERIAL_LEN..].copy_from_slice(&mac);
@@ -84,15 +109,20 @@ impl CodeSigner {
         }
         let upper = text.to_ascii_uppercase();
         let raw = data_encoding::BASE32_NOPAD.decode(upper.as_bytes()).ok()?;
-        if raw.len() != RAW_LEN || raw[0] != VERSION || raw[1] != self.key_id {
+        if raw.len() != RAW_LEN || raw[0] != VERSION {
             return None;
         }
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(&raw[..2 + SERIAL_LEN]);
-        // Constant-time comparison of the truncated tag.
-        mac.verify_truncated_left(&raw[2 + SERIAL_LEN..]).ok()?;
-        Some(VerifiedCode(upper))
+        let (body, tag) = raw.split_at(2 + SERIAL_LEN);
+        std::iter::once(&self.current)
+            .chain(&self.retired)
+            .filter(|key| key.id == raw[1])
+            .any(|key| {
+                let mut mac = key.mac();
+                mac.update(body);
+                // Constant-time comparison of the truncated tag.
+                mac.verify_truncated_left(tag).is_ok()
+            })
+            .then_some(VerifiedCode(upper))
     }
 }
 
@@ -102,7 +132,7 @@ mod tests {
 
     #[test]
     fn issued_codes_verify_in_any_case_and_fit_alphanumeric_mode() {
-        let signer = CodeSigner::new(&[1; 32]);
+        let signer = CodeSigner::new(&[1; 32], &[]);
         let code = signer.issue();
         assert_eq!(code.as_str().len(), CODE_LEN);
         assert!(code
@@ -114,8 +144,30 @@ mod tests {
     }
 
     #[test]
+    fn a_rotated_signing_key_keeps_printed_codes_working_while_it_is_configured() {
+        let old = CodeSigner::new(&[1; 32], &[]);
+        let printed = old.issue();
+        let rotated = CodeSigner::new(&[2; 32], &[[1; 32]]);
+        assert_eq!(rotated.verify(printed.as_str()), Some(printed.clone()));
+        let fresh = rotated.issue();
+        assert_ne!(rotated.key_id(), old.key_id());
+        assert_eq!(rotated.verify(fresh.as_str()), Some(fresh.clone()));
+        assert_eq!(
+            old.verify(fresh.as_str()),
+            None,
+            "the old key cannot vouch for new codes"
+        );
+        let dropped = CodeSigner::new(&[2; 32], &[]);
+        assert_eq!(
+            dropped.verify(printed.as_str()),
+            None,
+            "once dropped, the old key verifies nothing"
+        );
+    }
+
+    #[test]
     fn forged_altered_truncated_and_foreign_codes_are_refused() {
-        let signer = CodeSigner::new(&[1; 32]);
+        let signer = CodeSigner::new(&[1; 32], &[]);
         let code = signer.issue().as_str().to_owned();
         let mut altered = code.clone().into_bytes();
         altered[10] = if altered[10] == b'A' { b'B' } else { b'A' };
@@ -123,7 +175,7 @@ mod tests {
         assert_eq!(signer.verify(&code[..CODE_LEN - 1]), None);
         assert_eq!(signer.verify(&format!("{code}A")), None);
         assert_eq!(signer.verify("AAAAAAAAAAAAAAAAAAAAAAAA"), None);
-        assert_eq!(CodeSigner::new(&[2; 32]).verify(&code), None);
+        assert_eq!(CodeSigner::new(&[2; 32], &[]).verify(&code), None);
         assert_eq!(signer.verify("ĐĐĐĐĐĐĐĐĐĐĐĐ"), None);
     }
 }

@@ -16,15 +16,22 @@ fn encode(url: &str) -> anyhow::Result<QrCode> {
     )?)
 }
 
-/// A PNG at least `size` pixels wide (whole pixels per module), at most the
-/// next module multiple above it.
+/// A PNG of exactly `size` × `size` pixels: whole pixels per module (sharp
+/// edges for print and for decoders), centred on white, so the quiet zone is
+/// never less than four modules.
 pub fn png(url: &str, size: u32) -> anyhow::Result<Vec<u8>> {
     let code = encode(url)?;
-    let img = code
+    let modules = code.width() as u32 + 8;
+    let scale = (size / modules).max(1);
+    let drawn = code
         .render::<Luma<u8>>()
         .quiet_zone(true)
-        .min_dimensions(size, size)
+        .module_dimensions(scale, scale)
         .build();
+    let side = size.max(drawn.width());
+    let mut img = image::GrayImage::from_pixel(side, side, Luma([255]));
+    let offset = i64::from((side - drawn.width()) / 2);
+    image::imageops::overlay(&mut img, &drawn, offset, offset);
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out).write_image(
         img.as_raw(),

@@ -59,6 +59,14 @@ fn cached(headers: &HeaderMap, etag: &str, content_type: &'static str, body: Vec
     response
 }
 
+/// Rendered images live a day in Redis, keyed by what they encode; a
+/// rotation deletes the old code's images (see `places::repo::rotate_code`).
+const IMAGE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+pub fn image_cache_key(payload: &str) -> String {
+    format!("qr:png:{payload}")
+}
+
 fn etag(payload: &str, variant: &str) -> String {
     let digest = Sha256::digest(format!("{payload}|{variant}"));
     format!("\"{}\"", data_encoding::HEXLOWER.encode(&digest[..12]))
@@ -89,7 +97,21 @@ pub async fn png(
     }
     let payload = payload(&state, &user, id).await?;
     let tag = etag(&payload, &format!("png{size}"));
-    let bytes = render::png(&payload, size)?;
+    let name = image_cache_key(&payload);
+    let field = size.to_string();
+    let bytes = match state.cache.get_field(&name, &field).await {
+        Some(bytes) => bytes,
+        None => {
+            let rendered = tokio::task::spawn_blocking(move || render::png(&payload, size))
+                .await
+                .map_err(anyhow::Error::from)??;
+            state
+                .cache
+                .set_field(&name, &field, &rendered, IMAGE_CACHE_TTL)
+                .await;
+            rendered
+        }
+    };
     Ok(cached(&headers, &tag, "image/png", bytes))
 }
 

@@ -1,0 +1,112 @@
+//! QR images decode, with a real decoder, to exactly the check-in URL at every
+//! size a poster or screen uses, also after scaling down and blurring.
+
+mod common;
+
+use luutru::auth::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+fn decode(img: image::GrayImage) -> Option<String> {
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    grids.first()?.decode().ok().map(|(_, content)| content)
+}
+
+#[sqlx::test]
+async fn codes_decode_at_every_size_and_after_scaling_and_blur(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let mut places = Vec::new();
+    for name in ["Khách sạn Hoàng Hôn Đồi Dương", "서울 게스트하우스"] {
+        places.push(
+            app.create_place(
+                &office,
+                json!({"kind": "accommodation", "name": name, "ward": "Tam Thắng", "accommodation_type": "homestay"}),
+            )
+            .await,
+        );
+    }
+    let sizes: Vec<u32> = (0..24).map(|i| 100 + i * 1900 / 23).collect();
+    assert_eq!((sizes[0], sizes[23]), (100, 2000));
+    for place in &places {
+        let id = place["id"].as_i64().unwrap();
+        let expected = format!("{}/C/{}", app.base.to_uppercase(), place["code"].as_str().unwrap());
+        let version = luutru::qr::render::version(&expected).unwrap();
+        assert!(version <= 4, "a sparse code (version {version}) for {expected}");
+        for &size in &sizes {
+            let response = app
+                .client
+                .get(app.url(&format!("/api/v1/places/{id}/qr.png?size={size}")))
+                .bearer_auth(&office)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let png = response.bytes().await.unwrap();
+            let img = image::load_from_memory(&png).unwrap().to_luma8();
+            assert_eq!(img.dimensions(), (size, size), "exactly the size asked for");
+            assert_eq!(decode(img.clone()).as_deref(), Some(expected.as_str()), "{size} px");
+            if size >= 300 {
+                let half = image::imageops::resize(
+                    &img,
+                    size / 2,
+                    size / 2,
+                    image::imageops::FilterType::Triangle,
+                );
+                let blurred = image::imageops::blur(&half, 0.8);
+                assert_eq!(decode(blurred).as_deref(), Some(expected.as_str()), "{size} px halved and blurred");
+            }
+        }
+        let svg = app
+            .client
+            .get(app.url(&format!("/api/v1/places/{id}/qr.svg")))
+            .bearer_auth(&office)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+        assert!(svg.text().await.unwrap().contains("<svg"));
+    }
+}
+
+#[sqlx::test]
+async fn images_are_cached_revalidated_and_forgotten_on_rotation(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    let url = app.url(&format!("/api/v1/places/{id}/qr.png?size=300"));
+    let first = app.client.get(&url).bearer_auth(&office).send().await.unwrap();
+    let etag = first.headers()["etag"].clone();
+    assert!(first.headers()["cache-control"].to_str().unwrap().contains("no-cache"));
+    let body = first.bytes().await.unwrap();
+
+    let payload = luutru::places::repo::qr_payload(&app.base, place["code"].as_str().unwrap());
+    let key = luutru::qr::routes::image_cache_key(&payload);
+    let cached = app.state.cache.get_field(&key, "300").await;
+    assert_eq!(cached.as_deref(), Some(&body[..]), "the rendered bytes are kept in Redis");
+
+    let again = app
+        .client
+        .get(&url)
+        .bearer_auth(&office)
+        .header("if-none-match", etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    let (status, _) = app.post_json(&format!("/api/v1/places/{id}/qr/rotate"), Some(&office), &json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.state.cache.get_field(&key, "300").await, None, "the old code's image is gone");
+    let after = app
+        .client
+        .get(&url)
+        .bearer_auth(&office)
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::OK, "a new code is a new image");
+}
