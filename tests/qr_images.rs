@@ -31,9 +31,16 @@ async fn codes_decode_at_every_size_and_after_scaling_and_blur(pool: sqlx::PgPoo
     assert_eq!((sizes[0], sizes[23]), (100, 2000));
     for place in &places {
         let id = place["id"].as_i64().unwrap();
-        let expected = format!("{}/C/{}", app.base.to_uppercase(), place["code"].as_str().unwrap());
+        let expected = format!(
+            "{}/C/{}",
+            app.base.to_uppercase(),
+            place["code"].as_str().unwrap()
+        );
         let version = luutru::qr::render::version(&expected).unwrap();
-        assert!(version <= 4, "a sparse code (version {version}) for {expected}");
+        assert!(
+            version <= 4,
+            "a sparse code (version {version}) for {expected}"
+        );
         for &size in &sizes {
             let response = app
                 .client
@@ -46,7 +53,11 @@ async fn codes_decode_at_every_size_and_after_scaling_and_blur(pool: sqlx::PgPoo
             let png = response.bytes().await.unwrap();
             let img = image::load_from_memory(&png).unwrap().to_luma8();
             assert_eq!(img.dimensions(), (size, size), "exactly the size asked for");
-            assert_eq!(decode(img.clone()).as_deref(), Some(expected.as_str()), "{size} px");
+            assert_eq!(
+                decode(img.clone()).as_deref(),
+                Some(expected.as_str()),
+                "{size} px"
+            );
             if size >= 300 {
                 let half = image::imageops::resize(
                     &img,
@@ -55,7 +66,11 @@ async fn codes_decode_at_every_size_and_after_scaling_and_blur(pool: sqlx::PgPoo
                     image::imageops::FilterType::Triangle,
                 );
                 let blurred = image::imageops::blur(&half, 0.8);
-                assert_eq!(decode(blurred).as_deref(), Some(expected.as_str()), "{size} px halved and blurred");
+                assert_eq!(
+                    decode(blurred).as_deref(),
+                    Some(expected.as_str()),
+                    "{size} px halved and blurred"
+                );
             }
         }
         let svg = app
@@ -77,15 +92,28 @@ async fn images_are_cached_revalidated_and_forgotten_on_rotation(pool: sqlx::PgP
     let place = app.hotel(&office).await;
     let id = place["id"].as_i64().unwrap();
     let url = app.url(&format!("/api/v1/places/{id}/qr.png?size=300"));
-    let first = app.client.get(&url).bearer_auth(&office).send().await.unwrap();
+    let first = app
+        .client
+        .get(&url)
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap();
     let etag = first.headers()["etag"].clone();
-    assert!(first.headers()["cache-control"].to_str().unwrap().contains("no-cache"));
+    assert!(first.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("no-cache"));
     let body = first.bytes().await.unwrap();
 
     let payload = luutru::places::repo::qr_payload(&app.base, place["code"].as_str().unwrap());
     let key = luutru::qr::routes::image_cache_key(&payload);
     let cached = app.state.cache.get_field(&key, "300").await;
-    assert_eq!(cached.as_deref(), Some(&body[..]), "the rendered bytes are kept in Redis");
+    assert_eq!(
+        cached.as_deref(),
+        Some(&body[..]),
+        "the rendered bytes are kept in Redis"
+    );
 
     let again = app
         .client
@@ -97,9 +125,19 @@ async fn images_are_cached_revalidated_and_forgotten_on_rotation(pool: sqlx::PgP
         .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 
-    let (status, _) = app.post_json(&format!("/api/v1/places/{id}/qr/rotate"), Some(&office), &json!({})).await;
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/places/{id}/qr/rotate"),
+            Some(&office),
+            &json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(app.state.cache.get_field(&key, "300").await, None, "the old code's image is gone");
+    assert_eq!(
+        app.state.cache.get_field(&key, "300").await,
+        None,
+        "the old code's image is gone"
+    );
     let after = app
         .client
         .get(&url)
