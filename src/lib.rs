@@ -60,6 +60,7 @@ pub struct Inner {
     pub cache: Cache,
     pub config: Config,
     pub codes: CodeSigner,
+    pub presence: crate::qr::presence::Presence,
     pub cipher: DataCipher,
 }
 
@@ -74,11 +75,13 @@ impl AppState {
     pub fn new(config: Config, db: sqlx::PgPool, cache: Cache) -> Self {
         let codes = CodeSigner::new(&config.qr_key(), &config.retired_qr_keys());
         let cipher = DataCipher::new(&config.data_key());
+        let presence = crate::qr::presence::Presence::new(&config.qr_key());
         AppState(Arc::new(Inner {
             db,
             cache,
             config,
             codes,
+            presence,
             cipher,
         }))
     }

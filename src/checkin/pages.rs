@@ -49,6 +49,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/c/{code}", get(scan_page).post(submit))
         .route("/C/{code}", get(scan_page).post(submit))
+        .route("/c/{code}/{live}", get(scan_live))
+        .route("/C/{code}/{live}", get(scan_live))
         .route("/stay/{id}", get(receipt))
         .route("/stay/{id}/checkout", post(receipt_checkout))
 }
@@ -119,6 +121,8 @@ struct StayPage<'a> {
     purpose: String,
     consent: bool,
     nonce: String,
+    /// Set when the form was opened from the reception screen's code.
+    presence: String,
     errors: BTreeMap<String, Vec<String>>,
     today: String,
     countries: Vec<Choice>,
@@ -222,11 +226,53 @@ async fn scan_page(
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = Lang::negotiate(query.lang.as_deref(), &headers);
+    show_form(&state, &code, None, &query, &headers).await
+}
+
+/// The form opened from the reception screen: the rotating code must be fresh.
+async fn scan_live(
+    State(state): State<AppState>,
+    Path((code, live)): Path<(String, String)>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    show_form(&state, &code, Some(&live), &query, &headers).await
+}
+
+async fn show_form(
+    state: &AppState,
+    code: &str,
+    live: Option<&str>,
+    query: &LangQuery,
+    headers: &HeaderMap,
+) -> Response {
+    let lang = Lang::negotiate(query.lang.as_deref(), headers);
     let t = Tr(lang);
-    let target = match page_target(&state, &code, t).await {
+    let target = match page_target(state, code, t).await {
         Ok(target) => target,
         Err(page) => return page,
+    };
+    let now = chrono::Utc::now().timestamp();
+    let presence = match live {
+        None => String::new(),
+        Some(live)
+            if state
+                .presence
+                .check_live(&code.to_ascii_uppercase(), live, now) =>
+        {
+            state.presence.token(target.place_id, now)
+        }
+        Some(_) => {
+            return render_status(
+                StatusCode::GONE,
+                &MessagePage {
+                    t,
+                    title: t.get("scan.live_expired_title"),
+                    message: t.get("scan.live_expired"),
+                    link: None,
+                },
+            )
+        }
     };
     let page = match target.kind {
         PlaceKind::Accommodation => {
@@ -241,6 +287,7 @@ async fn scan_page(
                 purpose: "tourism".into(),
                 consent: false,
                 nonce: nonce(),
+                presence,
                 errors: BTreeMap::new(),
                 today: today.to_string(),
                 countries: choices(t, "country", &COUNTRIES),
@@ -375,6 +422,7 @@ async fn submit(
             req.expected_departure = form.get("expected_departure").cloned();
             req.purpose = form.get("purpose").cloned();
             req.consent = Some(form.contains_key("consent"));
+            req.presence_token = form.get("presence").cloned().filter(|p| !p.is_empty());
         }
         PlaceKind::Attraction => {
             req.party_size = form
@@ -438,6 +486,7 @@ async fn submit(
                         purpose: req.purpose.clone().unwrap_or_default(),
                         consent: req.consent == Some(true),
                         nonce: nonce_value,
+                        presence: req.presence_token.clone().unwrap_or_default(),
                         errors: translated,
                         today: localtime::today(state.tz()).to_string(),
                         countries: choices(t, "country", &COUNTRIES),

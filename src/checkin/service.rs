@@ -36,6 +36,9 @@ pub struct CheckinRequest {
     pub origin_country: Option<String>,
     /// Attraction: province of origin for Vietnamese visitors (current or former name).
     pub origin_province: Option<String>,
+    /// Accommodation: the token of a form opened from the reception screen's
+    /// rotating code; the stay is then "verified at the desk".
+    pub presence_token: Option<String>,
 }
 
 /// Expected departure: a date from the arrival day up to a year later.
@@ -145,6 +148,29 @@ async fn stay(
     );
     let departure = parse_departure(req.expected_departure.as_deref(), today, &mut errors);
     let purpose = parse_purpose(req.purpose.as_deref(), &mut errors);
+    let presence = match req
+        .presence_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => "printed_code",
+        Some(token)
+            if state
+                .presence
+                .check_token(token, target.place_id, now.timestamp()) =>
+        {
+            "desk_screen"
+        }
+        Some(_) => {
+            errors.add(
+                "presence_token",
+                "presence_expired",
+                "the form from the desk screen has expired: scan the code on the screen again",
+            );
+            "printed_code"
+        }
+    };
     if req.consent != Some(true) {
         errors.add(
             "consent",
@@ -174,7 +200,7 @@ async fn stay(
             departed_at: None,
             purpose,
             source: "self_qr",
-            presence: "printed_code",
+            presence,
             consent_version: Some(&state.config.consent_version),
             checkout_token_hash: Some(crate::auth::repo::token_hash(&token)),
             created_by: None,

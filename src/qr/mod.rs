@@ -1,5 +1,6 @@
 //! Check-in codes: signing, rendering, and the image routes.
 
 pub mod code;
+pub mod presence;
 pub mod render;
 pub mod routes;

@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/hotel", get(page))
         .route("/hotel/{place}/stays", post(desk_entry))
         .route("/hotel/{place}/stays/{id}/checkout", post(checkout))
+        .route("/hotel/{place}/screen", get(screen))
 }
 
 #[derive(Template)]
@@ -206,4 +207,69 @@ async fn checkout(
     crate::checkin::repo::check_out(&state.db, state.tz(), id, "desk", Some(user.id)).await?;
     crate::stats::live::invalidate(&state, place_id).await;
     Ok(Redirect::to(&format!("/hotel?place={place_id}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "screen.html")]
+struct ScreenPage {
+    t: Tr,
+    /// The screen also speaks English to foreign guests.
+    en: Tr,
+    place: String,
+    image: String,
+    refresh: i64,
+}
+
+/// The reception screen: a code that changes every 30 seconds, so a check-in
+/// through it proves the guest stood at the desk. The page reloads itself at
+/// each change without any script.
+async fn screen(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    headers: HeaderMap,
+    Path(place_id): Path<i64>,
+) -> PageResult {
+    let lang = Lang::negotiate(None, &headers);
+    let wrap = |error: Error| PageError { error, lang };
+    let user = user.ok_or(Error::Unauthorized)?;
+    if !user.works_at(place_id) && user.role != crate::auth::Role::Admin {
+        return Err(wrap(Error::Forbidden(
+            "only this place's people open its reception screen",
+        )));
+    }
+    let place = places::get(&state.db, state.config.base_url(), place_id)
+        .await
+        .map_err(wrap)?;
+    if place.kind != crate::places::model::PlaceKind::Accommodation {
+        return Err(wrap(Error::NotFound(
+            "only accommodations have a reception screen",
+        )));
+    }
+    let code = place
+        .code
+        .ok_or_else(|| wrap(Error::NotFound("this place has no active code")))?;
+    let now = Utc::now().timestamp();
+    let live = state.presence.live_code(&code, now);
+    let payload = format!(
+        "{}/{live}",
+        places::qr_payload(state.config.base_url(), &code)
+    );
+    let png = tokio::task::spawn_blocking(move || crate::qr::render::png(&payload, 640))
+        .await
+        .map_err(|e| wrap(anyhow::Error::from(e).into()))?
+        .map_err(|e| wrap(e.into()))?;
+    use base64::Engine;
+    let window = crate::qr::presence::WINDOW_SECONDS;
+    let mut response = render(&ScreenPage {
+        t: Tr(lang),
+        en: Tr(Lang::En),
+        place: place.name,
+        image: base64::engine::general_purpose::STANDARD.encode(png),
+        refresh: window - now.rem_euclid(window),
+    });
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
 }
