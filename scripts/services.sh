@@ -563,6 +563,15 @@ ensure_fonts() {
         _lt_fail "please install the fonts-noto-core package" || return
 }
 
+# ensure_zbar: the zbarimg QR decoder the image tests read codes with.
+ensure_zbar() {
+    if command -v zbarimg >/dev/null 2>&1; then
+        return 0
+    fi
+    _lt_apt_install --minimal zbar-tools ||
+        _lt_fail "please install the zbar-tools package (zbarimg)" || return
+}
+
 # ------------------------------------------------------------------- entries
 
 luutru_services_start() {

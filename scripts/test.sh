@@ -10,7 +10,8 @@
 # PostgreSQL and Redis come from scripts/services.sh. The database tests create
 # their own throwaway databases on the server named by DATABASE_URL, so that
 # role must be allowed to CREATE DATABASE. The browser tests need chromium and
-# chromedriver, installed here with apt-get when missing.
+# chromedriver, and the image tests zbarimg; all are installed here with
+# apt-get when missing.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,6 +21,7 @@ source scripts/services.sh
 ensure_cargo
 ensure_c_toolchain
 ensure_chromium
+ensure_zbar
 # The test harness connects to DATABASE_URL's own database before it creates
 # the per-test ones, so that one has to exist.
 ensure_database "$DATABASE_URL"

@@ -280,7 +280,7 @@ async fn show_form(
             let today = localtime::today(state.tz());
             let page = StayPage {
                 t,
-                code: &code,
+                code,
                 place: &target,
                 guests: (0..count).map(GuestBlock::empty).collect(),
                 expected_departure: (today + Duration::days(1)).to_string(),
@@ -297,13 +297,13 @@ async fn show_form(
             render(&page)
         }
         PlaceKind::Attraction => {
-            match visit_page(&state, &code, &target, t, &HashMap::new(), BTreeMap::new()).await {
+            match visit_page(state, code, &target, t, &HashMap::new(), BTreeMap::new()).await {
                 Ok(page) => render(&page),
                 Err(e) => PageError { error: e, lang }.into_response(),
             }
         }
     };
-    with_lang_cookie(page, &query, lang)
+    with_lang_cookie(page, query, lang)
 }
 
 async fn visit_page<'a>(
