@@ -171,6 +171,22 @@ impl Cache {
             .await;
     }
 
+    /// The count of a window so far and its seconds left, without counting.
+    pub async fn peek(&self, name: &str) -> Option<(u64, u64)> {
+        let key = self.key(name);
+        self.run(|mut c| async move {
+            let (count, ttl): (Option<u64>, i64) = redis::pipe()
+                .cmd("GET")
+                .arg(&key)
+                .cmd("TTL")
+                .arg(&key)
+                .query_async(&mut c)
+                .await?;
+            Ok((count.unwrap_or(0), ttl.max(1) as u64))
+        })
+        .await
+    }
+
     /// Count one hit in a fixed window; returns the count so far, or `None`
     /// when Redis cannot say.
     pub async fn hit(&self, name: &str, window: Duration) -> Option<(u64, u64)> {

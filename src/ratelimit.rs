@@ -58,22 +58,46 @@ impl RateLimits {
         self.limits.as_ref()?.get(name).copied()
     }
 
+    fn key(name: &str, who: &str) -> String {
+        let digest = Sha256::digest(who.as_bytes());
+        format!(
+            "rl:{name}:{}",
+            data_encoding::HEXLOWER.encode(&digest[..12])
+        )
+    }
+
     /// Count a request of kind `name` from `who` (an address, an account);
     /// refuse it with 429 once the window's budget is spent.
     pub async fn check(&self, cache: &Cache, name: &str, who: &str) -> Result<()> {
         let Some(limit) = self.get(name) else {
             return Ok(());
         };
-        let digest = Sha256::digest(who.as_bytes());
-        let key = format!(
-            "rl:{name}:{}",
-            data_encoding::HEXLOWER.encode(&digest[..12])
-        );
-        match cache.hit(&key, limit.window).await {
+        match cache.hit(&Self::key(name, who), limit.window).await {
             Some((count, ttl)) if count > limit.requests => {
                 Err(Error::TooManyRequests { retry_after: ttl })
             }
             _ => Ok(()),
+        }
+    }
+
+    /// Refuse with 429 when `who` has already spent the budget of failures
+    /// (wrong passwords, say), without counting this request.
+    pub async fn check_failures(&self, cache: &Cache, name: &str, who: &str) -> Result<()> {
+        let Some(limit) = self.get(name) else {
+            return Ok(());
+        };
+        match cache.peek(&Self::key(name, who)).await {
+            Some((count, ttl)) if count >= limit.requests => {
+                Err(Error::TooManyRequests { retry_after: ttl })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Count one failure of `who` against the budget `check_failures` reads.
+    pub async fn count_failure(&self, cache: &Cache, name: &str, who: &str) {
+        if let Some(limit) = self.get(name) {
+            cache.hit(&Self::key(name, who), limit.window).await;
         }
     }
 }

@@ -113,6 +113,42 @@ impl IntoResponse for PageError {
 
 pub type PageResult<T = Response> = Result<T, PageError>;
 
+/// PostgreSQL text cannot hold NUL, and no person types one: refuse any
+/// request whose query or body carries one, before a handler sees it.
+pub async fn reject_nul(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let nul_in = |text: &[u8]| {
+        text.contains(&0)
+            || text.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"))
+            || text.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+    };
+    let refuse = || Error::BadRequest("text may not contain NUL characters".into()).into_response();
+    if nul_in(request.uri().path().as_bytes())
+        || request.uri().query().is_some_and(|q| nul_in(q.as_bytes()))
+    {
+        return refuse();
+    }
+    let (parts, body) = request.into_parts();
+    // The body limit layer outside this one has already bounded the size.
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large",
+            )
+                .into_response()
+        }
+    };
+    if nul_in(&bytes) {
+        return refuse();
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
+
 /// Refuse a form post sent from another site.
 pub fn same_origin(headers: &HeaderMap) -> Result<(), Error> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {

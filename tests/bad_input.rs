@@ -174,6 +174,27 @@ async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
         .await;
     assert!(status.is_client_error());
 
+    // NUL characters, which PostgreSQL text cannot hold, are refused up front.
+    let mut nul = vietnamese_guest();
+    nul["full_name"] = json!("An\u{0}");
+    let (status, answer) = app
+        .post_json("/api/v1/checkins", None, &json!({"code": code, "guests": [nul], "expected_departure": tomorrow, "consent": true}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("NUL"));
+    let (status, _) = app
+        .get_json(&format!("/api/v1/places/{id}/stays?q=a%00b"), Some(&office))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let response = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("email", "a\u{0}@x.vn"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
     // The visitor page shows errors next to the field, in the visitor's language.
     let response = app
         .client

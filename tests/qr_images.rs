@@ -87,7 +87,7 @@ async fn codes_decode_at_every_size_and_after_scaling_and_blur(pool: sqlx::PgPoo
                 );
                 let blurred = image::imageops::blur(&half, 0.8);
                 assert_eq!(
-                    decode(blurred).as_deref(),
+                    zbar(&blurred).as_deref(),
                     Some(expected.as_str()),
                     "{size} px halved and blurred"
                 );

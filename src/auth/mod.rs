@@ -87,6 +87,18 @@ impl CurrentUser {
         }
     }
 
+    /// Changing a place's register (desk entry, check-out): its own people only.
+    /// Inspectors read every register but change none.
+    pub fn require_desk(&self, place_id: i64) -> Result<()> {
+        if self.works_at(place_id) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(
+                "only this place's manager and staff change its register",
+            ))
+        }
+    }
+
     /// Registering places and issuing their codes.
     pub fn require_office(&self) -> Result<()> {
         match self.role {
@@ -111,8 +123,11 @@ impl CurrentUser {
         match (self.role, place_id) {
             (Role::Admin | Role::Office | Role::Inspector, _) => Ok(()),
             (Role::Manager | Role::Staff, Some(p)) if self.works_at(p) => Ok(()),
-            (Role::Manager | Role::Staff, _) => Err(Error::Forbidden(
-                "staff read the figures of their own place: add place_id",
+            (Role::Manager | Role::Staff, Some(_)) => {
+                Err(Error::Forbidden("you do not work at this place"))
+            }
+            (Role::Manager | Role::Staff, None) => Err(Error::Forbidden(
+                "managers and staff read the figures of their own place: add place_id",
             )),
         }
     }

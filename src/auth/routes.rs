@@ -38,7 +38,9 @@ pub struct LoginResponse {
     pub user: CurrentUser,
 }
 
-/// Check a password (throttled per address and per account) and open a session.
+/// Check a password and open a session. Wrong passwords are throttled per
+/// address and per account; correct ones are never counted, so colleagues
+/// behind one office connection do not lock each other out.
 async fn authenticate(
     state: &AppState,
     email: &str,
@@ -46,15 +48,13 @@ async fn authenticate(
     addr: &str,
 ) -> Result<(String, CurrentUser)> {
     let limits = &state.config.rate_limits;
+    let by_addr = format!("addr|{addr}");
+    let by_account = format!("account|{}", email.trim().to_lowercase());
     limits
-        .check(&state.cache, "login", &format!("addr|{addr}"))
+        .check_failures(&state.cache, "login", &by_addr)
         .await?;
     limits
-        .check(
-            &state.cache,
-            "login",
-            &format!("account|{}", email.trim().to_lowercase()),
-        )
+        .check_failures(&state.cache, "login", &by_account)
         .await?;
     let found = repo::credentials(&state.db, email).await?;
     let stored = found.as_ref().map_or_else(
@@ -63,6 +63,10 @@ async fn authenticate(
     );
     let ok = super::password::verify(password.to_owned(), stored).await?;
     let Some(credentials) = found.filter(|_| ok) else {
+        limits.count_failure(&state.cache, "login", &by_addr).await;
+        limits
+            .count_failure(&state.cache, "login", &by_account)
+            .await;
         return Err(Error::Unauthorized);
     };
     let token = repo::create_session(&state.db, credentials.id, state.config.session_hours).await?;

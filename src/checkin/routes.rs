@@ -106,7 +106,7 @@ pub async fn checkout(
             ("visitor", None)
         }
         (None, Some(user)) => {
-            user.require_register(head.place_id)?;
+            user.require_desk(head.place_id)?;
             ("desk", Some(user.id))
         }
         (None, None) => return Err(Error::Unauthorized),

@@ -203,7 +203,7 @@ async fn checkout(
     if head.place_id != place_id {
         return Err(Error::NotFound("there is no such stay").into());
     }
-    user.require_register(place_id)?;
+    user.require_desk(place_id)?;
     crate::checkin::repo::check_out(&state.db, state.tz(), id, "desk", Some(user.id)).await?;
     crate::stats::live::invalidate(&state, place_id).await;
     Ok(Redirect::to(&format!("/hotel?place={place_id}")).into_response())
