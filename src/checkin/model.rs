@@ -160,11 +160,11 @@ pub fn parse_date(value: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").ok()
 }
 
-/// An ICAO/ISO country code: one to three letters, upper-cased.
+/// A nationality or country code a document could print (ISO 3166-1
+/// alpha-3 or ICAO's own), upper-cased.
 pub fn parse_country(value: &str) -> Option<String> {
     let v = value.trim().to_ascii_uppercase();
-    (1..=3).contains(&v.len()).then_some(())?;
-    v.chars().all(|c| c.is_ascii_uppercase()).then_some(v)
+    super::countries::is_known(&v).then_some(v)
 }
 
 pub fn parse_document_number(
@@ -497,6 +497,13 @@ fn parse_guest(
         );
     }
     let entry_date = optional_date(&g.entry_date, "entry_date", errors);
+    if nationality.as_deref() == Some("VNM") && (visa_number.is_some() || entry_date.is_some()) {
+        errors.add(
+            field("nationality"),
+            "visa_vietnamese",
+            "a visa and an entry date are for foreign guests: check the nationality",
+        );
+    }
     if entry_date.is_some_and(|d| d > arrival) {
         errors.add(
             field("entry_date"),
@@ -624,6 +631,32 @@ mod tests {
         let mut errors = FieldErrors::default();
         parse_guests(&[old], arrival(), true, &mut errors);
         assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn made_up_nationalities_and_visas_for_citizens_are_refused() {
+        let mut made_up = adult();
+        made_up.nationality = Some("XYZ".into());
+        let mut citizen_with_visa = adult();
+        citizen_with_visa.visa_number = Some("V123".into());
+        let mut german = adult();
+        german.nationality = Some("D".into());
+        german.document_type = Some("passport".into());
+        german.document_number = Some("C01X00T47".into());
+        let mut errors = FieldErrors::default();
+        let guests = parse_guests(
+            &[made_up, citizen_with_visa, german],
+            arrival(),
+            false,
+            &mut errors,
+        );
+        assert_eq!(errors.0["guests[0].nationality"][0].code, "country_code");
+        assert_eq!(errors.0["guests[1].nationality"][0].code, "visa_vietnamese");
+        assert!(
+            !errors.0.contains_key("guests[2].nationality"),
+            "ICAO's D is Germany"
+        );
+        assert_eq!(guests.len(), 1);
     }
 
     #[test]

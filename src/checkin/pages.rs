@@ -145,6 +145,7 @@ struct VisitPage<'a> {
     party_size: String,
     origin_country: String,
     origin_province: String,
+    origin_country_other: String,
     provinces: Vec<String>,
     countries: Vec<Choice>,
     nonce: String,
@@ -328,6 +329,7 @@ async fn visit_page<'a>(
             .cloned()
             .unwrap_or_else(|| "VNM".into()),
         origin_province: get("origin_province"),
+        origin_country_other: get("origin_country_other"),
         provinces: crate::regions::province_names(&state.db).await?,
         countries: choices(t, "country", &COUNTRIES),
         nonce: form.get("nonce").cloned().unwrap_or_else(nonce),
@@ -371,9 +373,13 @@ fn guests_from_form(form: &HashMap<String, String>, count: usize) -> Vec<GuestIn
                 visa_number: get("visa_number"),
                 entry_date: get("entry_date"),
                 // People count guests from 1 on the page.
-                with_guest: get("with_guest")
-                    .and_then(|v| v.parse::<u32>().ok())
-                    .map(|n| n.saturating_sub(1)),
+                // An unknown number (0, or not a number) stays visibly wrong.
+                with_guest: get("with_guest").map(|v| {
+                    v.parse::<u32>()
+                        .ok()
+                        .and_then(|n| n.checked_sub(1))
+                        .unwrap_or(u32::MAX)
+                }),
                 capture: None,
             }
         })
@@ -429,7 +435,11 @@ async fn submit(
                 .get("party_size")
                 .and_then(|p| p.trim().parse().ok())
                 .or(Some(0));
-            req.origin_country = form.get("origin_country").cloned();
+            req.origin_country = form
+                .get("origin_country_other")
+                .filter(|c| !c.trim().is_empty())
+                .or_else(|| form.get("origin_country"))
+                .cloned();
             req.origin_province = form.get("origin_province").cloned();
         }
     }
@@ -471,7 +481,17 @@ async fn submit(
                             let prefix = format!("guests[{i}].");
                             for (k, v) in &translated {
                                 if let Some(f) = k.strip_prefix(&prefix) {
-                                    block.errors.insert(f.to_owned(), v.clone());
+                                    // A code typed in "other nationality" is wrong there, not in the list.
+                                    let f = if f == "nationality" && block.other_nationality() {
+                                        "nationality_other"
+                                    } else {
+                                        f
+                                    };
+                                    block
+                                        .errors
+                                        .entry(f.to_owned())
+                                        .or_default()
+                                        .extend(v.clone());
                                 }
                             }
                             block

@@ -30,8 +30,7 @@ pub fn png(url: &str, size: u32) -> anyhow::Result<Vec<u8>> {
         .build();
     let side = size.max(drawn.width());
     let mut img = image::GrayImage::from_pixel(side, side, Luma([255]));
-    // An even offset keeps the code on the pixel grid when the image is halved.
-    let offset = i64::from((side - drawn.width()) / 2 & !1);
+    let offset = i64::from((side - drawn.width()) / 2);
     image::imageops::overlay(&mut img, &drawn, offset, offset);
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out).write_image(
