@@ -92,13 +92,29 @@ impl IntoResponse for PageError {
         if status == StatusCode::UNAUTHORIZED {
             return Redirect::to("/").into_response();
         }
-        let message = if status.is_server_error() {
+        // Pages speak the reader's language: a sentence per kind of refusal,
+        // with the fields named on the form itself.
+        let key = match status {
+            StatusCode::FORBIDDEN => "page.forbidden",
+            StatusCode::NOT_FOUND => "page.not_found",
+            StatusCode::CONFLICT => "page.conflict",
+            StatusCode::TOO_MANY_REQUESTS => "page.too_many",
+            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "form.fix_errors",
+            _ => "page.error_server",
+        };
+        let mut message = t.get(key).to_owned();
+        if let Error::Validation(fields) = &self.error {
+            for list in fields.0.values() {
+                for e in list {
+                    message.push(' ');
+                    message.push_str(t.error(e));
+                }
+            }
+        }
+        if status.is_server_error() {
             // The JSON response logs the cause; the page says only what a person can act on.
             let _ = self.error.into_response();
-            t.get("page.error_server").to_owned()
-        } else {
-            self.error.to_string()
-        };
+        }
         render_status(
             status,
             &MessagePage {

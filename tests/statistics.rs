@@ -27,6 +27,11 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
     let place = app.hotel(&office).await; // 5 rooms, 10 beds
     let id = place["id"].as_i64().unwrap();
     let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    // Registered long before the dataset begins, so its beds count every day.
+    sqlx::query("UPDATE places SET created_at = '2025-01-01T00:00:00+07:00'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
 
     // (name, nationality, arrived, departed) in local time (+07:00).
     let stays = [
@@ -169,6 +174,46 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
         )
         .await;
     assert_eq!(empty["attraction_visitors"], 0);
+}
+
+#[sqlx::test]
+async fn capacity_counts_from_the_day_a_place_was_registered(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await; // 10 beds
+    let id = place["id"].as_i64().unwrap();
+    sqlx::query("UPDATE places SET created_at = '2026-03-11T09:00:00+07:00'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    // Carried over from the paper register: arrived before the place was registered.
+    let body = json!({"guests": [guest("P", "VNM")], "arrived_at": "2026-03-09T14:00:00+07:00",
+                      "departed_at": "2026-03-12T10:00:00+07:00"});
+    let (status, _) = app
+        .post_json(&format!("/api/v1/places/{id}/stays"), Some(&staff), &body)
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, s) = app
+        .get_json(
+            "/api/v1/stats/summary?from=2026-03-10&to=2026-03-12",
+            Some(&office),
+        )
+        .await;
+    assert_eq!(s["guest_nights"], 2, "the 10th and 11th are guest-nights");
+    // Capacity from the 11th only: 10 beds × 2 days; the night of the 11th is inside.
+    assert_eq!(s["bed_occupancy_rate"], 5.0);
+    let (_, before) = app
+        .get_json(
+            "/api/v1/stats/summary?from=2026-03-01&to=2026-03-10",
+            Some(&office),
+        )
+        .await;
+    assert_eq!(
+        before["bed_occupancy_rate"],
+        Value::Null,
+        "no capacity before registration"
+    );
 }
 
 #[sqlx::test]

@@ -1,7 +1,7 @@
 //! `/api/v1/checkins` and check-out.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -13,6 +13,7 @@ use super::repo;
 use super::service::{self, CheckinRequest};
 use crate::auth::CurrentUser;
 use crate::error::{Error, Result};
+use crate::extract::ApiPath;
 use crate::extract::{idempotency_key, ApiJson, ClientAddr};
 use crate::places::repo::{lookup_code, CodeLookup, ScanTarget};
 use crate::AppState;
@@ -86,7 +87,7 @@ pub struct CheckoutRequest {
 )]
 pub async fn checkout(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     user: Option<CurrentUser>,
     body: Bytes,
 ) -> Result<Json<Value>> {

@@ -1,6 +1,6 @@
 //! `/api/v1/places`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -10,6 +10,7 @@ use super::repo;
 use crate::auth::{CurrentUser, Role};
 use crate::error::Result;
 use crate::extract::ApiJson;
+use crate::extract::ApiPath;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -52,7 +53,7 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Js
 pub async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Place>> {
     if user.role.works_at_places() && !user.works_at(id) {
         return Err(crate::error::Error::Forbidden(
@@ -70,7 +71,7 @@ pub async fn read(
 pub async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<PlaceInput>,
 ) -> Result<Json<Place>> {
     user.require_office()?;
@@ -83,7 +84,7 @@ pub async fn update(
 pub async fn rotate(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Place>> {
     user.require_place_admin(id)?;
     if user.role == Role::Manager && !user.works_at(id) {

@@ -1,6 +1,6 @@
 //! `/api/v1/places/{id}/qr.png` and `qr.svg`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::render;
 use crate::auth::CurrentUser;
 use crate::error::{Error, FieldErrors, Result};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::places::repo::{self, qr_payload};
 use crate::AppState;
 
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SizeQuery {
     /// Width in pixels, 100 to 2000 (default 512).
     size: Option<u32>,
@@ -79,8 +81,8 @@ fn etag(payload: &str, variant: &str) -> String {
 pub async fn png(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
-    Query(q): Query<SizeQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<SizeQuery>,
     headers: HeaderMap,
 ) -> Result<Response> {
     let size = q.size.unwrap_or(render::DEFAULT_SIZE);
@@ -121,7 +123,7 @@ pub async fn png(
 pub async fn svg(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
 ) -> Result<Response> {
     let payload = payload(&state, &user, id).await?;

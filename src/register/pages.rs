@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -17,6 +17,7 @@ use crate::auth::CurrentUser;
 use crate::checkin::model::GuestInput;
 use crate::checkin::pages::COUNTRIES;
 use crate::error::Error;
+use crate::extract::ApiQuery;
 use crate::i18n::{Lang, Tr};
 use crate::places::repo as places;
 use crate::web::{render, render_status, same_origin, PageError, PageResult};
@@ -39,6 +40,8 @@ struct HotelPage {
     place_id: Option<i64>,
     place_name: String,
     in_house: bool,
+    offset: i64,
+    limit: i64,
     q: String,
     stays: Vec<RegisterStay>,
     tz: chrono_tz::Tz,
@@ -51,6 +54,9 @@ struct HotelPage {
 impl HotelPage {
     fn local(&self, at: &DateTime<Utc>) -> String {
         at.with_timezone(&self.tz).format("%d/%m %H:%M").to_string()
+    }
+    fn q_encoded(&self) -> String {
+        form_urlencoded::byte_serialize(self.q.as_bytes()).collect()
     }
     fn can_enter(&self) -> bool {
         self.place_id.is_some_and(|p| self.user.works_at(p))
@@ -96,6 +102,8 @@ async fn build(
     Ok(HotelPage {
         t: Tr(lang),
         in_house: query.status.as_deref() != Some("all"),
+        offset: query.offset.unwrap_or(0),
+        limit: query.limit.unwrap_or(100),
         q: query.q.clone().unwrap_or_default(),
         user,
         places,
@@ -111,21 +119,20 @@ async fn build(
 }
 
 #[derive(serde::Deserialize)]
-struct PageQuery {
+struct PlaceQuery {
     place: Option<i64>,
-    #[serde(flatten)]
-    list: ListQuery,
 }
 
 async fn page(
     State(state): State<AppState>,
     user: Option<CurrentUser>,
     headers: HeaderMap,
-    Query(query): Query<PageQuery>,
+    ApiQuery(place): ApiQuery<PlaceQuery>,
+    ApiQuery(list): ApiQuery<ListQuery>,
 ) -> PageResult {
     let lang = Lang::negotiate(None, &headers);
     let user = user.ok_or(Error::Unauthorized)?;
-    let page = build(&state, user, &query.list, query.place, lang)
+    let page = build(&state, user, &list, place.place, lang)
         .await
         .map_err(|error| PageError { error, lang })?;
     Ok(render(&page))

@@ -1,6 +1,6 @@
 //! `/api/v1/places/{id}/stays`: the desk's entry of a stay and the register.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,6 +16,7 @@ use crate::checkin::repo::{insert_stay, NewStay};
 use crate::checkin::service::{parse_departure, parse_purpose};
 use crate::error::{Error, FieldErrors, Result};
 use crate::extract::{idempotency_key, ApiJson};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::idempotency::{self, Start};
 use crate::localtime;
 use crate::AppState;
@@ -68,7 +69,7 @@ fn parse_instant(
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(place_id): Path<i64>,
+    ApiPath(place_id): ApiPath<i64>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<DeskStayRequest>,
 ) -> Result<(StatusCode, Json<Value>)> {
@@ -185,6 +186,7 @@ pub async fn create_stay(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// in_house (default) or all
     pub status: Option<String>,
@@ -265,8 +267,8 @@ async fn audit_read(
 pub async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(place_id): Path<i64>,
-    Query(q): Query<ListQuery>,
+    ApiPath(place_id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<RegisterStay>>> {
     user.require_register(place_id)?;
     let filter = filter_from(&q)?;
@@ -282,8 +284,8 @@ pub async fn list(
 pub async fn csv_export(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(place_id): Path<i64>,
-    Query(q): Query<ListQuery>,
+    ApiPath(place_id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response> {
     user.require_register(place_id)?;
     let mut filter = filter_from(&q)?;

@@ -284,6 +284,11 @@ pub async fn demo(state: &AppState, stays: Option<usize>) -> anyhow::Result<()> 
             .map_err(|e| anyhow::anyhow!("creating {email}: {}", e.describe()))?;
     }
 
+    // The demo places have been registered for years: their capacity counts
+    // for every day of the synthetic history.
+    sqlx::query("UPDATE places SET created_at = now() - interval '3 years'")
+        .execute(&state.db)
+        .await?;
     let (count, days) = match stays {
         Some(n) => (n, 365),
         None => (25_000, 120),

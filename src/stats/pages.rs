@@ -50,7 +50,7 @@ async fn page(
     user.require_office().map_err(wrap)?;
     let today = localtime::today(state.tz());
     let (from, to) = range(&q, today).map_err(wrap)?;
-    let summary = repo::summary(&state.db, from, to, today, None)
+    let summary = repo::summary(&state.db, from, to, today, None, state.tz())
         .await
         .map_err(wrap)?;
     let live = live::get(&state, None).await.map_err(wrap)?;

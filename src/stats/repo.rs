@@ -64,6 +64,7 @@ pub async fn summary(
     to: NaiveDate,
     today: NaiveDate,
     place_id: Option<i64>,
+    tz: chrono_tz::Tz,
 ) -> Result<Summary> {
     let days = sqlx::query!(
         r#"WITH g AS (
@@ -171,30 +172,32 @@ pub async fn summary(
         });
     }
 
-    // Occupancy over open accommodations whose capacity is registered; a
-    // seasonal place counts only the days of its months.
+    // Occupancy over open accommodations whose capacity is registered, from
+    // the day each was registered on; a seasonal place counts only the days
+    // of its months. Nights before a place's registration count on neither side.
     let capacity = sqlx::query!(
         r#"WITH cap AS (
-               SELECT p.id, p.beds, p.rooms,
-                      (SELECT count(*) FROM generate_series($1::date, $2::date, interval '1 day') d
+               SELECT p.id, p.beds, p.rooms, since,
+                      (SELECT count(*) FROM generate_series(since, $2::date, interval '1 day') d
                        WHERE p.status = 'open'
                           OR (p.status = 'seasonal' AND extract(month FROM d)::smallint = ANY (p.season_months))) AS open_days
-               FROM places p
+               FROM places p, LATERAL (SELECT GREATEST($1::date, (p.created_at AT TIME ZONE $5::text)::date) AS since) r
                WHERE p.kind = 'accommodation' AND p.status <> 'closed' AND ($4::bigint IS NULL OR p.id = $4)
            )
            SELECT
                COALESCE((SELECT sum(beds * open_days) FROM cap WHERE beds > 0), 0)::bigint AS "bed_days!",
                COALESCE((SELECT sum(rooms * open_days) FROM cap WHERE rooms > 0), 0)::bigint AS "room_days!",
-               COALESCE((SELECT sum(GREATEST(0, LEAST(COALESCE(g.departure_date, $3), $2::date + 1) - GREATEST(g.arrival_date, $1)))
+               COALESCE((SELECT sum(GREATEST(0, LEAST(COALESCE(g.departure_date, $3), $2::date + 1) - GREATEST(g.arrival_date, cap.since)))
                          FROM guests g JOIN stays s ON s.id = g.stay_id JOIN cap ON cap.id = g.place_id AND cap.beds > 0
                          WHERE s.status = 'active' AND g.arrival_date <= $2), 0)::bigint AS "bed_nights!",
-               COALESCE((SELECT sum(GREATEST(0, LEAST(COALESCE(s.departure_date, $3), $2::date + 1) - GREATEST(s.arrival_date, $1)))
+               COALESCE((SELECT sum(GREATEST(0, LEAST(COALESCE(s.departure_date, $3), $2::date + 1) - GREATEST(s.arrival_date, cap.since)))
                          FROM stays s JOIN cap ON cap.id = s.place_id AND cap.rooms > 0
                          WHERE s.status = 'active' AND s.arrival_date <= $2), 0)::bigint AS "room_nights!""#,
         from,
         to,
         today,
-        place_id
+        place_id,
+        tz.name()
     )
     .fetch_one(pool)
     .await?;

@@ -1,6 +1,6 @@
 //! `/api/v1/stats/summary` and `/api/v1/stats/live`.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{Datelike, NaiveDate};
@@ -11,6 +11,7 @@ use super::repo::{self, Summary};
 use crate::auth::CurrentUser;
 use crate::checkin::model::parse_date;
 use crate::error::{FieldErrors, Result};
+use crate::extract::ApiQuery;
 use crate::localtime;
 use crate::AppState;
 
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
     /// First local date (YYYY-MM-DD), default the first of this month.
     pub from: Option<String>,
@@ -62,17 +64,27 @@ pub fn range(q: &SummaryQuery, today: NaiveDate) -> Result<(NaiveDate, NaiveDate
 pub async fn summary(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(q): Query<SummaryQuery>,
+    ApiQuery(q): ApiQuery<SummaryQuery>,
 ) -> Result<Json<Summary>> {
     user.require_stats(q.place_id)?;
+    known_place(&state, q.place_id).await?;
     let today = localtime::today(state.tz());
     let (from, to) = range(&q, today)?;
     Ok(Json(
-        repo::summary(&state.db, from, to, today, q.place_id).await?,
+        repo::summary(&state.db, from, to, today, q.place_id, state.tz()).await?,
     ))
 }
 
+/// Figures of a place that does not exist are a 404, not zeros.
+async fn known_place(state: &AppState, place_id: Option<i64>) -> Result<()> {
+    if let Some(id) = place_id {
+        crate::places::repo::get(&state.db, state.config.base_url(), id).await?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LiveQuery {
     pub place_id: Option<i64>,
 }
@@ -83,8 +95,9 @@ pub struct LiveQuery {
 pub async fn live_figures(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(q): Query<LiveQuery>,
+    ApiQuery(q): ApiQuery<LiveQuery>,
 ) -> Result<Json<Live>> {
     user.require_stats(q.place_id)?;
+    known_place(&state, q.place_id).await?;
     Ok(Json(live::get(&state, q.place_id).await?))
 }
