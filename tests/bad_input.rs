@@ -213,3 +213,92 @@ async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
     assert!(html.contains("This date is not valid"), "English message");
     assert!(html.contains("Please read the notice on personal data"));
 }
+
+#[sqlx::test]
+async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[place]).await;
+
+    // The office's new-place form: bad numbers are named, nothing typed is lost.
+    let response = app
+        .client
+        .post(app.url("/office/places"))
+        .bearer_auth(&office)
+        .form(&[
+            ("kind", "accommodation"),
+            ("name", "Nhà nghỉ Gió Mới"),
+            ("ward", "Tam Thắng"),
+            ("accommodation_type", "guesthouse"),
+            ("rooms", "2.5"),
+            ("beds", "mười"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Số phòng: Phải là số nguyên"),
+        "rooms named in Vietnamese"
+    );
+    assert!(html.contains("Số giường: Phải là số nguyên"));
+    assert!(
+        html.contains("value=\"Nhà nghỉ Gió Mới\""),
+        "the name is kept"
+    );
+    let places: i64 = sqlx::query_scalar("SELECT count(*) FROM places")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(places, 1, "nothing half-written");
+
+    // A bad range on the office page is explained there, not on a dead end.
+    let response = app
+        .client
+        .get(app.url("/office?from=2026-05-02&to=2026-05-01"))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Đến ngày: Khoảng ngày không hợp lệ"));
+
+    // The desk form keeps its choices after an error.
+    let response = app
+        .client
+        .post(app.url(&format!("/hotel/{place}/stays")))
+        .bearer_auth(&staff)
+        .form(&[
+            ("full_name", "PARK JI YEON"),
+            ("date_of_birth", "1995-03-04"),
+            ("sex", "F"),
+            ("nationality", "KOR"),
+            ("document_type", "passport"),
+            ("document_number", "M7654321"),
+            ("expected_departure", "2001-01-01"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<option value=\"F\" selected>"), "sex kept");
+    assert!(
+        html.contains("<option selected>KOR</option>"),
+        "nationality kept"
+    );
+    assert!(
+        html.contains("<option value=\"passport\" selected>"),
+        "document type kept"
+    );
+    assert!(
+        html.contains("Ngày dự kiến rời đi:"),
+        "the field is named as the form labels it"
+    );
+}

@@ -183,7 +183,17 @@ async fn desk_entry(
                 .0
                 .iter()
                 .flat_map(|(field, list)| {
-                    let field = field.trim_start_matches("guests[0].").to_owned();
+                    // Name the field as the form labels it.
+                    let field = field.trim_start_matches("guests[0].");
+                    let field = match field {
+                        "full_name" | "date_of_birth" | "sex" | "nationality" | "document_type"
+                        | "document_number" => t.dynamic(&format!("guest.{field}")).to_owned(),
+                        "expected_departure" | "purpose" => {
+                            t.dynamic(&format!("stay.{field}")).to_owned()
+                        }
+                        "room" => t.get("hotel.room").to_owned(),
+                        other => other.to_owned(),
+                    };
                     list.iter()
                         .map(move |e| (field.clone(), t.error(e).to_owned()))
                 })

@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::i18n::{Lang, Tr};
 use crate::places::model::{Place, PlaceInput, ACCOMMODATION_TYPES};
 use crate::places::repo as places;
-use crate::web::{render, same_origin, PageError, PageResult};
+use crate::web::{same_origin, PageError, PageResult};
 use crate::{localtime, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -36,6 +36,71 @@ struct OfficePage {
     places: Vec<Place>,
     wards: Vec<String>,
     types: &'static [&'static str],
+    /// What to fix, in the reader's language, shown above the form it concerns.
+    range_errors: Vec<String>,
+    place_errors: Vec<String>,
+    form: PlaceForm,
+}
+
+fn translated(t: Tr, error: Error) -> Result<Vec<String>, Error> {
+    match error {
+        Error::Validation(fields) => Ok(fields
+            .0
+            .iter()
+            .flat_map(|(field, list)| {
+                let label = t.dynamic(&format!("office.field.{field}"));
+                let label = if label.is_empty() {
+                    field.clone()
+                } else {
+                    label.to_owned()
+                };
+                list.iter().map(move |e| format!("{label}: {}", t.error(e)))
+            })
+            .collect()),
+        other => Err(other),
+    }
+}
+
+/// The office page; a bad range or a rejected new place is explained on it,
+/// with what was typed kept.
+async fn office_page(
+    state: &AppState,
+    user: CurrentUser,
+    lang: Lang,
+    q: &SummaryQuery,
+    place_errors: Vec<String>,
+    form: PlaceForm,
+) -> Result<Response, Error> {
+    let t = Tr(lang);
+    let today = localtime::today(state.tz());
+    let (range_errors, (from, to)) = match range(q, today) {
+        Ok(range) => (Vec::new(), range),
+        Err(e) => (translated(t, e)?, range(&SummaryQuery::default(), today)?),
+    };
+    let summary = repo::summary(&state.db, from, to, today, None, state.tz()).await?;
+    let live = live::get(state, None).await?;
+    let places = places::list(&state.db, state.config.base_url(), None, None).await?;
+    let wards = crate::regions::ward_names(&state.db).await?;
+    let status = if range_errors.is_empty() && place_errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(crate::web::render_status(
+        status,
+        &OfficePage {
+            t,
+            user,
+            summary,
+            live,
+            places,
+            wards,
+            types: &ACCOMMODATION_TYPES,
+            range_errors,
+            place_errors,
+            form,
+        },
+    ))
 }
 
 async fn page(
@@ -45,31 +110,15 @@ async fn page(
     Query(q): Query<SummaryQuery>,
 ) -> PageResult {
     let lang = Lang::negotiate(None, &headers);
-    let wrap = |error: Error| PageError { error, lang };
     let user = user.ok_or(Error::Unauthorized)?;
-    user.require_office().map_err(wrap)?;
-    let today = localtime::today(state.tz());
-    let (from, to) = range(&q, today).map_err(wrap)?;
-    let summary = repo::summary(&state.db, from, to, today, None, state.tz())
+    user.require_office()
+        .map_err(|error| PageError { error, lang })?;
+    office_page(&state, user, lang, &q, Vec::new(), PlaceForm::default())
         .await
-        .map_err(wrap)?;
-    let live = live::get(&state, None).await.map_err(wrap)?;
-    let places = places::list(&state.db, state.config.base_url(), None, None)
-        .await
-        .map_err(wrap)?;
-    let wards = crate::regions::ward_names(&state.db).await?;
-    Ok(render(&OfficePage {
-        t: Tr(lang),
-        user,
-        summary,
-        live,
-        places,
-        wards,
-        types: &ACCOMMODATION_TYPES,
-    }))
+        .map_err(|error| PageError { error, lang })
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize)]
 struct PlaceForm {
     kind: String,
     name: String,
@@ -86,23 +135,53 @@ async fn create_place(
     headers: HeaderMap,
     Form(form): Form<PlaceForm>,
 ) -> PageResult<Response> {
-    same_origin(&headers)?;
+    let lang = Lang::negotiate(None, &headers);
+    let wrap = |error: Error| PageError { error, lang };
+    same_origin(&headers).map_err(wrap)?;
     let user = user.ok_or(Error::Unauthorized)?;
-    user.require_office()?;
-    let number = |v: &Option<String>| v.as_deref().and_then(|s| s.trim().parse::<i32>().ok());
+    user.require_office().map_err(wrap)?;
     let accommodation = form.kind == "accommodation";
+    let mut errors = crate::error::FieldErrors::default();
+    let mut number = |v: &Option<String>, field: &str| match v
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(text) => {
+            let parsed = text.parse::<i32>().ok().filter(|n| *n >= 0);
+            if parsed.is_none() {
+                errors.add(field, "whole_number", "must be a whole number, 0 or more");
+            }
+            parsed
+        }
+    };
+    let rooms = number(&form.rooms, "rooms");
+    let beds = number(&form.beds, "beds");
     let input = PlaceInput {
         kind: Some(form.kind.clone()),
         name: Some(form.name.clone()),
         address: form.address.clone(),
-        ward: Some(form.ward.clone()),
+        ward: Some(form.ward.clone()).filter(|w| !w.is_empty()),
         accommodation_type: form.accommodation_type.clone().filter(|_| accommodation),
-        rooms: number(&form.rooms).filter(|_| accommodation),
-        beds: number(&form.beds).filter(|_| accommodation),
+        rooms: rooms.filter(|_| accommodation),
+        beds: beds.filter(|_| accommodation),
         ..Default::default()
     };
-    places::create(&state, &input, user.id).await?;
-    Ok(Redirect::to("/office#places").into_response())
+    let result = match errors.is_empty() {
+        true => places::create(&state, &input, user.id).await.map(|_| ()),
+        false => Err(Error::Validation(errors)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/office#places").into_response()),
+        Err(e @ Error::Validation(_)) => {
+            let messages = translated(Tr(lang), e).map_err(wrap)?;
+            office_page(&state, user, lang, &SummaryQuery::default(), messages, form)
+                .await
+                .map_err(wrap)
+        }
+        Err(error) => Err(wrap(error)),
+    }
 }
 
 async fn rotate(
