@@ -197,6 +197,7 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
         .click()
         .await
         .unwrap();
+    wait_for_text(&client, "main", "Declare your stay", true).await;
     client
         .find(Locator::Css("#g0_full_name"))
         .await
@@ -209,6 +210,11 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
         .await
         .unwrap()
         .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#g1_full_name"))
         .await
         .unwrap();
     let kept = client
@@ -282,6 +288,7 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
         .click()
         .await
         .unwrap();
+    wait_for_text(&client, "main", "Please fix the marked fields", true).await;
     let source = client.source().await.unwrap();
     assert!(
         source.contains("Please read the notice on personal data"),
