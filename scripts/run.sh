@@ -36,6 +36,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/services.sh
 ensure_cargo
 ensure_c_toolchain
+# Posters are printed with the Noto fonts.
+ensure_fonts
 
 # Checked-in query metadata (.sqlx/) lets the build work before the database
 # has its tables.

@@ -556,11 +556,21 @@ ensure_chromium() {
 
 # Fonts with Vietnamese glyphs, for rendering pages and images.
 ensure_fonts() {
-    if [ -d /usr/share/fonts/truetype/noto ]; then
+    if [ -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] &&
+        [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then
         return 0
     fi
-    _lt_apt_install --minimal fonts-noto-core ||
-        _lt_fail "please install the fonts-noto-core package" || return
+    _lt_apt_install --minimal fonts-noto-core fonts-noto-cjk ||
+        _lt_fail "please install the fonts-noto-core and fonts-noto-cjk packages (poster fonts)" || return
+}
+
+# ensure_poppler: pdftoppm and pdftotext, which the poster tests read PDFs with.
+ensure_poppler() {
+    if command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then
+        return 0
+    fi
+    _lt_apt_install --minimal poppler-utils ||
+        _lt_fail "please install the poppler-utils package" || return
 }
 
 # ensure_zbar: the zbarimg QR decoder the image tests read codes with.

@@ -10,8 +10,8 @@
 # PostgreSQL and Redis come from scripts/services.sh. The database tests create
 # their own throwaway databases on the server named by DATABASE_URL, so that
 # role must be allowed to CREATE DATABASE. The browser tests need chromium and
-# chromedriver, and the image tests zbarimg; all are installed here with
-# apt-get when missing.
+# chromedriver, the image tests zbarimg, the poster tests the Noto fonts and
+# poppler-utils; all are installed here with apt-get when missing.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,6 +22,8 @@ ensure_cargo
 ensure_c_toolchain
 ensure_chromium
 ensure_zbar
+ensure_fonts
+ensure_poppler
 # The test harness connects to DATABASE_URL's own database before it creates
 # the per-test ones, so that one has to exist.
 ensure_database "$DATABASE_URL"

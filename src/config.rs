@@ -100,6 +100,9 @@ pub struct Config {
     /// Version of the personal-data notice visitors agree to.
     #[arg(long, env = "CONSENT_VERSION", default_value = "2026-01")]
     pub consent_version: String,
+    /// Where poster fonts are found (Noto Sans and Noto Sans CJK).
+    #[arg(long, env = "FONT_DIR", default_value = "/usr/share/fonts")]
+    pub font_dir: std::path::PathBuf,
     /// Size of the PostgreSQL connection pool.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
     pub database_pool_size: u32,

@@ -34,6 +34,7 @@ use crate::AppState;
         crate::places::routes::rotate,
         crate::qr::routes::png,
         crate::qr::routes::svg,
+        crate::qr::routes::poster,
         crate::checkin::routes::create_checkin,
         crate::checkin::routes::checkout,
         crate::register::routes::create,

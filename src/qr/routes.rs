@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/places/{id}/qr.png", get(png))
         .route("/api/v1/places/{id}/qr.svg", get(svg))
+        .route("/api/v1/places/{id}/poster.pdf", get(poster))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -26,6 +27,78 @@ pub fn router() -> Router<AppState> {
 pub struct SizeQuery {
     /// Width in pixels, 100 to 2000 (default 512).
     size: Option<u32>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PosterQuery {
+    /// a4 (default, for a wall) or a6 (for a desk).
+    paper: Option<String>,
+}
+
+/// A printable poster of the place's code, with its name and the fallback link.
+#[utoipa::path(get, path = "/api/v1/places/{id}/poster.pdf", tag = "places", params(("id" = i64, Path), PosterQuery),
+    responses((status = 200, content_type = "application/pdf", description = "The poster"),
+              (status = 503, description = "The poster fonts are not installed")))]
+pub async fn poster(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<PosterQuery>,
+) -> Result<Response> {
+    let paper = match q.paper.as_deref() {
+        None => super::poster::Paper::A4,
+        Some(p) => super::poster::Paper::parse(p)
+            .ok_or_else(|| FieldErrors::single("paper", "invalid", "must be a4 or a6"))?,
+    };
+    if user.role.works_at_places() && !user.works_at(id) {
+        return Err(Error::Forbidden("you do not work at this place"));
+    }
+    let place = repo::get(&state.db, state.config.base_url(), id).await?;
+    let code = place
+        .code
+        .clone()
+        .ok_or(Error::NotFound("this place has no active code"))?;
+    let fonts = super::poster::Fonts::get(&state.config.font_dir).map_err(|e| {
+        tracing::error!(error = %e, "poster fonts missing");
+        Error::Unavailable("poster printing")
+    })?;
+    let base = state.config.base_url().to_owned();
+    let issued = place
+        .code_issued_at
+        .map(|t| {
+            crate::localtime::date(state.tz(), t)
+                .format("%d/%m/%Y")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let key_id = state.codes.key_id();
+    let pdf = tokio::task::spawn_blocking(move || {
+        let payload = qr_payload(&base, &code);
+        let url = repo::checkin_url(&base, &code);
+        super::poster::render(
+            &fonts,
+            paper,
+            &[super::poster::PosterText {
+                place: &place.name,
+                ward: &place.ward,
+                payload: &payload,
+                url: &url,
+                key_id,
+                issued: &issued,
+            }],
+        )
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf"),
+            (header::CACHE_CONTROL, "private, no-cache"),
+        ],
+        pdf,
+    )
+        .into_response())
 }
 
 /// The QR payload of a place the user may print: the office, admins and the place's own people.

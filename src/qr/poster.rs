@@ -1,0 +1,255 @@
+//! Printable posters: the place's name with its diacritics, "scan to check
+//! in" in the five visitor languages, the code drawn as vector squares (sharp
+//! at any print size), the short URL to type as a fallback, the ward, the code
+//! version and the issue date. A4 for a wall, A6 for a desk.
+//!
+//! Fonts come from the system (Debian's fonts-noto-core and fonts-noto-cjk),
+//! found under `FONT_DIR` at run time and subset into the PDF by krilla.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::page::PageSettings;
+use krilla::paint::Fill;
+use krilla::text::{Font, TextDirection};
+use krilla::Document;
+use qrcode::{Color, EcLevel, QrCode};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paper {
+    A4,
+    A6,
+}
+
+impl Paper {
+    pub fn parse(s: &str) -> Option<Paper> {
+        match s.to_ascii_lowercase().as_str() {
+            "a4" => Some(Paper::A4),
+            "a6" => Some(Paper::A6),
+            _ => None,
+        }
+    }
+
+    /// Width and height in points.
+    fn size(self) -> (f32, f32) {
+        match self {
+            Paper::A4 => (595.0, 842.0),
+            Paper::A6 => (298.0, 420.0),
+        }
+    }
+}
+
+/// What a poster says.
+pub struct PosterText<'a> {
+    pub place: &'a str,
+    pub ward: &'a str,
+    /// Upper-case URL the code holds.
+    pub payload: &'a str,
+    /// The link people type.
+    pub url: &'a str,
+    pub key_id: u8,
+    pub issued: &'a str,
+}
+
+/// "Scan to check in" in Vietnamese, English, Korean, Chinese and Russian.
+const SCAN: [&str; 5] = [
+    "Quét mã để khai báo lưu trú",
+    "Scan to check in",
+    "스캔하여 체크인하세요",
+    "扫码登记入住",
+    "Отсканируйте, чтобы зарегистрироваться",
+];
+
+/// The fonts a poster needs, read once from the system.
+pub struct Fonts {
+    regular: Font,
+    bold: Font,
+    korean: Font,
+    chinese: Font,
+}
+
+static FONTS: OnceLock<Result<Arc<Fonts>, String>> = OnceLock::new();
+
+fn find(dir: &Path, name: &str) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    let mut subdirs = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            subdirs.push(path);
+        } else if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+    }
+    subdirs.iter().find_map(|d| find(d, name))
+}
+
+fn load(dir: &Path, name: &str, index: u32) -> Result<Font, String> {
+    let path = find(dir, name).ok_or_else(|| {
+        format!("font {name} not found under {} (install fonts-noto-core and fonts-noto-cjk, or set FONT_DIR)", dir.display())
+    })?;
+    let data = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    Font::new(data.into(), index).ok_or_else(|| format!("{} is not a usable font", path.display()))
+}
+
+impl Fonts {
+    /// The system's fonts, loaded on first use and kept.
+    pub fn get(dir: &Path) -> Result<Arc<Fonts>, String> {
+        FONTS
+            .get_or_init(|| {
+                // NotoSansCJK-Regular.ttc holds Japanese, Korean, simplified
+                // and traditional Chinese faces, in that order.
+                Ok(Arc::new(Fonts {
+                    regular: load(dir, "NotoSans-Regular.ttf", 0)?,
+                    bold: load(dir, "NotoSans-Bold.ttf", 0)?,
+                    korean: load(dir, "NotoSansCJK-Regular.ttc", 1)?,
+                    chinese: load(dir, "NotoSansCJK-Regular.ttc", 2)?,
+                }))
+            })
+            .clone()
+    }
+
+    /// The face that has the glyphs of `text`: CJK faces for Hangul and Han.
+    fn for_text(&self, text: &str, bold: bool) -> Font {
+        let hangul = text.chars().any(|c| {
+            ('\u{AC00}'..='\u{D7AF}').contains(&c) || ('\u{1100}'..='\u{11FF}').contains(&c)
+        });
+        let han = text.chars().any(|c| {
+            ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c)
+        });
+        match (hangul, han) {
+            (true, _) => self.korean.clone(),
+            (false, true) => self.chinese.clone(),
+            _ if bold => self.bold.clone(),
+            _ => self.regular.clone(),
+        }
+    }
+}
+
+/// Split text into lines of at most `max` characters at spaces.
+fn wrap(text: &str, max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= max => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines
+}
+
+/// One poster per text, each on its own page, as one PDF.
+pub fn render(fonts: &Fonts, paper: Paper, posters: &[PosterText<'_>]) -> anyhow::Result<Vec<u8>> {
+    let (width, height) = paper.size();
+    let scale = width / 595.0;
+    let margin = 40.0 * scale;
+    let mut document = Document::new();
+    for poster in posters {
+        let code = QrCode::with_error_correction_level(poster.payload.as_bytes(), EcLevel::M)?;
+        let settings =
+            PageSettings::from_wh(width, height).ok_or_else(|| anyhow::anyhow!("bad page size"))?;
+        let mut page = document.start_page_with(settings);
+        let mut surface = page.surface();
+        surface.set_fill(Some(Fill::default()));
+
+        // The place's name, large, wrapped.
+        let mut y = margin + 30.0 * scale;
+        let title_size = 30.0 * scale;
+        for line in wrap(poster.place, 28) {
+            surface.draw_text(
+                Point::from_xy(margin, y),
+                fonts.for_text(&line, true),
+                title_size,
+                &line,
+                false,
+                TextDirection::Auto,
+            );
+            y += title_size * 1.25;
+        }
+        surface.draw_text(
+            Point::from_xy(margin, y),
+            fonts.for_text(poster.ward, false),
+            14.0 * scale,
+            poster.ward,
+            false,
+            TextDirection::Auto,
+        );
+        y += 30.0 * scale;
+
+        // The code: dark modules as squares, four modules of quiet zone left white.
+        let modules = code.width();
+        let side = (width - 2.0 * margin).min(height * 0.5);
+        let module = side / (modules as f32 + 8.0);
+        let left = (width - side) / 2.0 + 4.0 * module;
+        let top = y + 4.0 * module;
+        let mut squares = PathBuilder::new();
+        for (i, color) in code.to_colors().iter().enumerate() {
+            if *color == Color::Dark {
+                let (col, row) = ((i % modules) as f32, (i / modules) as f32);
+                if let Some(rect) =
+                    Rect::from_xywh(left + col * module, top + row * module, module, module)
+                {
+                    squares.push_rect(rect);
+                }
+            }
+        }
+        if let Some(path) = squares.finish() {
+            surface.draw_path(&path);
+        }
+        y += side + 24.0 * scale;
+
+        // "Scan to check in", five languages.
+        for text in SCAN {
+            surface.draw_text(
+                Point::from_xy(margin, y),
+                fonts.for_text(text, false),
+                16.0 * scale,
+                text,
+                false,
+                TextDirection::Auto,
+            );
+            y += 22.0 * scale;
+        }
+        y += 10.0 * scale;
+        surface.draw_text(
+            Point::from_xy(margin, y),
+            fonts.regular.clone(),
+            12.0 * scale,
+            poster.url,
+            false,
+            TextDirection::Auto,
+        );
+        let footer = format!(
+            "{} · v1-k{} · {}",
+            poster.ward, poster.key_id, poster.issued
+        );
+        surface.draw_text(
+            Point::from_xy(margin, height - margin),
+            fonts.for_text(&footer, false),
+            9.0 * scale,
+            &footer,
+            false,
+            TextDirection::Auto,
+        );
+        surface.finish();
+        page.finish();
+    }
+    document
+        .finish()
+        .map_err(|e| anyhow::anyhow!("writing the PDF: {e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_names_wrap_at_spaces() {
+        assert_eq!(
+            super::wrap("Khách sạn Hoàng Hôn Đồi Dương", 14),
+            ["Khách sạn", "Hoàng Hôn Đồi", "Dương"]
+        );
+    }
+}
