@@ -43,6 +43,20 @@ enum Command {
         #[command(flatten)]
         config: Config,
     },
+    /// Print every place's poster (of one ward, or the whole city) into one PDF.
+    Posters {
+        /// Only this ward (current or former name).
+        #[arg(long)]
+        ward: Option<String>,
+        /// a4 or a6.
+        #[arg(long, default_value = "a4")]
+        paper: String,
+        /// Where to write the PDF.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        config: Config,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -129,6 +143,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let state = state(config).await?;
             crate::seed::demo(&state, stays).await
+        }
+        Command::Posters {
+            ward,
+            paper,
+            out,
+            config,
+        } => {
+            telemetry::init(false);
+            let state = state(config).await?;
+            let paper = crate::qr::routes::parse_paper(Some(&paper))
+                .map_err(|e| anyhow::anyhow!("{}", e.describe()))?;
+            let places = crate::qr::routes::places_to_print(&state, ward.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.describe()))?;
+            let bar = indicatif::ProgressBar::new(places.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("posters {bar:40} {pos}/{len}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let tick = bar.clone();
+            let pdf = crate::qr::poster::for_places(
+                &state,
+                &places,
+                paper,
+                Box::new(move || tick.inc(1)),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.describe()))?;
+            bar.finish();
+            std::fs::write(&out, pdf)?;
+            println!("{} posters written to {}", places.len(), out.display());
+            Ok(())
         }
         Command::User {
             command:

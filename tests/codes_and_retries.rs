@@ -82,6 +82,17 @@ async fn forged_and_rotated_codes_get_404_and_the_new_code_works(pool: sqlx::PgP
         .await
         .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
+
+    // The history says which code was printed when and which is active.
+    let (status, history) = app
+        .get_json(&format!("/api/v1/places/{id}/codes"), Some(&office))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(history[0]["code"], new);
+    assert_eq!(history[0]["active"], true);
+    assert_eq!(history[1]["code"], old.as_str());
+    assert_eq!(history[1]["active"], false);
+    assert!(history[1]["revoked_at"].is_string());
 }
 
 #[sqlx::test]

@@ -96,3 +96,92 @@ async fn posters_decode_after_printing_and_name_the_place(pool: sqlx::PgPool) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+fn pages(pdf: &[u8]) -> usize {
+    let file = tmp("batch.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = Command::new("pdfinfo")
+        .arg(&file)
+        .output()
+        .expect("pdfinfo (poppler-utils)");
+    let _ = std::fs::remove_file(&file);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn a_ward_prints_as_one_pdf_from_the_office_and_the_command_line(pool: sqlx::PgPool) {
+    let app = common::spawn(pool.clone()).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    for (name, ward) in [
+        ("Nhà nghỉ Một", "Tam Thắng"),
+        ("Nhà nghỉ Hai", "Phường 9"),
+        ("Nhà nghỉ Ba", "Long Sơn"),
+    ] {
+        app.create_place(
+            &office,
+            json!({"kind": "accommodation", "name": name, "ward": ward}),
+        )
+        .await;
+    }
+    let response = app
+        .client
+        .get(app.url("/api/v1/posters.pdf?ward=Tam%20Th%E1%BA%AFng&paper=a6"))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let pdf = response.bytes().await.unwrap();
+    assert_eq!(
+        pages(&pdf),
+        2,
+        "the two places of Tam Thắng (one registered under a former ward name)"
+    );
+    let text = pdf_text(&pdf);
+    assert!(
+        text.contains("Nhà nghỉ Một")
+            && text.contains("Nhà nghỉ Hai")
+            && !text.contains("Nhà nghỉ Ba")
+    );
+    let whole = app
+        .client
+        .get(app.url("/api/v1/posters.pdf"))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pages(&whole.bytes().await.unwrap()), 3);
+    let (status, _) = app
+        .get_json("/api/v1/posters.pdf?ward=Atlantis", Some(&office))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let staff = app.sign_in_as(Role::Inspector, &[]).await;
+    let (status, _) = app.get_json("/api/v1/posters.pdf", Some(&staff)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The same from the command line.
+    let base = std::env::var("DATABASE_URL").unwrap();
+    let db = pool.connect_options().get_database().unwrap().to_owned();
+    let url = format!("{}/{db}", base.rsplit_once('/').unwrap().0);
+    let out = tmp("city.pdf");
+    let run = Command::new(env!("CARGO_BIN_EXE_luutru"))
+        .args(["posters", "--ward", "Long Sơn", "--paper", "a4", "--out"])
+        .arg(&out)
+        .env("DATABASE_URL", url)
+        .env("REDIS_URL", common::redis_url())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let pdf = std::fs::read(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(pages(&pdf), 1);
+    assert!(pdf_text(&pdf).contains("Nhà nghỉ Ba"));
+}

@@ -310,6 +310,27 @@ pub async fn rotate_code(state: &AppState, place_id: i64, actor: i64) -> Result<
     get(&state.db, state.config.base_url(), place_id).await
 }
 
+/// One code a place has had: which was printed when, which is active.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IssuedCode {
+    pub code: String,
+    pub key_id: i16,
+    pub issued_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub active: bool,
+}
+
+pub async fn code_history(pool: &PgPool, place_id: i64) -> Result<Vec<IssuedCode>> {
+    Ok(sqlx::query_as!(
+        IssuedCode,
+        r#"SELECT code, key_id, issued_at, revoked_at, revoked_at IS NULL AS "active!"
+           FROM qr_codes WHERE place_id = $1 ORDER BY issued_at DESC, id DESC"#,
+        place_id
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 /// What a scan needs to know about the place behind a code.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScanTarget {

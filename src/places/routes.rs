@@ -18,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/places", post(create).get(list))
         .route("/api/v1/places/{id}", get(read).patch(update))
         .route("/api/v1/places/{id}/qr/rotate", post(rotate))
+        .route("/api/v1/places/{id}/codes", get(codes))
 }
 
 /// Register a place; it gets its check-in code at once.
@@ -93,4 +94,22 @@ pub async fn rotate(
         ));
     }
     Ok(Json(repo::rotate_code(&state, id, user.id).await?))
+}
+
+/// Every code the place has had, newest first: which poster was printed when, and which is active.
+#[utoipa::path(get, path = "/api/v1/places/{id}/codes", tag = "places", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<repo::IssuedCode>)))]
+pub async fn codes(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<repo::IssuedCode>>> {
+    user.require_place_admin(id)?;
+    if user.role == Role::Manager && !user.works_at(id) {
+        return Err(crate::error::Error::Forbidden(
+            "you do not manage this place",
+        ));
+    }
+    repo::get(&state.db, state.config.base_url(), id).await?;
+    Ok(Json(repo::code_history(&state.db, id).await?))
 }

@@ -41,15 +41,15 @@ impl Paper {
 }
 
 /// What a poster says.
-pub struct PosterText<'a> {
-    pub place: &'a str,
-    pub ward: &'a str,
+pub struct PosterText {
+    pub place: String,
+    pub ward: String,
     /// Upper-case URL the code holds.
-    pub payload: &'a str,
+    pub payload: String,
     /// The link people type.
-    pub url: &'a str,
+    pub url: String,
     pub key_id: u8,
-    pub issued: &'a str,
+    pub issued: String,
 }
 
 /// "Scan to check in" in Vietnamese, English, Korean, Chinese and Russian.
@@ -142,14 +142,22 @@ fn wrap(text: &str, max: usize) -> Vec<String> {
     lines
 }
 
-/// One poster per text, each on its own page, as one PDF.
-pub fn render(fonts: &Fonts, paper: Paper, posters: &[PosterText<'_>]) -> anyhow::Result<Vec<u8>> {
+/// One poster per text, each on its own page, as one PDF; `on_page` is
+/// called after each page (a progress bar, say).
+pub fn render(
+    fonts: &Fonts,
+    paper: Paper,
+    posters: &[PosterText],
+    on_page: &(dyn Fn() + Send + Sync),
+) -> anyhow::Result<Vec<u8>> {
     let (width, height) = paper.size();
     let scale = width / 595.0;
     let margin = 40.0 * scale;
     let mut document = Document::new();
     for poster in posters {
         let code = QrCode::with_error_correction_level(poster.payload.as_bytes(), EcLevel::M)?;
+        let place = poster.place.as_str();
+        let ward = poster.ward.as_str();
         let settings =
             PageSettings::from_wh(width, height).ok_or_else(|| anyhow::anyhow!("bad page size"))?;
         let mut page = document.start_page_with(settings);
@@ -159,7 +167,7 @@ pub fn render(fonts: &Fonts, paper: Paper, posters: &[PosterText<'_>]) -> anyhow
         // The place's name, large, wrapped.
         let mut y = margin + 30.0 * scale;
         let title_size = 30.0 * scale;
-        for line in wrap(poster.place, 28) {
+        for line in wrap(place, 28) {
             surface.draw_text(
                 Point::from_xy(margin, y),
                 fonts.for_text(&line, true),
@@ -172,9 +180,9 @@ pub fn render(fonts: &Fonts, paper: Paper, posters: &[PosterText<'_>]) -> anyhow
         }
         surface.draw_text(
             Point::from_xy(margin, y),
-            fonts.for_text(poster.ward, false),
+            fonts.for_text(ward, false),
             14.0 * scale,
-            poster.ward,
+            ward,
             false,
             TextDirection::Auto,
         );
@@ -219,7 +227,7 @@ pub fn render(fonts: &Fonts, paper: Paper, posters: &[PosterText<'_>]) -> anyhow
             Point::from_xy(margin, y),
             fonts.regular.clone(),
             12.0 * scale,
-            poster.url,
+            &poster.url,
             false,
             TextDirection::Auto,
         );
@@ -237,10 +245,61 @@ pub fn render(fonts: &Fonts, paper: Paper, posters: &[PosterText<'_>]) -> anyhow
         );
         surface.finish();
         page.finish();
+        on_page();
     }
     document
         .finish()
         .map_err(|e| anyhow::anyhow!("writing the PDF: {e:?}"))
+}
+
+/// The poster of each place that has an active code, as one PDF.
+pub async fn for_places(
+    state: &crate::AppState,
+    places: &[crate::places::model::Place],
+    paper: Paper,
+    on_page: Box<dyn Fn() + Send + Sync>,
+) -> crate::error::Result<Vec<u8>> {
+    let fonts = Fonts::get(&state.config.font_dir).map_err(|e| {
+        tracing::error!(error = %e, "poster fonts missing");
+        crate::error::Error::Unavailable("poster printing")
+    })?;
+    let base = state.config.base_url();
+    let texts: Vec<PosterText> = places
+        .iter()
+        .filter_map(|place| {
+            let code = place.code.as_deref()?;
+            // The key that signed this code is named in its second byte.
+            let key_id = data_encoding::BASE32_NOPAD
+                .decode(code.as_bytes())
+                .ok()
+                .and_then(|raw| raw.get(1).copied())
+                .unwrap_or_default();
+            Some(PosterText {
+                place: place.name.clone(),
+                ward: place.ward.clone(),
+                payload: crate::places::repo::qr_payload(base, code),
+                url: crate::places::repo::checkin_url(base, code),
+                key_id,
+                issued: place
+                    .code_issued_at
+                    .map(|t| {
+                        crate::localtime::date(state.tz(), t)
+                            .format("%d/%m/%Y")
+                            .to_string()
+                    })
+                    .unwrap_or_default(),
+            })
+        })
+        .collect();
+    if texts.is_empty() {
+        return Err(crate::error::Error::NotFound(
+            "no place with an active code to print",
+        ));
+    }
+    let pdf = tokio::task::spawn_blocking(move || render(&fonts, paper, &texts, on_page.as_ref()))
+        .await
+        .map_err(anyhow::Error::from)??;
+    Ok(pdf)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/places/{id}/qr.png", get(png))
         .route("/api/v1/places/{id}/qr.svg", get(svg))
         .route("/api/v1/places/{id}/poster.pdf", get(poster))
+        .route("/api/v1/posters.pdf", get(batch))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -46,59 +47,79 @@ pub async fn poster(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<PosterQuery>,
 ) -> Result<Response> {
-    let paper = match q.paper.as_deref() {
-        None => super::poster::Paper::A4,
-        Some(p) => super::poster::Paper::parse(p)
-            .ok_or_else(|| FieldErrors::single("paper", "invalid", "must be a4 or a6"))?,
-    };
+    let paper = parse_paper(q.paper.as_deref())?;
     if user.role.works_at_places() && !user.works_at(id) {
         return Err(Error::Forbidden("you do not work at this place"));
     }
     let place = repo::get(&state.db, state.config.base_url(), id).await?;
-    let code = place
-        .code
-        .clone()
-        .ok_or(Error::NotFound("this place has no active code"))?;
-    let fonts = super::poster::Fonts::get(&state.config.font_dir).map_err(|e| {
-        tracing::error!(error = %e, "poster fonts missing");
-        Error::Unavailable("poster printing")
-    })?;
-    let base = state.config.base_url().to_owned();
-    let issued = place
-        .code_issued_at
-        .map(|t| {
-            crate::localtime::date(state.tz(), t)
-                .format("%d/%m/%Y")
-                .to_string()
-        })
-        .unwrap_or_default();
-    let key_id = state.codes.key_id();
-    let pdf = tokio::task::spawn_blocking(move || {
-        let payload = qr_payload(&base, &code);
-        let url = repo::checkin_url(&base, &code);
-        super::poster::render(
-            &fonts,
-            paper,
-            &[super::poster::PosterText {
-                place: &place.name,
-                ward: &place.ward,
-                payload: &payload,
-                url: &url,
-                key_id,
-                issued: &issued,
-            }],
-        )
-    })
-    .await
-    .map_err(anyhow::Error::from)??;
-    Ok((
+    let pdf = super::poster::for_places(&state, &[place], paper, Box::new(|| {})).await?;
+    Ok(pdf_response(pdf, "poster.pdf"))
+}
+
+fn pdf_response(pdf: Vec<u8>, name: &str) -> Response {
+    let disposition = format!("inline; filename=\"{name}\"");
+    let mut response = (
         [
             (header::CONTENT_TYPE, "application/pdf"),
             (header::CACHE_CONTROL, "private, no-cache"),
         ],
         pdf,
     )
-        .into_response())
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BatchQuery {
+    /// Only the places of this ward (current or former name); default the whole city.
+    ward: Option<String>,
+    /// a4 (default) or a6.
+    paper: Option<String>,
+}
+
+/// Every place's poster, of one ward or the whole city, as one multi-page PDF (the office).
+#[utoipa::path(get, path = "/api/v1/posters.pdf", tag = "places", params(BatchQuery),
+    responses((status = 200, content_type = "application/pdf", description = "One page per place"),
+              (status = 422, description = "Unknown ward or paper")))]
+pub async fn batch(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(q): ApiQuery<BatchQuery>,
+) -> Result<Response> {
+    user.require_office()?;
+    let paper = parse_paper(q.paper.as_deref())?;
+    let places = places_to_print(&state, q.ward.as_deref()).await?;
+    let pdf = super::poster::for_places(&state, &places, paper, Box::new(|| {})).await?;
+    Ok(pdf_response(pdf, "posters.pdf"))
+}
+
+/// Every place, or those of one ward (current or former name).
+pub async fn places_to_print(
+    state: &AppState,
+    ward: Option<&str>,
+) -> Result<Vec<crate::places::model::Place>> {
+    let mut places = repo::list(&state.db, state.config.base_url(), None, None).await?;
+    if let Some(ward) = ward.filter(|w| !w.trim().is_empty()) {
+        let (_, name) = crate::regions::find_ward(&state.db, ward)
+            .await?
+            .ok_or_else(|| FieldErrors::single("ward", "unknown", "there is no such ward"))?;
+        places.retain(|p| p.ward == name);
+    }
+    Ok(places)
+}
+
+pub fn parse_paper(raw: Option<&str>) -> Result<super::poster::Paper> {
+    match raw {
+        None => Ok(super::poster::Paper::A4),
+        Some(p) => super::poster::Paper::parse(p)
+            .ok_or_else(|| FieldErrors::single("paper", "invalid", "must be a4 or a6")),
+    }
 }
 
 /// The QR payload of a place the user may print: the office, admins and the place's own people.
