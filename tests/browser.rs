@@ -110,30 +110,42 @@ async fn wait_for_text(client: &Client, css: &str, needle: &str, present: bool) 
     );
 }
 
-/// Sign in through the page as a person would.
-async fn sign_in(client: &Client, app: &common::TestApp, email: &str, home: &str) {
-    client.goto(&app.url("/")).await.unwrap();
+async fn type_into(client: &Client, css: &str, text: &str) {
     client
-        .find(Locator::Css("#email"))
+        .find(Locator::Css(css))
         .await
         .unwrap()
-        .send_keys(email)
+        .send_keys(text)
         .await
         .unwrap();
+}
+
+async fn choose(client: &Client, css: &str, value: &str) {
     client
-        .find(Locator::Css("#password"))
+        .find(Locator::Css(css))
         .await
         .unwrap()
-        .send_keys("correct horse battery")
+        .select_by_value(value)
         .await
         .unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
     client
-        .find(Locator::Css("button[type=submit]"))
+        .find(Locator::Css(css))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+}
+
+/// Sign in through the page as a person would.
+async fn sign_in(client: &Client, app: &common::TestApp, email: &str, home: &str) {
+    client.goto(&app.url("/")).await.unwrap();
+    type_into(client, "#email", email).await;
+    type_into(client, "#password", "correct horse battery").await;
+    click(client, "button[type=submit]").await;
     wait_for_path(client, home).await;
 }
 
@@ -198,20 +210,8 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
         .await
         .unwrap();
     wait_for_text(&client, "main", "Declare your stay", true).await;
-    client
-        .find(Locator::Css("#g0_full_name"))
-        .await
-        .unwrap()
-        .send_keys("Nguyễn Văn An")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[value=add_guest]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&client, "#g0_full_name", "Nguyễn Văn An").await;
+    click(&client, "button[value=add_guest]").await;
     client
         .wait()
         .for_element(Locator::Css("#g1_full_name"))
@@ -235,59 +235,17 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
     );
 
     set_value(&client, "g0_date_of_birth", "1990-08-15").await;
-    client
-        .find(Locator::Css("#g0_sex"))
-        .await
-        .unwrap()
-        .select_by_value("M")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#g0_document_type"))
-        .await
-        .unwrap()
-        .select_by_value("cccd")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#g0_document_number"))
-        .await
-        .unwrap()
-        .send_keys("077090001234")
-        .await
-        .unwrap();
+    choose(&client, "#g0_sex", "M").await;
+    choose(&client, "#g0_document_type", "cccd").await;
+    type_into(&client, "#g0_document_number", "077090001234").await;
     // The second guest: a child travelling on the first guest's documents.
-    client
-        .find(Locator::Css("#g1_full_name"))
-        .await
-        .unwrap()
-        .send_keys("Nguyễn Bảo Anh")
-        .await
-        .unwrap();
+    type_into(&client, "#g1_full_name", "Nguyễn Bảo Anh").await;
     set_value(&client, "g1_date_of_birth", "2019-04-02").await;
-    client
-        .find(Locator::Css("#g1_sex"))
-        .await
-        .unwrap()
-        .select_by_value("F")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#g1_with_guest"))
-        .await
-        .unwrap()
-        .send_keys("1")
-        .await
-        .unwrap();
+    choose(&client, "#g1_sex", "F").await;
+    type_into(&client, "#g1_with_guest", "1").await;
 
     // Forgetting the consent box: the error sits next to it, in English, and nothing is lost.
-    client
-        .find(Locator::Css("button[value=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "button[value=submit]").await;
     wait_for_text(&client, "main", "Please fix the marked fields", true).await;
     let source = client.source().await.unwrap();
     assert!(
@@ -298,20 +256,8 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
         source.contains("Nguyễn Bảo Anh"),
         "the second guest is still there"
     );
-    client
-        .find(Locator::Css("input[name=consent]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[value=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "input[name=consent]").await;
+    click(&client, "button[value=submit]").await;
 
     // The receipt, with a check-out button.
     let url = wait_for_path(&client, "/stay/").await;
@@ -337,13 +283,7 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
 
     // The visitor checks out from the receipt; the desk's in-house list empties.
     client.goto(receipt.as_str()).await.unwrap();
-    client
-        .find(Locator::Css("form[action$=checkout] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form[action$=checkout] button").await;
     wait_for_text(&client, "main", "You have checked out", true).await;
     client
         .goto(&app.url(&format!("/hotel?place={place_id}")))
@@ -352,48 +292,18 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
     wait_for_text(&client, "#register", "Nguyễn Văn An", false).await;
 
     // A desk entry from the register page, then check-out with one click.
-    client
-        .find(Locator::Css("#desk-entry #full_name"))
-        .await
-        .unwrap()
-        .send_keys("Trần Thị Bình")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#desk-entry #room"))
-        .await
-        .unwrap()
-        .send_keys("204")
-        .await
-        .unwrap();
+    type_into(&client, "#desk-entry #full_name", "Trần Thị Bình").await;
+    type_into(&client, "#desk-entry #room", "204").await;
     set_value(&client, "date_of_birth", "1985-01-02").await;
-    client
-        .find(Locator::Css("#desk-entry #document_number"))
-        .await
-        .unwrap()
-        .send_keys("079185000111")
-        .await
-        .unwrap();
+    type_into(&client, "#desk-entry #document_number", "079185000111").await;
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
         .format("%Y-%m-%d")
         .to_string();
     set_value(&client, "expected_departure", &tomorrow).await;
-    client
-        .find(Locator::Css("#desk-entry button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#desk-entry button").await;
     let register = wait_for_text(&client, "#register", "Trần Thị Bình", true).await;
     assert!(register.contains("204"), "{register}");
-    client
-        .find(Locator::Css("#register form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#register form button").await;
     wait_for_text(&client, "#register", "Trần Thị Bình", false).await;
 
     client.close().await.unwrap();
@@ -428,13 +338,7 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
     let party = client.find(Locator::Css("#party_size")).await.unwrap();
     party.clear().await.unwrap();
     party.send_keys("7").await.unwrap();
-    client
-        .find(Locator::Css("button[value=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "button[value=submit]").await;
     wait_for_text(&client, "main", "Cảm ơn bạn", true).await;
 
     sign_in(&client, &app, "phong@test.vn", "/office").await;

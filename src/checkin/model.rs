@@ -167,6 +167,35 @@ pub fn parse_country(value: &str) -> Option<String> {
     super::countries::is_known(&v).then_some(v)
 }
 
+/// A country field: required (with what to say when it is missing) or not,
+/// and a code a document could print when given.
+pub fn country_field(
+    value: Option<&str>,
+    field: &str,
+    required: Option<&str>,
+    errors: &mut FieldErrors,
+) -> Option<String> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => {
+            if let Some(message) = required {
+                errors.add(field, "required", message);
+            }
+            None
+        }
+        Some(raw) => {
+            let parsed = parse_country(raw);
+            if parsed.is_none() {
+                errors.add(
+                    field,
+                    "country_code",
+                    "must be a country code such as VNM or KOR",
+                );
+            }
+            parsed
+        }
+    }
+}
+
 pub fn parse_document_number(
     kind: DocumentType,
     raw: &str,
@@ -341,36 +370,15 @@ fn parse_guest(
         }
     };
 
-    let nationality = match present(&g.nationality) {
-        None => {
-            errors.add(field("nationality"), "required", "choose the nationality");
-            None
-        }
-        Some(raw) => {
-            let parsed = parse_country(raw);
-            if parsed.is_none() {
-                errors.add(
-                    field("nationality"),
-                    "country_code",
-                    "must be a country code such as VNM or KOR",
-                );
-            }
-            parsed
-        }
-    };
+    let nationality = country_field(
+        present(&g.nationality),
+        &field("nationality"),
+        Some("choose the nationality"),
+        errors,
+    );
     let residence_country = match present(&g.residence_country) {
         None => nationality.clone(),
-        Some(raw) => {
-            let parsed = parse_country(raw);
-            if parsed.is_none() {
-                errors.add(
-                    field("residence_country"),
-                    "country_code",
-                    "must be a country code such as VNM or KOR",
-                );
-            }
-            parsed
-        }
+        raw => country_field(raw, &field("residence_country"), None, errors),
     };
 
     let companion = g.with_guest.map(|n| n as usize);

@@ -249,32 +249,12 @@ async fn visit(
             None
         }
     };
-    let country = match req
-        .origin_country
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => {
-            errors.add(
-                "origin_country",
-                "required",
-                "say which country you come from",
-            );
-            None
-        }
-        Some(raw) => {
-            let parsed = model::parse_country(raw);
-            if parsed.is_none() {
-                errors.add(
-                    "origin_country",
-                    "country_code",
-                    "must be a country code such as VNM or KOR",
-                );
-            }
-            parsed
-        }
-    };
+    let country = model::country_field(
+        req.origin_country.as_deref(),
+        "origin_country",
+        Some("say which country you come from"),
+        &mut errors,
+    );
     let province = match req
         .origin_province
         .as_deref()
