@@ -88,7 +88,7 @@ pub struct Config {
     #[arg(
         long,
         env = "RATE_LIMITS",
-        default_value = "checkin=600/60,visit=600/60,login=10/300"
+        default_value = "checkin=600/60,visit=600/60,documents=600/60,login=10/300"
     )]
     pub rate_limits: crate::ratelimit::RateLimits,
     /// Time zone of every day boundary (arrivals "today", nights, reports).
@@ -106,6 +106,14 @@ pub struct Config {
     /// Size of the PostgreSQL connection pool.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
     pub database_pool_size: u32,
+    /// Local time on the expected departure day after which a stay nobody
+    /// checked out is checked out automatically (and dated then).
+    #[arg(long, env = "CHECKOUT_TIME", default_value = "12:00")]
+    pub checkout_time: chrono::NaiveTime,
+    /// Minutes in which a second count-in from the same phone at the same
+    /// tourist site is not counted again.
+    #[arg(long, env = "VISIT_REPEAT_MINUTES", default_value_t = 30)]
+    pub visit_repeat_minutes: i64,
 }
 
 impl Config {

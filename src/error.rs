@@ -91,6 +91,10 @@ struct Body<'a> {
     message: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     errors: BTreeMap<&'a str, Vec<&'a str>>,
+    /// The same problems as stable codes, for clients that show them in
+    /// their user's language.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    codes: BTreeMap<&'a str, Vec<&'a str>>,
 }
 
 impl Error {
@@ -172,7 +176,23 @@ impl IntoResponse for Error {
                 .collect(),
             _ => BTreeMap::new(),
         };
-        let mut response = (status, axum::Json(Body { message, errors })).into_response();
+        let codes = match &self {
+            Error::Validation(fields) => fields
+                .0
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.iter().map(|e| e.code).collect()))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        let mut response = (
+            status,
+            axum::Json(Body {
+                message,
+                errors,
+                codes,
+            }),
+        )
+            .into_response();
         let retry_after = match &self {
             Error::TooManyRequests { retry_after } => Some(*retry_after),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(2),

@@ -11,11 +11,17 @@ use axum::http::{header, HeaderMap};
 pub enum Lang {
     Vi,
     En,
+    Ko,
+    Zh,
+    Ru,
 }
 
-const CATALOG_FILES: [(Lang, &str); 2] = [
+const CATALOG_FILES: [(Lang, &str); 5] = [
     (Lang::Vi, include_str!("../web/i18n/vi.json")),
     (Lang::En, include_str!("../web/i18n/en.json")),
+    (Lang::Ko, include_str!("../web/i18n/ko.json")),
+    (Lang::Zh, include_str!("../web/i18n/zh.json")),
+    (Lang::Ru, include_str!("../web/i18n/ru.json")),
 ];
 
 static CATALOGS: LazyLock<HashMap<Lang, HashMap<String, String>>> = LazyLock::new(|| {
@@ -34,12 +40,15 @@ static CATALOGS: LazyLock<HashMap<Lang, HashMap<String, String>>> = LazyLock::ne
 });
 
 impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::Vi, Lang::En];
+    pub const ALL: [Lang; 5] = [Lang::Vi, Lang::En, Lang::Ko, Lang::Zh, Lang::Ru];
 
     pub fn code(self) -> &'static str {
         match self {
             Lang::Vi => "vi",
             Lang::En => "en",
+            Lang::Ko => "ko",
+            Lang::Zh => "zh",
+            Lang::Ru => "ru",
         }
     }
 
@@ -48,6 +57,9 @@ impl Lang {
         match self {
             Lang::Vi => "Tiếng Việt",
             Lang::En => "English",
+            Lang::Ko => "한국어",
+            Lang::Zh => "中文",
+            Lang::Ru => "Русский",
         }
     }
 
@@ -187,8 +199,14 @@ mod tests {
             header::ACCEPT_LANGUAGE,
             "ko-KR,ko;q=0.9,en-US;q=0.8,vi;q=0.5".parse().unwrap(),
         );
-        assert_eq!(Lang::negotiate(None, &headers), Lang::En);
+        assert_eq!(Lang::negotiate(None, &headers), Lang::Ko);
         assert_eq!(Lang::negotiate(Some("vi"), &headers), Lang::Vi);
+        headers.insert(
+            header::ACCEPT_LANGUAGE,
+            "de-DE,de;q=0.9,zh-CN;q=0.7,en;q=0.5".parse().unwrap(),
+        );
+        assert_eq!(Lang::negotiate(None, &headers), Lang::Zh);
+        assert_eq!(Lang::negotiate(Some("ru-RU"), &headers), Lang::Ru);
         headers.insert(header::COOKIE, "lang=vi".parse().unwrap());
         assert_eq!(Lang::negotiate(None, &headers), Lang::Vi);
         assert_eq!(Lang::negotiate(None, &HeaderMap::new()), Lang::Vi);

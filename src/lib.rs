@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod documents;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -100,6 +101,7 @@ pub fn app(state: AppState) -> Router {
         .merge(qr::routes::router())
         .merge(checkin::routes::router())
         .merge(checkin::pages::router())
+        .merge(documents::routes::router())
         .merge(register::routes::router())
         .merge(register::pages::router())
         .merge(stats::routes::router())
@@ -156,6 +158,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, base_url = state.config.base_url(), "serving");
     tokio::spawn(idempotency::cleanup_loop(state.db.clone()));
+    tokio::spawn(checkin::departures::run(state.clone()));
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())

@@ -39,13 +39,19 @@ use crate::AppState;
         crate::qr::routes::batch,
         crate::checkin::routes::create_checkin,
         crate::checkin::routes::checkout,
+        crate::documents::routes::parse,
+        crate::documents::routes::photo,
         crate::register::routes::create,
         crate::register::routes::list,
         crate::register::routes::csv_export,
         crate::stats::routes::summary,
         crate::stats::routes::live_figures,
     ),
-    components(schemas(crate::checkin::model::GuestInput))
+    components(schemas(
+        crate::checkin::model::GuestInput,
+        crate::documents::ParsedDocument,
+        crate::documents::routes::ParseRequest
+    ))
 )]
 pub struct ApiDoc;
 

@@ -14,22 +14,46 @@ use crate::i18n::{Lang, Tr};
 use crate::AppState;
 
 const APP_CSS: &str = include_str!("../web/static/app.css");
+const CHECKIN_JS: &str = include_str!("../web/static/checkin.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/static/app.css", get(css))
+        .route("/static/checkin.js", get(checkin_js))
         .route("/favicon.ico", get(favicon))
 }
 
-async fn css() -> Response {
+/// A short fingerprint of the static assets: pages link `?v=` with it, so
+/// a phone never runs a script older than the page it came with.
+pub fn asset_version() -> &'static str {
+    static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(APP_CSS)
+            .chain_update(CHECKIN_JS)
+            .finalize();
+        data_encoding::HEXLOWER.encode(&digest[..6])
+    });
+    &VERSION
+}
+
+fn asset(kind: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, kind),
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
-        APP_CSS,
+        body,
     )
         .into_response()
+}
+
+async fn css() -> Response {
+    asset("text/css; charset=utf-8", APP_CSS)
+}
+
+async fn checkin_js() -> Response {
+    asset("text/javascript; charset=utf-8", CHECKIN_JS)
 }
 
 async fn favicon() -> StatusCode {
@@ -142,6 +166,15 @@ pub async fn reject_nul(request: axum::extract::Request, next: axum::middleware:
         || request.uri().query().is_some_and(|q| nul_in(q.as_bytes()))
     {
         return refuse();
+    }
+    // Images are bytes, not text: NUL belongs in them.
+    let binary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("image/"));
+    if binary {
+        return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
     // The body limit layer outside this one has already bounded the size.

@@ -33,6 +33,11 @@ fn free_port() -> u16 {
 }
 
 async fn browser() -> (Driver, Client) {
+    browser_in("vi").await
+}
+
+/// A phone whose owner reads `lang`.
+async fn browser_in(lang: &str) -> (Driver, Client) {
     let port = free_port();
     let process = Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -54,10 +59,11 @@ async fn browser() -> (Driver, Client) {
             "binary": "/usr/bin/chromium",
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", "--window-size=360,640", "--lang=vi",
+                     "--no-first-run", "--window-size=360,640", format!("--lang={lang}"),
                      format!("--user-data-dir={}", driver.profile.display())],
-            // A phone set to Vietnamese.
-            "prefs": {"intl.accept_languages": "vi-VN,vi"},
+            "prefs": {"intl.accept_languages": lang},
+            // A 360×640 phone screen, whatever the headless window allows.
+            "mobileEmulation": {"deviceMetrics": {"width": 360, "height": 640, "pixelRatio": 2.0, "touch": true}},
         }),
     );
     let url = format!("http://127.0.0.1:{}", driver.port);
@@ -352,5 +358,305 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
     assert!(live.contains('7'), "{live}");
     let places = client.source().await.unwrap();
     assert!(places.contains("Hải đăng Vũng Tàu"));
+    client.close().await.unwrap();
+}
+
+/// Keep a picture of the page as a test artifact (target/screenshots/).
+async fn screenshot(client: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+fn catalog(lang: &str) -> std::collections::HashMap<String, String> {
+    let path = format!("{}/web/i18n/{lang}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// ICAO 9303 check digit, to build a passport's machine-readable zone.
+fn mrz_check(field: &str) -> char {
+    let sum: u32 = field
+        .chars()
+        .zip([7, 3, 1].iter().cycle())
+        .map(|(c, w)| {
+            let v = match c {
+                '0'..='9' => c as u32 - '0' as u32,
+                'A'..='Z' => c as u32 - 'A' as u32 + 10,
+                _ => 0,
+            };
+            v * w
+        })
+        .sum();
+    char::from_digit(sum % 10, 10).unwrap()
+}
+
+fn korean_passport_mrz() -> String {
+    let line1 = format!("{:<<44}", "P<KORKIM<<MINJUN");
+    let number = "M12345678";
+    let (birth, expiry, personal) = ("880203", "310101", "<<<<<<<<<<<<<<");
+    let mut line2 = format!(
+        "{number}{}KOR{birth}{}M{expiry}{}{personal}{}",
+        mrz_check(number),
+        mrz_check(birth),
+        mrz_check(expiry),
+        mrz_check(personal)
+    );
+    let composite: String = [&line2[0..10], &line2[13..20], &line2[21..43]].concat();
+    line2.push(mrz_check(&composite));
+    format!("{line1}\n{line2}")
+}
+
+async fn displayed(client: &Client, css: &str) -> bool {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .is_displayed()
+        .await
+        .unwrap()
+}
+
+async fn value_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+#[sqlx::test]
+async fn a_korean_family_of_three_checks_in_in_korean_from_a_passport(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let ko = catalog("ko");
+    let (_driver, client) = browser_in("ko").await;
+
+    // The phone is set to Korean: so is the page.
+    client
+        .goto(place["checkin_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    let source = client.source().await.unwrap();
+    assert!(source.contains("<html lang=\"ko\">"));
+    assert!(source.contains(&ko["scan.stay_intro"]));
+    assert!(fits_the_screen(&client).await);
+    screenshot(&client, "stay-ko-1-form").await;
+
+    // A foreign nationality shows the foreign fields and hides the address.
+    assert!(
+        displayed(&client, "#g0_address").await,
+        "Vietnamese by default"
+    );
+    assert!(!displayed(&client, "#g0_visa_number").await);
+    choose(&client, "#g0_nationality", "KOR").await;
+    assert!(!displayed(&client, "#g0_address").await);
+    assert!(displayed(&client, "#g0_visa_number").await);
+
+    // The head of the family types the passport's two lines: the guest fills in.
+    click(&client, "fieldset[data-i='0'] details.doc summary").await;
+    type_into(&client, "#g0_doc", &korean_passport_mrz()).await;
+    click(&client, "button[value=read_document_0]").await;
+    wait_for_text(&client, "fieldset[data-i='0']", &ko["doc.filled"], true).await;
+    assert_eq!(value_of(&client, "#g0_full_name").await, "KIM MINJUN");
+    assert_eq!(value_of(&client, "#g0_document_number").await, "M12345678");
+    assert_eq!(value_of(&client, "#g0_date_of_birth").await, "1988-02-03");
+    assert_eq!(value_of(&client, "input[name=g0_capture]").await, "mrz");
+    screenshot(&client, "stay-ko-2-filled").await;
+
+    // Two more guests, added on the phone: the nationality follows the first.
+    click(&client, "button[value=add_guest]").await;
+    click(&client, "button[value=add_guest]").await;
+    assert_eq!(value_of(&client, "#g2_nationality").await, "KOR");
+    assert!(
+        !displayed(&client, "#g2_address").await,
+        "fields fit the copied nationality"
+    );
+    type_into(&client, "#g1_full_name", "LEE SEOYEON").await;
+    set_value(&client, "g1_date_of_birth", "1990-05-06").await;
+    choose(&client, "#g1_sex", "F").await;
+    choose(&client, "#g1_document_type", "passport").await;
+    // A number typed too short: the mistake the desk would otherwise catch.
+    type_into(&client, "#g1_document_number", "M1").await;
+    type_into(&client, "#g2_full_name", "KIM JIHO").await;
+    set_value(&client, "g2_date_of_birth", "2020-09-01").await;
+    choose(&client, "#g2_sex", "M").await;
+    type_into(&client, "#g2_with_guest", "1").await;
+    set_value(
+        &client,
+        "expected_departure",
+        &(chrono::Utc::now() + chrono::Duration::days(2))
+            .format("%Y-%m-%d")
+            .to_string(),
+    )
+    .await;
+    click(&client, "input[name=consent]").await;
+    click(&client, "button[value=submit]").await;
+
+    // The error is in Korean, next to the field; nothing else is lost.
+    wait_for_text(&client, "main", &ko["form.fix_errors"], true).await;
+    let field = client
+        .find(Locator::Css("#g1_document_number"))
+        .await
+        .unwrap();
+    let around = field
+        .find(Locator::XPath(".."))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(around.contains(&ko["error.passport_format"]), "{around}");
+    assert_eq!(value_of(&client, "#g2_full_name").await, "KIM JIHO");
+    assert_eq!(value_of(&client, "input[name=g0_capture]").await, "mrz");
+    screenshot(&client, "stay-ko-3-error").await;
+
+    field.clear().await.unwrap();
+    field.send_keys("M87654321").await.unwrap();
+    click(&client, "button[value=submit]").await;
+    wait_for_path(&client, "/stay/").await;
+    let source = client.source().await.unwrap();
+    assert!(source.contains(&ko["receipt.checked_in"]));
+    assert!(source.contains("KIM JIHO"));
+    assert!(fits_the_screen(&client).await);
+    screenshot(&client, "stay-ko-4-receipt").await;
+
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT g.nationality, g.capture FROM guests g ORDER BY g.position")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("KOR".into(), "mrz".into()),
+            ("KOR".into(), "manual".into()),
+            ("KOR".into(), "manual".into())
+        ],
+        "one stay of three, stored once"
+    );
+    client.close().await.unwrap();
+}
+
+/// Cut the phone off the network, or give it back (chromedriver's own command).
+async fn set_offline(driver: &Driver, client: &Client, offline: bool) {
+    let session = client.session_id().await.unwrap().unwrap();
+    let response = reqwest::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{}/session/{session}/chromium/network_conditions",
+            driver.port
+        ))
+        .json(&json!({"network_conditions": {
+            "offline": offline, "latency": 0,
+            "download_throughput": 100_000_000, "upload_throughput": 100_000_000}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{:?}",
+        response.text().await
+    );
+}
+
+#[sqlx::test]
+async fn in_russian_a_party_counts_in_and_a_form_survives_a_reload_and_a_lost_network(
+    pool: sqlx::PgPool,
+) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let site = app
+        .create_place(
+            &office,
+            json!({"kind": "attraction", "name": "Bạch Dinh", "ward": "Vũng Tàu"}),
+        )
+        .await;
+    let hotel = app.hotel(&office).await;
+    let ru = catalog("ru");
+    let (driver, client) = browser_in("ru").await;
+
+    // The site: one screen, one tap.
+    client
+        .goto(site["checkin_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert!(client.source().await.unwrap().contains(&ru["visit.submit"]));
+    let party = client.find(Locator::Css("#party_size")).await.unwrap();
+    party.clear().await.unwrap();
+    party.send_keys("5").await.unwrap();
+    choose(&client, "#origin_country", "RUS").await;
+    screenshot(&client, "visit-ru-1-form").await;
+    click(&client, "button[value=submit]").await;
+    wait_for_text(&client, "main", &ru["visit.done_title"], true).await;
+    screenshot(&client, "visit-ru-2-done").await;
+
+    // The hotel form: what was typed survives a reload.
+    client
+        .goto(hotel["checkin_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    choose(&client, "#g0_nationality", "RUS").await;
+    type_into(&client, "#g0_full_name", "IVANOVA ANNA").await;
+    client.refresh().await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#g0_full_name"))
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        if value_of(&client, "#g0_full_name").await == "IVANOVA ANNA" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(value_of(&client, "#g0_full_name").await, "IVANOVA ANNA");
+    assert_eq!(value_of(&client, "#g0_nationality").await, "RUS");
+
+    set_value(&client, "g0_date_of_birth", "1985-03-04").await;
+    choose(&client, "#g0_sex", "F").await;
+    choose(&client, "#g0_document_type", "passport").await;
+    type_into(&client, "#g0_document_number", "751234567").await;
+    click(&client, "input[name=consent]").await;
+
+    // The network drops as the guest taps: the form says so and keeps trying.
+    set_offline(&driver, &client, true).await;
+    click(&client, "button[value=submit]").await;
+    wait_for_text(&client, "#net", &ru["js.offline"], true).await;
+    screenshot(&client, "stay-ru-offline").await;
+    let stays: i64 = sqlx::query_scalar("SELECT count(*) FROM stays")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stays, 0);
+    set_offline(&driver, &client, false).await;
+    let mut landed = false;
+    for _ in 0..400 {
+        if client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/stay/")
+        {
+            landed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(landed, "the retry went through once the network returned");
+    assert!(client
+        .source()
+        .await
+        .unwrap()
+        .contains(&ru["receipt.checked_in"]));
+    let stays: i64 = sqlx::query_scalar("SELECT count(*) FROM stays")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stays, 1, "stored once");
     client.close().await.unwrap();
 }

@@ -3,6 +3,7 @@
 //! same insert (see `register`).
 
 pub mod countries;
+pub mod departures;
 pub mod model;
 pub mod pages;
 pub mod repo;

@@ -29,7 +29,7 @@ pub const COUNTRIES: [&str; 22] = [
     "VNM", "KOR", "CHN", "RUS", "USA", "AUS", "GBR", "FRA", "DEU", "JPN", "TWN", "THA", "SGP",
     "MYS", "IND", "CAN", "KHM", "LAO", "PHL", "IDN", "NLD", "ITA",
 ];
-const GUEST_FIELDS: [&str; 13] = [
+const GUEST_FIELDS: [&str; 14] = [
     "full_name",
     "date_of_birth",
     "sex",
@@ -43,7 +43,41 @@ const GUEST_FIELDS: [&str; 13] = [
     "visa_number",
     "entry_date",
     "with_guest",
+    "capture",
 ];
+
+/// What the document reader can answer, translated for the page's script.
+const DOCUMENT_ERRORS: [&str; 17] = [
+    "document_text",
+    "cccd_qr_fields",
+    "cccd_format",
+    "date_format",
+    "sex_value",
+    "mrz_length",
+    "mrz_characters",
+    "mrz_check_document",
+    "mrz_check_birth",
+    "mrz_check_expiry",
+    "mrz_check_personal",
+    "mrz_check_composite",
+    "mrz_date",
+    "qr_not_found",
+    "image_format",
+    "too_long",
+    "too_many",
+];
+
+/// The document reader's messages as JSON, safe inside a script element.
+fn document_errors(t: Tr) -> String {
+    let map: BTreeMap<&str, &str> = DOCUMENT_ERRORS
+        .iter()
+        .map(|code| (*code, t.dynamic(&format!("error.{code}"))))
+        .chain([("", t.get("page.error_server"))])
+        .collect();
+    serde_json::to_string(&map)
+        .unwrap_or_default()
+        .replace("</", "<\\/")
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -66,6 +100,8 @@ pub struct GuestBlock {
     pub i: usize,
     values: HashMap<&'static str, String>,
     errors: BTreeMap<String, Vec<String>>,
+    /// Just filled in from a scanned or typed document: ask for a check.
+    pub filled: bool,
 }
 
 impl GuestBlock {
@@ -74,6 +110,7 @@ impl GuestBlock {
             i,
             values: HashMap::new(),
             errors: BTreeMap::new(),
+            filled: false,
         }
     }
 
@@ -128,6 +165,7 @@ struct StayPage<'a> {
     countries: Vec<Choice>,
     purposes: Vec<Choice>,
     max_guests: usize,
+    doc_errors: String,
 }
 
 impl StayPage<'_> {
@@ -164,10 +202,24 @@ struct VisitDone<'a> {
     t: Tr,
     place: &'a str,
     party_size: i64,
+    /// The same phone was counted here a moment ago; nobody was added.
+    repeat: bool,
 }
 
 fn nonce() -> String {
     Uuid::new_v4().simple().to_string()
+}
+
+/// The phone's opaque id for site visits, from its cookie.
+fn device_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, v)| *k == "vid" && (16..=64).contains(&v.len()))
+        .map(|(_, v)| v.to_owned())
 }
 
 /// Language switcher links and the cookie that remembers a choice.
@@ -294,6 +346,7 @@ async fn show_form(
                 countries: choices(t, "country", &COUNTRIES),
                 purposes: choices(t, "purpose", &Purpose::ALL.map(Purpose::as_str)),
                 max_guests: MAX_GUESTS,
+                doc_errors: document_errors(t),
             };
             render(&page)
         }
@@ -380,10 +433,39 @@ fn guests_from_form(form: &HashMap<String, String>, count: usize) -> Vec<GuestIn
                         .and_then(|n| n.checked_sub(1))
                         .unwrap_or(u32::MAX)
                 }),
-                capture: None,
+                capture: get("capture"),
             }
         })
         .collect()
+}
+
+/// Put what a document gave into guest `i`'s fields, as if typed.
+fn fill_from_document(form: &mut HashMap<String, String>, i: usize, guest: &GuestInput) {
+    let mut set = |field: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            form.insert(format!("g{i}_{field}"), v.clone());
+        }
+    };
+    set("full_name", &guest.full_name);
+    set("date_of_birth", &guest.date_of_birth);
+    set("sex", &guest.sex);
+    set("document_type", &guest.document_type);
+    set("document_number", &guest.document_number);
+    set("address", &guest.address);
+    set("document_expiry", &guest.document_expiry);
+    set("capture", &guest.capture);
+    if let Some(code) = &guest.nationality {
+        let listed = COUNTRIES.contains(&code.as_str());
+        form.insert(
+            format!("g{i}_nationality"),
+            if listed { code.clone() } else { String::new() },
+        );
+        form.insert(
+            format!("g{i}_nationality_other"),
+            if listed { String::new() } else { code.clone() },
+        );
+    }
+    form.remove(&format!("g{i}_doc"));
 }
 
 async fn submit(
@@ -400,13 +482,25 @@ async fn submit(
         Ok(target) => target,
         Err(page) => return page,
     };
-    let form: HashMap<String, String> = fields.into_iter().collect();
-    let action = form.get("action").map_or("submit", String::as_str);
+    let mut form: HashMap<String, String> = fields.into_iter().collect();
+    let action = form
+        .get("action")
+        .cloned()
+        .unwrap_or_else(|| "submit".to_owned());
+    let action = action.as_str();
     let nonce_value = form
         .get("nonce")
         .cloned()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(nonce);
+    // The script sends the form with an Idempotency-Key (the form's nonce
+    // unless it chose another); without script the nonce alone guards it.
+    let retry_key = match crate::extract::idempotency_key(&headers) {
+        Ok(key) => key.unwrap_or_else(|| nonce_value.clone()),
+        Err(error) => return PageError { error, lang }.into_response(),
+    };
+    let known_device = device_cookie(&headers);
+    let device = known_device.clone().unwrap_or_else(nonce);
     let count = form
         .get("guest_count")
         .and_then(|c| c.parse::<usize>().ok())
@@ -415,8 +509,35 @@ async fn submit(
     let count = match action {
         "add_guest" => (count + 1).min(MAX_GUESTS),
         a if a.starts_with("remove_guest") => count.saturating_sub(1).max(1),
+        "set_count" => form
+            .get("want_count")
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .unwrap_or(count)
+            .clamp(1, MAX_GUESTS),
         _ => count,
     };
+    // "Fill in" under a guest without script: read the document text here.
+    let mut document: Option<(usize, Result<(), Vec<String>>)> = None;
+    if let Some(i) = action
+        .strip_prefix("read_document_")
+        .and_then(|i| i.parse::<usize>().ok())
+        .filter(|i| *i < count)
+    {
+        let text = form.get(&format!("g{i}_doc")).cloned().unwrap_or_default();
+        let outcome = match crate::documents::parse(&text) {
+            Ok(parsed) => {
+                fill_from_document(&mut form, i, &parsed.guest);
+                Ok(())
+            }
+            Err(errors) => Err(errors
+                .0
+                .values()
+                .flatten()
+                .map(|e| t.error(e).to_owned())
+                .collect()),
+        };
+        document = Some((i, outcome));
+    }
 
     let mut req = CheckinRequest {
         code: code.clone(),
@@ -441,13 +562,14 @@ async fn submit(
                 .or_else(|| form.get("origin_country"))
                 .cloned();
             req.origin_province = form.get("origin_province").cloned();
+            req.device_id = Some(device.clone());
         }
     }
 
     let result = if action != "submit" {
         Err(Error::Validation(Default::default()))
     } else {
-        let key = format!("form:{nonce_value}");
+        let key = format!("form:{retry_key}");
         service::check_in(&state, &target, &addr, &req, Some(&key)).await
     };
     match result {
@@ -456,14 +578,26 @@ async fn submit(
             let token = body["checkout_token"].as_str().unwrap_or_default();
             Redirect::to(&format!("/stay/{stay}?t={token}")).into_response()
         }
-        Ok((_, body)) => render(&VisitDone {
-            t,
-            place: &target.name,
-            party_size: body["party_size"].as_i64().unwrap_or_default(),
-        }),
+        Ok((_, body)) => {
+            let mut page = render(&VisitDone {
+                t,
+                place: &target.name,
+                party_size: body["party_size"].as_i64().unwrap_or_default(),
+                repeat: body["counted"] == false,
+            });
+            if known_device.is_none() {
+                let cookie =
+                    format!("vid={device}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax");
+                if let Ok(v) = HeaderValue::from_str(&cookie) {
+                    page.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            page
+        }
         Err(Error::Validation(errors)) => {
             let translated = translate(t, &errors);
-            let status = if errors.is_empty() {
+            let document_failed = matches!(document, Some((_, Err(_))));
+            let status = if errors.is_empty() && !document_failed {
                 StatusCode::OK
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -477,6 +611,15 @@ async fn submit(
                                 if let Some(v) = form.get(&format!("g{i}_{field}")) {
                                     block.values.insert(field, v.clone());
                                 }
+                            }
+                            match &document {
+                                Some((at, Ok(()))) if *at == i => block.filled = true,
+                                Some((at, Err(messages))) if *at == i => {
+                                    let text = form.get(&format!("g{i}_doc")).cloned();
+                                    block.values.insert("doc", text.unwrap_or_default());
+                                    block.errors.insert("doc".into(), messages.clone());
+                                }
+                                _ => {}
                             }
                             let prefix = format!("guests[{i}].");
                             for (k, v) in &translated {
@@ -512,6 +655,7 @@ async fn submit(
                         countries: choices(t, "country", &COUNTRIES),
                         purposes: choices(t, "purpose", &Purpose::ALL.map(Purpose::as_str)),
                         max_guests: MAX_GUESTS,
+                        doc_errors: document_errors(t),
                     };
                     render_status(status, &page)
                 }
@@ -543,6 +687,8 @@ struct Receipt {
     arrived: String,
     expected_departure: String,
     departed: Option<String>,
+    /// Closed by the job after the expected departure, not by anyone.
+    automatic: bool,
     guests: Vec<String>,
 }
 
@@ -551,7 +697,7 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
     let lang = t.lang();
     let wrap = |error: Error| PageError { error, lang };
     let row = sqlx::query!(
-        r#"SELECT s.checkout_token_hash, s.arrived_at, s.expected_departure, s.departed_at, p.name AS place,
+        r#"SELECT s.checkout_token_hash, s.arrived_at, s.expected_departure, s.departed_at, s.checkout_by, p.name AS place,
                   array_agg(i.full_name ORDER BY g.position) AS "guests!"
            FROM stays s JOIN places p ON p.id = s.place_id
            JOIN guests g ON g.stay_id = s.id
@@ -579,6 +725,7 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
         arrived: local(row.arrived_at),
         expected_departure: row.expected_departure.format("%d/%m/%Y").to_string(),
         departed: row.departed_at.map(local),
+        automatic: row.checkout_by.as_deref() == Some("automatic"),
         guests: row.guests,
     })
 }

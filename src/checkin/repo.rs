@@ -169,12 +169,13 @@ pub async fn insert_visit(
     party_size: i32,
     origin_country: &str,
     origin_province_id: Option<i32>,
+    device_hash: Option<&[u8]>,
 ) -> Result<(Uuid, DateTime<Utc>)> {
     let id = Uuid::now_v7();
     let now = Utc::now();
     sqlx::query!(
-        "INSERT INTO visits (id, place_id, visited_at, visit_date, visit_hour, party_size, origin_country, origin_province_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO visits (id, place_id, visited_at, visit_date, visit_hour, party_size, origin_country, origin_province_id, device_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         id,
         place_id,
         now,
@@ -182,11 +183,47 @@ pub async fn insert_visit(
         localtime::hour(tz, now) as i16,
         party_size,
         origin_country,
-        origin_province_id
+        origin_province_id,
+        device_hash
     )
     .execute(tx)
     .await?;
     Ok((id, now))
+}
+
+pub struct EarlierVisit {
+    pub id: Uuid,
+    pub visited_at: DateTime<Utc>,
+    pub party_size: i32,
+}
+
+/// The same phone's count-in at the same site within the last `minutes`.
+/// Takes a lock on (site, phone) for the rest of the transaction, so two
+/// taps racing each other are counted once.
+pub async fn recent_visit(
+    tx: &mut PgConnection,
+    place_id: i64,
+    device_hash: &[u8],
+    minutes: i64,
+) -> Result<Option<EarlierVisit>> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended(encode($2, 'hex'), $1))",
+        place_id,
+        device_hash
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(sqlx::query_as!(
+        EarlierVisit,
+        "SELECT id, visited_at, party_size FROM visits
+         WHERE place_id = $1 AND device_hash = $2 AND visited_at > now() - make_interval(mins => $3::int)
+         ORDER BY visited_at DESC LIMIT 1",
+        place_id,
+        device_hash,
+        minutes as i32
+    )
+    .fetch_optional(&mut *tx)
+    .await?)
 }
 
 /// Whether a visitor's check-out token is the one issued for the stay.

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use sha2::Digest;
 
 use super::model::{self, GuestInput, Purpose};
 use super::repo::{self, NewStay};
@@ -39,6 +40,11 @@ pub struct CheckinRequest {
     /// Accommodation: the token of a form opened from the reception screen's
     /// rotating code; the stay is then "verified at the desk".
     pub presence_token: Option<String>,
+    /// Attraction: an opaque id the phone keeps (the page keeps one in a
+    /// cookie). A second count-in from the same id at the same site within
+    /// `VISIT_REPEAT_MINUTES` answers 200 with `"counted": false` and counts
+    /// nobody again.
+    pub device_id: Option<String>,
 }
 
 /// Expected departure: a date from the arrival day up to a year later.
@@ -280,10 +286,34 @@ async fn visit(
         _ => return Err(Error::Validation(errors)),
     };
 
+    let device = req
+        .device_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| sha2::Sha256::digest(d.as_bytes())[..16].to_vec());
+
     let mut guard = match idempotency::start(&state.db, scope, key, req).await? {
         Start::Replay(status, body) => return Ok((status, body)),
         Start::Fresh(guard) => guard,
     };
+    if let Some(device) = &device {
+        let window = state.config.visit_repeat_minutes;
+        if let Some(earlier) =
+            repo::recent_visit(&mut guard.tx, target.place_id, device, window).await?
+        {
+            let body = json!({
+                "kind": "visit",
+                "counted": false,
+                "visit_id": earlier.id,
+                "place": {"id": target.place_id, "name": target.name},
+                "party_size": earlier.party_size,
+                "visited_at": earlier.visited_at,
+            });
+            guard.commit(StatusCode::OK, &body).await?;
+            return Ok((StatusCode::OK, body));
+        }
+    }
     let (visit_id, at) = repo::insert_visit(
         &mut guard.tx,
         state.tz(),
@@ -291,10 +321,12 @@ async fn visit(
         party,
         &country,
         province,
+        device.as_deref(),
     )
     .await?;
     let body = json!({
         "kind": "visit",
+        "counted": true,
         "visit_id": visit_id,
         "place": {"id": target.place_id, "name": target.name},
         "party_size": party,
