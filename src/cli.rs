@@ -51,7 +51,8 @@ enum Command {
         /// a4 or a6.
         #[arg(long, default_value = "a4")]
         paper: String,
-        /// Where to write the PDF.
+        /// Where to write the posters: one PDF, or, for a name ending in
+        /// `.zip`, a ZIP of one PDF per place.
         #[arg(long)]
         out: std::path::PathBuf,
         #[command(flatten)]
@@ -163,10 +164,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             let tick = bar.clone();
+            let bundle = if out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+            {
+                crate::qr::poster::Bundle::Zip
+            } else {
+                crate::qr::poster::Bundle::Pdf
+            };
             let pdf = crate::qr::poster::for_places(
                 &state,
                 &places,
                 paper,
+                bundle,
                 Box::new(move || tick.inc(1)),
             )
             .await

@@ -37,6 +37,7 @@ use crate::AppState;
         crate::qr::routes::svg,
         crate::qr::routes::poster,
         crate::qr::routes::batch,
+        crate::qr::routes::batch_zip,
         crate::checkin::routes::create_checkin,
         crate::checkin::routes::checkout,
         crate::documents::routes::parse,

@@ -113,7 +113,9 @@ fn pages(pdf: &[u8]) -> usize {
 }
 
 #[sqlx::test]
-async fn a_ward_prints_as_one_pdf_from_the_office_and_the_command_line(pool: sqlx::PgPool) {
+async fn a_ward_prints_as_one_pdf_or_a_zip_from_the_office_and_the_command_line(
+    pool: sqlx::PgPool,
+) {
     let app = common::spawn(pool.clone()).await;
     let office = app.sign_in_as(Role::Office, &[]).await;
     for (name, ward) in [
@@ -155,6 +157,34 @@ async fn a_ward_prints_as_one_pdf_from_the_office_and_the_command_line(pool: sql
         .await
         .unwrap();
     assert_eq!(pages(&whole.bytes().await.unwrap()), 3);
+    // Or one PDF per place, in a ZIP named by place: each opens and scans.
+    let response = app
+        .client
+        .get(app.url("/api/v1/posters.zip?paper=a6"))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let bytes = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.unwrap().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(
+        names.iter().any(|n| n.ends_with("-nha-nghi-mot.pdf")),
+        "{names:?}"
+    );
+    for name in &names {
+        let mut pdf = Vec::new();
+        std::io::Read::read_to_end(&mut archive.by_name(name).unwrap(), &mut pdf).unwrap();
+        assert_eq!(pages(&pdf), 1, "{name}");
+        assert!(decode_pdf(&pdf).contains("/C/"), "{name} scans");
+    }
     let (status, _) = app
         .get_json("/api/v1/posters.pdf?ward=Atlantis", Some(&office))
         .await;

@@ -252,11 +252,21 @@ pub fn render(
         .map_err(|e| anyhow::anyhow!("writing the PDF: {e:?}"))
 }
 
-/// The poster of each place that has an active code, as one PDF.
+/// How a batch of posters is handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bundle {
+    /// One PDF, a page per place: print the lot at once.
+    Pdf,
+    /// A ZIP of one PDF per place, named by place: send each to its owner.
+    Zip,
+}
+
+/// The poster of each place that has an active code, as one PDF or a ZIP.
 pub async fn for_places(
     state: &crate::AppState,
     places: &[crate::places::model::Place],
     paper: Paper,
+    bundle: Bundle,
     on_page: Box<dyn Fn() + Send + Sync>,
 ) -> crate::error::Result<Vec<u8>> {
     let fonts = Fonts::get(&state.config.font_dir).map_err(|e| {
@@ -264,7 +274,7 @@ pub async fn for_places(
         crate::error::Error::Unavailable("poster printing")
     })?;
     let base = state.config.base_url();
-    let texts: Vec<PosterText> = places
+    let (names, texts): (Vec<String>, Vec<PosterText>) = places
         .iter()
         .filter_map(|place| {
             let code = place.code.as_deref()?;
@@ -274,36 +284,100 @@ pub async fn for_places(
                 .ok()
                 .and_then(|raw| raw.get(1).copied())
                 .unwrap_or_default();
-            Some(PosterText {
-                place: place.name.clone(),
-                ward: place.ward.clone(),
-                payload: crate::places::repo::qr_payload(base, code),
-                url: crate::places::repo::checkin_url(base, code),
-                key_id,
-                issued: place
-                    .code_issued_at
-                    .map(|t| {
-                        crate::localtime::date(state.tz(), t)
-                            .format("%d/%m/%Y")
-                            .to_string()
-                    })
-                    .unwrap_or_default(),
-            })
+            let file = format!("{:05}-{}.pdf", place.id, file_stem(&place.name));
+            Some((
+                file,
+                PosterText {
+                    place: place.name.clone(),
+                    ward: place.ward.clone(),
+                    payload: crate::places::repo::qr_payload(base, code),
+                    url: crate::places::repo::checkin_url(base, code),
+                    key_id,
+                    issued: place
+                        .code_issued_at
+                        .map(|t| {
+                            crate::localtime::date(state.tz(), t)
+                                .format("%d/%m/%Y")
+                                .to_string()
+                        })
+                        .unwrap_or_default(),
+                },
+            ))
         })
-        .collect();
+        .unzip();
     if texts.is_empty() {
         return Err(crate::error::Error::NotFound(
             "no place with an active code to print",
         ));
     }
-    let pdf = tokio::task::spawn_blocking(move || render(&fonts, paper, &texts, on_page.as_ref()))
-        .await
-        .map_err(anyhow::Error::from)??;
-    Ok(pdf)
+    let bytes = tokio::task::spawn_blocking(move || match bundle {
+        Bundle::Pdf => render(&fonts, paper, &texts, on_page.as_ref()),
+        Bundle::Zip => zip_each(&fonts, paper, &names, &texts, on_page.as_ref()),
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
+    Ok(bytes)
+}
+
+/// One PDF per place in a ZIP. PDFs are compressed already: stored as is.
+fn zip_each(
+    fonts: &Fonts,
+    paper: Paper,
+    names: &[String],
+    texts: &[PosterText],
+    on_page: &(dyn Fn() + Send + Sync),
+) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, text) in names.iter().zip(texts) {
+        let pdf = render(fonts, paper, std::slice::from_ref(text), on_page)?;
+        zip.start_file(name.as_str(), options)
+            .and_then(|()| zip.write_all(&pdf).map_err(Into::into))
+            .map_err(|e| anyhow::anyhow!("writing the ZIP: {e}"))?;
+    }
+    let cursor = zip
+        .finish()
+        .map_err(|e| anyhow::anyhow!("writing the ZIP: {e}"))?;
+    Ok(cursor.into_inner())
+}
+
+/// A file name any system accepts: the place's name without accents.
+fn file_stem(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut stem = String::new();
+    for c in name.nfd() {
+        let c = match c {
+            'đ' => 'd',
+            'Đ' => 'D',
+            c => c,
+        };
+        if c.is_ascii_alphanumeric() {
+            stem.push(c.to_ascii_lowercase());
+        } else if (c.is_whitespace() || c == '-') && !stem.ends_with('-') {
+            stem.push('-');
+        }
+    }
+    let stem = stem.trim_matches('-');
+    if stem.is_empty() {
+        "poster".to_owned()
+    } else {
+        stem.chars().take(60).collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn file_names_drop_accents_and_punctuation() {
+        assert_eq!(
+            super::file_stem("Khách sạn Đồi Dương (cơ sở 2)"),
+            "khach-san-doi-duong-co-so-2"
+        );
+        assert_eq!(super::file_stem("해변 호텔"), "poster");
+    }
+
     #[test]
     fn long_names_wrap_at_spaces() {
         assert_eq!(

@@ -8,6 +8,7 @@ use axum::Router;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::poster::Bundle;
 use super::render;
 use crate::auth::CurrentUser;
 use crate::error::{Error, FieldErrors, Result};
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/places/{id}/qr.svg", get(svg))
         .route("/api/v1/places/{id}/poster.pdf", get(poster))
         .route("/api/v1/posters.pdf", get(batch))
+        .route("/api/v1/posters.zip", get(batch_zip))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -52,7 +54,8 @@ pub async fn poster(
         return Err(Error::Forbidden("you do not work at this place"));
     }
     let place = repo::get(&state.db, state.config.base_url(), id).await?;
-    let pdf = super::poster::for_places(&state, &[place], paper, Box::new(|| {})).await?;
+    let pdf =
+        super::poster::for_places(&state, &[place], paper, Bundle::Pdf, Box::new(|| {})).await?;
     Ok(pdf_response(pdf, "poster.pdf"))
 }
 
@@ -95,8 +98,36 @@ pub async fn batch(
     user.require_office()?;
     let paper = parse_paper(q.paper.as_deref())?;
     let places = places_to_print(&state, q.ward.as_deref()).await?;
-    let pdf = super::poster::for_places(&state, &places, paper, Box::new(|| {})).await?;
+    let pdf =
+        super::poster::for_places(&state, &places, paper, Bundle::Pdf, Box::new(|| {})).await?;
     Ok(pdf_response(pdf, "posters.pdf"))
+}
+
+/// The same posters as a ZIP of one PDF per place, named by place.
+#[utoipa::path(get, path = "/api/v1/posters.zip", tag = "places", params(BatchQuery),
+    responses((status = 200, content_type = "application/zip", description = "One PDF per place"),
+              (status = 422, description = "Unknown ward or paper")))]
+pub async fn batch_zip(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(q): ApiQuery<BatchQuery>,
+) -> Result<Response> {
+    user.require_office()?;
+    let paper = parse_paper(q.paper.as_deref())?;
+    let places = places_to_print(&state, q.ward.as_deref()).await?;
+    let zip =
+        super::poster::for_places(&state, &places, paper, Bundle::Zip, Box::new(|| {})).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"posters.zip\"",
+            ),
+        ],
+        zip,
+    )
+        .into_response())
 }
 
 /// Every place, or those of one ward (current or former name).
