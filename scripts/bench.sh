@@ -78,7 +78,7 @@ PY
 
     echo "== cached qr.png under load ($connections connections, ${seconds}s each)"
     local db_url="${DATABASE_URL%/*}/luutru_bench"
-    dropdb --if-exists -f "$db_url" >/dev/null 2>&1 || psql "${DATABASE_URL%/*}/postgres" -qc 'DROP DATABASE IF EXISTS luutru_bench WITH (FORCE)' >/dev/null
+    psql "${DATABASE_URL%/*}/postgres" -qc 'DROP DATABASE IF EXISTS luutru_bench WITH (FORCE)' >/dev/null
     DATABASE_URL=$db_url "$bin/luutru" migrate >/dev/null
     printf 'bench-office-password\n' |
         DATABASE_URL=$db_url "$bin/luutru" user create --email office@bench.vn --role office --password-stdin >/dev/null

@@ -98,11 +98,17 @@ impl Lang {
                     .find_map(|p| p.trim().strip_prefix("q="))
                     .and_then(|q| q.parse().ok())
                     .unwrap_or(1.0);
-                Some((q, lang))
+                Some((q, lang)).filter(|(q, _)| *q > 0.0)
             })
             .collect();
         offers.sort_by(|a, b| b.0.total_cmp(&a.0));
-        offers.first().map_or(Lang::Vi, |(_, l)| *l)
+        match offers.first() {
+            Some((_, lang)) => *lang,
+            // A visitor whose phone asks only for languages we lack reads
+            // English more likely than Vietnamese.
+            None if !accept.trim().is_empty() => Lang::En,
+            None => Lang::Vi,
+        }
     }
 }
 
@@ -207,6 +213,11 @@ mod tests {
         );
         assert_eq!(Lang::negotiate(None, &headers), Lang::Zh);
         assert_eq!(Lang::negotiate(Some("ru-RU"), &headers), Lang::Ru);
+        headers.insert(
+            header::ACCEPT_LANGUAGE,
+            "de-DE,fr;q=0.8,vi;q=0".parse().unwrap(),
+        );
+        assert_eq!(Lang::negotiate(None, &headers), Lang::En);
         headers.insert(header::COOKIE, "lang=vi".parse().unwrap());
         assert_eq!(Lang::negotiate(None, &headers), Lang::Vi);
         assert_eq!(Lang::negotiate(None, &HeaderMap::new()), Lang::Vi);

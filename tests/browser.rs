@@ -240,6 +240,10 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
         "the language choice is remembered"
     );
 
+    // In English nothing is preselected: nobody is Vietnamese by default.
+    assert_eq!(value_of(&client, "#g0_nationality").await, "");
+    choose(&client, "#g0_nationality", "VNM").await;
+    choose(&client, "#g1_nationality", "VNM").await;
     set_value(&client, "g0_date_of_birth", "1990-08-15").await;
     choose(&client, "#g0_sex", "M").await;
     choose(&client, "#g0_document_type", "cccd").await;
@@ -447,12 +451,16 @@ async fn a_korean_family_of_three_checks_in_in_korean_from_a_passport(pool: sqlx
     assert!(fits_the_screen(&client).await);
     screenshot(&client, "stay-ko-1-form").await;
 
-    // A foreign nationality shows the foreign fields and hides the address.
-    assert!(
-        displayed(&client, "#g0_address").await,
-        "Vietnamese by default"
-    );
+    // A Korean page starts from Korea: the foreign fields, no address.
+    assert_eq!(value_of(&client, "#g0_nationality").await, "KOR");
+    assert!(!displayed(&client, "#g0_address").await);
+    assert!(displayed(&client, "#g0_visa_number").await);
+    // Vietnamese shows the address instead; what is typed there and then
+    // hidden again is not sent (a foreigner has no Vietnamese address).
+    choose(&client, "#g0_nationality", "VNM").await;
+    assert!(displayed(&client, "#g0_address").await);
     assert!(!displayed(&client, "#g0_visa_number").await);
+    type_into(&client, "#g0_address", "12 Thùy Vân").await;
     choose(&client, "#g0_nationality", "KOR").await;
     assert!(!displayed(&client, "#g0_address").await);
     assert!(displayed(&client, "#g0_visa_number").await);

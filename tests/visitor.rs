@@ -64,7 +64,8 @@ async fn the_form_speaks_the_visitors_language_and_remembers_a_choice(pool: sqlx
         ("zh-CN,zh;q=0.9,en;q=0.5", "zh"),
         ("ru-RU,ru;q=0.9", "ru"),
         ("en-GB,en;q=0.9", "en"),
-        ("fr-FR", "vi"),
+        ("fr-FR", "en"),
+        ("", "vi"),
     ] {
         let html = app
             .client
@@ -412,6 +413,14 @@ async fn a_phone_is_counted_once_at_a_site_within_the_window(pool: sqlx::PgPool)
     let (status, _) = count_in(phone(), "b1", "3").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(visitors(app.pool.clone()).await, 7);
+    // A double tap before the phone has any cookie: the form's nonce makes it one.
+    let fresh = phone();
+    let (first, second) = tokio::join!(
+        count_in(fresh.clone(), "c1", "2"),
+        count_in(fresh.clone(), "c1", "2")
+    );
+    assert_eq!((first.0, second.0), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(visitors(app.pool.clone()).await, 9);
 
     // The API keeps the same rule for a device id.
     let body = json!({"code": code, "party_size": 2, "origin_country": "KOR", "device_id": "app-install-1"});
@@ -422,7 +431,7 @@ async fn a_phone_is_counted_once_at_a_site_within_the_window(pool: sqlx::PgPool)
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["counted"], false);
     assert_eq!(again["visit_id"], first["visit_id"]);
-    assert_eq!(visitors(app.pool.clone()).await, 9);
+    assert_eq!(visitors(app.pool.clone()).await, 11);
 
     // After the window the phone counts again.
     sqlx::query("UPDATE visits SET visited_at = visited_at - interval '31 minutes'")
@@ -432,7 +441,7 @@ async fn a_phone_is_counted_once_at_a_site_within_the_window(pool: sqlx::PgPool)
     let (status, html) = count_in(phone_a, "a3", "4").await;
     assert_eq!(status, StatusCode::OK);
     assert!(!html.contains(&catalog("en")["visit.already_counted"]));
-    assert_eq!(visitors(app.pool.clone()).await, 13);
+    assert_eq!(visitors(app.pool.clone()).await, 15);
 }
 
 #[sqlx::test]

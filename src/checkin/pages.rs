@@ -47,7 +47,7 @@ const GUEST_FIELDS: [&str; 14] = [
 ];
 
 /// What the document reader can answer, translated for the page's script.
-const DOCUMENT_ERRORS: [&str; 17] = [
+const DOCUMENT_ERRORS: [&str; 16] = [
     "document_text",
     "cccd_qr_fields",
     "cccd_format",
@@ -64,15 +64,27 @@ const DOCUMENT_ERRORS: [&str; 17] = [
     "qr_not_found",
     "image_format",
     "too_long",
-    "too_many",
 ];
+
+fn default_nationality(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Vi => "VNM",
+        Lang::Ko => "KOR",
+        Lang::Zh => "CHN",
+        Lang::Ru => "RUS",
+        Lang::En => "",
+    }
+}
 
 /// The document reader's messages as JSON, safe inside a script element.
 fn document_errors(t: Tr) -> String {
     let map: BTreeMap<&str, &str> = DOCUMENT_ERRORS
         .iter()
         .map(|code| (*code, t.dynamic(&format!("error.{code}"))))
-        .chain([("", t.get("page.error_server"))])
+        .chain([
+            ("", t.get("page.error_server")),
+            ("rate", t.get("page.too_many")),
+        ])
         .collect();
     serde_json::to_string(&map)
         .unwrap_or_default()
@@ -92,7 +104,8 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize)]
 pub struct LangQuery {
     lang: Option<String>,
-    guests: Option<usize>,
+    /// Kept as text: a mangled link still opens the form.
+    guests: Option<String>,
 }
 
 /// One guest's block of the form, with what was typed and what is wrong.
@@ -166,6 +179,9 @@ struct StayPage<'a> {
     purposes: Vec<Choice>,
     max_guests: usize,
     doc_errors: String,
+    /// Preselected nationality: the one most visitors reading this language
+    /// have; none for English, so that nobody is Vietnamese by default.
+    default_nationality: &'static str,
 }
 
 impl StayPage<'_> {
@@ -218,7 +234,7 @@ fn device_cookie(headers: &HeaderMap) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, v)| *k == "vid" && (16..=64).contains(&v.len()))
+        .find(|(k, v)| *k == "vid" && (1..=64).contains(&v.len()))
         .map(|(_, v)| v.to_owned())
 }
 
@@ -329,7 +345,12 @@ async fn show_form(
     };
     let page = match target.kind {
         PlaceKind::Accommodation => {
-            let count = query.guests.unwrap_or(1).clamp(1, MAX_GUESTS);
+            let count = query
+                .guests
+                .as_deref()
+                .and_then(|g| g.trim().parse::<usize>().ok())
+                .unwrap_or(1)
+                .clamp(1, MAX_GUESTS);
             let today = localtime::today(state.tz());
             let page = StayPage {
                 t,
@@ -347,6 +368,7 @@ async fn show_form(
                 purposes: choices(t, "purpose", &Purpose::ALL.map(Purpose::as_str)),
                 max_guests: MAX_GUESTS,
                 doc_errors: document_errors(t),
+                default_nationality: default_nationality(t.lang()),
             };
             render(&page)
         }
@@ -357,7 +379,14 @@ async fn show_form(
             }
         }
     };
-    with_lang_cookie(page, query, lang)
+    let mut page = with_lang_cookie(page, query, lang);
+    // Each form carries its own nonce: never from a shared cache, and a
+    // step back to it asks for a fresh one.
+    page.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    page
 }
 
 async fn visit_page<'a>(
@@ -500,7 +529,9 @@ async fn submit(
         Err(error) => return PageError { error, lang }.into_response(),
     };
     let known_device = device_cookie(&headers);
-    let device = known_device.clone().unwrap_or_else(nonce);
+    // A phone without the cookie yet is known by this form's nonce, so a
+    // retry of the same form is the same request.
+    let device = known_device.clone().unwrap_or_else(|| nonce_value.clone());
     let count = form
         .get("guest_count")
         .and_then(|c| c.parse::<usize>().ok())
@@ -656,6 +687,7 @@ async fn submit(
                         purposes: choices(t, "purpose", &Purpose::ALL.map(Purpose::as_str)),
                         max_guests: MAX_GUESTS,
                         doc_errors: document_errors(t),
+                        default_nationality: default_nationality(t.lang()),
                     };
                     render_status(status, &page)
                 }
@@ -730,13 +762,22 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
     })
 }
 
+/// A receipt link cut short in a message opens the not-found page, not an error.
+fn stay_id(raw: &str, lang: Lang) -> Result<Uuid, PageError> {
+    raw.parse().map_err(|_| PageError {
+        error: Error::NotFound("this link is not valid"),
+        lang,
+    })
+}
+
 async fn receipt(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     Query(query): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> PageResult {
     let t = Tr(Lang::negotiate(query.lang.as_deref(), &headers));
+    let id = stay_id(&id, t.lang())?;
     let page = visitor_stay(&state, id, query.t.as_deref().unwrap_or_default(), t).await?;
     let mut response = render(&page);
     // The link is the visitor's key to the stay: keep it out of shared caches.
@@ -754,11 +795,12 @@ struct CheckoutForm {
 
 async fn receipt_checkout(
     State(state): State<AppState>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     headers: HeaderMap,
     Form(form): Form<CheckoutForm>,
 ) -> PageResult {
     let lang = Lang::negotiate(None, &headers);
+    let id = stay_id(&id, lang)?;
     let page = visitor_stay(&state, id, &form.t, Tr(lang)).await?;
     if page.departed.is_none() {
         let head = super::repo::stay_head(&state.db, id)

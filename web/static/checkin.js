@@ -22,8 +22,11 @@
   function fitNationality(fs) {
     var i = fs.dataset.i;
     var vn = field(i, "nationality").value === "VNM" && !field(i, "nationality_other").value.trim();
+    // Hidden fields are disabled too: what cannot be seen is not sent.
     each(fs.querySelectorAll(".vn"), function (el) { el.hidden = !vn; });
+    each(fs.querySelectorAll(".vn input"), function (el) { el.disabled = !vn; });
     each(fs.querySelectorAll(".fx"), function (el) { el.hidden = vn; });
+    each(fs.querySelectorAll(".fx input"), function (el) { el.disabled = vn; });
     return vn;
   }
 
@@ -157,7 +160,7 @@
         return res.json().then(function (answer) {
           if (res.ok) return apply(fs, answer);
           var codes = answer.codes && (answer.codes.text || answer.codes.photo);
-          showDocError(fs, codes || [res.status === 429 ? "too_many" : ""]);
+          showDocError(fs, codes || [res.status === 429 ? "rate" : ""]);
         });
       })
       .catch(function () { showDocError(fs, [""]); });
@@ -298,7 +301,7 @@
     if (!pending) {
       var data = new URLSearchParams();
       each(form.elements, function (el) {
-        if (!el.name || el.type === "file" || el.type === "submit" || el.type === "button") return;
+        if (!el.name || el.disabled || el.type === "file" || el.type === "submit" || el.type === "button") return;
         if (el.type === "checkbox" && !el.checked) return;
         data.append(el.name, el.value);
       });
