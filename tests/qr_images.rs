@@ -27,6 +27,34 @@ fn zbar(img: &image::GrayImage) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim_end().to_owned())
 }
 
+/// Draw an SVG the way a browser does (headless Chromium), as greyscale.
+fn render_svg(svg: &str) -> image::GrayImage {
+    let dir = std::env::temp_dir().join(format!("luutru-svg-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("code.svg");
+    std::fs::write(&file, svg).unwrap();
+    let shot = dir.join("code.png");
+    let status = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg("--window-size=500,500")
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", file.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("chromium is installed (scripts/test.sh installs it)");
+    assert!(status.success());
+    let picture = image::open(&shot).unwrap().to_luma8();
+    let _ = std::fs::remove_dir_all(&dir);
+    picture
+}
+
 fn decode(img: image::GrayImage) -> Option<String> {
     let mut prepared = rqrr::PreparedImage::prepare(img);
     let grids = prepared.detect_grids();
@@ -101,7 +129,12 @@ async fn codes_decode_at_every_size_and_after_scaling_and_blur(pool: sqlx::PgPoo
             .await
             .unwrap();
         assert_eq!(svg.headers()["content-type"], "image/svg+xml");
-        assert!(svg.text().await.unwrap().contains("<svg"));
+        let picture = render_svg(&svg.text().await.unwrap());
+        assert_eq!(
+            zbar(&picture).as_deref(),
+            Some(expected.as_str()),
+            "the SVG, drawn by a browser"
+        );
     }
 }
 

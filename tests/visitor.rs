@@ -209,11 +209,8 @@ async fn a_document_is_read_from_its_text_or_a_photo(pool: sqlx::PgPool) {
 
     // A photo of the card's QR code: a code on a larger light background,
     // as PNG and as JPEG.
-    let qr = qrcode::QrCode::new(CCCD.as_bytes()).unwrap();
-    let code_image = qr
-        .render::<image::Luma<u8>>()
-        .module_dimensions(6, 6)
-        .build();
+    let code_png = luutru::qr::render::png(CCCD, 420).unwrap();
+    let code_image = image::load_from_memory(&code_png).unwrap().to_luma8();
     let mut photo = image::GrayImage::from_pixel(900, 700, image::Luma([225]));
     image::imageops::overlay(&mut photo, &code_image, 180, 120);
     for (kind, format) in [

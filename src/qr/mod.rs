@@ -1,6 +1,7 @@
 //! Check-in codes: signing, rendering, and the image routes.
 
 pub mod code;
+pub mod mask;
 pub mod poster;
 pub mod presence;
 pub mod render;

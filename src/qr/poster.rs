@@ -14,7 +14,6 @@ use krilla::page::PageSettings;
 use krilla::paint::Fill;
 use krilla::text::{Font, TextDirection};
 use krilla::Document;
-use qrcode::{Color, EcLevel, QrCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Paper {
@@ -155,7 +154,7 @@ pub fn render(
     let margin = 40.0 * scale;
     let mut document = Document::new();
     for poster in posters {
-        let code = QrCode::with_error_correction_level(poster.payload.as_bytes(), EcLevel::M)?;
+        let code = super::render::matrix(&poster.payload)?;
         let place = poster.place.as_str();
         let ward = poster.ward.as_str();
         let settings =
@@ -189,14 +188,14 @@ pub fn render(
         y += 30.0 * scale;
 
         // The code: dark modules as squares, four modules of quiet zone left white.
-        let modules = code.width();
+        let modules = code.width;
         let side = (width - 2.0 * margin).min(height * 0.5);
         let module = side / (modules as f32 + 8.0);
         let left = (width - side) / 2.0 + 4.0 * module;
         let top = y + 4.0 * module;
         let mut squares = PathBuilder::new();
-        for (i, color) in code.to_colors().iter().enumerate() {
-            if *color == Color::Dark {
+        for (i, dark) in code.dark.iter().enumerate() {
+            if *dark {
                 let (col, row) = ((i % modules) as f32, (i / modules) as f32);
                 if let Some(rect) =
                     Rect::from_xywh(left + col * module, top + row * module, module, module)

@@ -2,17 +2,38 @@
 //! print while keeping a short URL at version 3 or 4; the four-module quiet
 //! zone is always kept.
 
-use qrcode::{EcLevel, QrCode};
+use qrcode::canvas::Canvas;
+use qrcode::{EcLevel, Version};
 
 pub const MIN_SIZE: u32 = 100;
 pub const MAX_SIZE: u32 = 2000;
 pub const DEFAULT_SIZE: u32 = 512;
 
-fn encode(url: &str) -> anyhow::Result<QrCode> {
-    Ok(QrCode::with_error_correction_level(
-        url.as_bytes(),
-        EcLevel::M,
-    )?)
+/// The modules of a code, `width` × `width`, row by row: `true` is dark.
+pub struct Matrix {
+    pub width: usize,
+    pub dark: Vec<bool>,
+    pub version: i16,
+}
+
+/// Encode `text` at level M (the shortest mix of modes, as the `qrcode`
+/// crate segments it) under the best of the eight masks.
+pub fn matrix(text: &str) -> anyhow::Result<Matrix> {
+    let bits = qrcode::bits::encode_auto(text.as_bytes(), EcLevel::M)?;
+    let version = bits.version();
+    let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, EcLevel::M)?;
+    let mut canvas = Canvas::new(version, EcLevel::M);
+    canvas.draw_all_functional_patterns();
+    canvas.draw_data(&data, &ec);
+    let width = version.width() as usize;
+    let number = match version {
+        Version::Normal(v) | Version::Micro(v) => v,
+    };
+    Ok(Matrix {
+        width,
+        dark: super::mask::best(&canvas, width),
+        version: number,
+    })
 }
 
 /// A PNG of exactly `size` × `size` pixels: whole pixels per module (sharp
@@ -21,18 +42,17 @@ fn encode(url: &str) -> anyhow::Result<QrCode> {
 /// a one-bit greyscale image: an eighth of the bytes of an 8-bit one to
 /// filter and compress, and the same pixels.
 pub fn png(url: &str, size: u32) -> anyhow::Result<Vec<u8>> {
-    let code = encode(url)?;
-    let width = code.width();
+    let code = matrix(url)?;
+    let width = code.width;
     let modules = width as u32 + 8;
     let scale = (size / modules).max(1);
     let side = size.max(modules * scale);
     // Top-left corner of the first dark-capable module.
     let origin = (side - width as u32 * scale) / 2;
-    let dark = code.to_colors();
     let row_bytes = side.div_ceil(8) as usize;
     let mut pixels = vec![0xFFu8; row_bytes * side as usize];
-    for (i, colour) in dark.iter().enumerate() {
-        if *colour != qrcode::Color::Dark {
+    for (i, dark) in code.dark.iter().enumerate() {
+        if !dark {
             continue;
         }
         let (mx, my) = ((i % width) as u32, (i / width) as u32);
@@ -56,18 +76,33 @@ pub fn png(url: &str, size: u32) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// An SVG of the code with its four-module quiet zone: one square per dark
+/// module, crisp at any print size.
 pub fn svg(url: &str) -> anyhow::Result<String> {
-    let code = encode(url)?;
-    Ok(code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .quiet_zone(true)
-        .min_dimensions(256, 256)
-        .build())
+    use std::fmt::Write;
+    let code = matrix(url)?;
+    let side = code.width + 8;
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{px}\" height=\"{px}\" \
+         viewBox=\"0 0 {side} {side}\" shape-rendering=\"crispEdges\">\
+         <rect width=\"{side}\" height=\"{side}\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
+        px = side * 8
+    );
+    for (i, dark) in code.dark.iter().enumerate() {
+        if *dark {
+            let _ = write!(
+                out,
+                "M{} {}h1v1h-1z",
+                i % code.width + 4,
+                i / code.width + 4
+            );
+        }
+    }
+    out.push_str("\"/></svg>");
+    Ok(out)
 }
 
 /// The QR version (1–40) a URL needs; small is what native camera apps open.
 pub fn version(url: &str) -> anyhow::Result<i16> {
-    match encode(url)?.version() {
-        qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => Ok(v),
-    }
+    Ok(matrix(url)?.version)
 }
