@@ -135,6 +135,34 @@ impl Cache {
             .await;
     }
 
+    /// A value as bytes.
+    pub async fn get_bytes(&self, name: &str) -> Option<Vec<u8>> {
+        let key = self.key(name);
+        self.run(|mut c| async move { c.get(key).await })
+            .await
+            .flatten()
+    }
+
+    /// A value and one field of a hash, in one round trip.
+    pub async fn get_with_field(
+        &self,
+        name: &str,
+        hash: &str,
+        field: &str,
+    ) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+        let (key, hash) = (self.key(name), self.key(hash));
+        let field = field.to_owned();
+        self.run(|mut c| async move {
+            redis::pipe()
+                .get(key)
+                .hget(hash, field)
+                .query_async::<(Option<Vec<u8>>, Option<Vec<u8>>)>(&mut c)
+                .await
+        })
+        .await
+        .unwrap_or_default()
+    }
+
     /// One field of a hash of byte strings (rendered images by size, say).
     pub async fn get_field(&self, name: &str, field: &str) -> Option<Vec<u8>> {
         let key = self.key(name);

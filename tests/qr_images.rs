@@ -159,14 +159,42 @@ async fn images_are_cached_revalidated_and_forgotten_on_rotation(pool: sqlx::PgP
         .contains("no-cache"));
     let body = first.bytes().await.unwrap();
 
-    let payload = luutru::places::repo::qr_payload(&app.base, place["code"].as_str().unwrap());
-    let key = luutru::qr::routes::image_cache_key(&payload);
-    let cached = app.state.cache.get_field(&key, "300").await;
-    assert_eq!(
-        cached.as_deref(),
-        Some(&body[..]),
+    let key = luutru::qr::routes::image_cache_key(&app.base, id);
+    let cached = app.state.cache.get_field(&key, "300").await.unwrap();
+    assert!(
+        cached.ends_with(&body[..]),
         "the rendered bytes are kept in Redis"
     );
+    // Served from there the second time, the same bytes and tag.
+    let second = app
+        .client
+        .get(&url)
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.headers()["etag"], etag);
+    assert_eq!(second.bytes().await.unwrap(), body);
+    // People of another place may not read it, cached or not.
+    let elsewhere = app
+        .create_place(
+            &office,
+            json!({"kind": "accommodation", "name": "Nhà nghỉ Khác", "ward": "Vũng Tàu"}),
+        )
+        .await;
+    let other = app
+        .sign_in_as(Role::Manager, &[elsewhere["id"].as_i64().unwrap()])
+        .await;
+    let refused = app
+        .client
+        .get(&url)
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let anonymous = app.client.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 
     let again = app
         .client

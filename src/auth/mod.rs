@@ -62,7 +62,7 @@ impl Role {
 }
 
 /// The signed-in user of a request.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CurrentUser {
     pub id: i64,
     pub email: String,
@@ -153,12 +153,52 @@ pub fn token_from(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// How long a session's user is kept in Redis. Signing out deletes it at
+/// once; a change of role or places reaches a live session within this time.
+const SESSION_CACHE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The Redis name of a session's cached user (by the token's hash, never the token).
+pub fn session_key(token: &str) -> String {
+    format!(
+        "session:{}",
+        data_encoding::HEXLOWER.encode(&repo::token_hash(token))
+    )
+}
+
+/// The user behind a token: from `cached` (what Redis held under
+/// [`session_key`]) when present, else from PostgreSQL, then cached.
+pub async fn user_for_token(
+    state: &AppState,
+    token: &str,
+    cached: Option<Vec<u8>>,
+) -> Result<Option<CurrentUser>> {
+    if let Some(user) = cached.and_then(|raw| serde_json::from_slice(&raw).ok()) {
+        return Ok(Some(user));
+    }
+    let user = repo::user_for_token(&state.db, token).await?;
+    if let Some(user) = &user {
+        state
+            .cache
+            .set_json(&session_key(token), user, SESSION_CACHE)
+            .await;
+    }
+    Ok(user)
+}
+
+/// End a session everywhere: revoked in PostgreSQL, forgotten by Redis.
+pub async fn sign_out(state: &AppState, token: &str) -> Result<()> {
+    repo::revoke_session(&state.db, token).await?;
+    state.cache.delete(&[session_key(token)]).await;
+    Ok(())
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let token = token_from(&parts.headers).ok_or(Error::Unauthorized)?;
-        repo::user_for_token(&state.db, &token)
+        let cached = state.cache.get_bytes(&session_key(&token)).await;
+        user_for_token(state, &token, cached)
             .await?
             .ok_or(Error::Unauthorized)
     }
@@ -169,7 +209,10 @@ impl OptionalFromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>> {
         match token_from(&parts.headers) {
-            Some(token) => repo::user_for_token(&state.db, &token).await,
+            Some(token) => {
+                let cached = state.cache.get_bytes(&session_key(&token)).await;
+                user_for_token(state, &token, cached).await
+            }
             None => Ok(None),
         }
     }

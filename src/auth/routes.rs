@@ -123,7 +123,7 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204, description = "Signed out")))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     if let Some(token) = super::token_from(&headers) {
-        repo::revoke_session(&state.db, &token).await?;
+        super::sign_out(&state, &token).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
@@ -224,7 +224,7 @@ async fn sign_in_form(
 async fn sign_out_form(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
     same_origin(&headers)?;
     if let Some(token) = super::token_from(&headers) {
-        repo::revoke_session(&state.db, &token).await?;
+        super::sign_out(&state, &token).await?;
     }
     let mut response = Redirect::to("/").into_response();
     response

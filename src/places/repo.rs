@@ -299,12 +299,8 @@ pub async fn rotate_code(state: &AppState, place_id: i64, actor: i64) -> Result<
     let base = state.config.base_url();
     let keys: Vec<String> = old
         .iter()
-        .flat_map(|c| {
-            [
-                code_cache_key(c),
-                crate::qr::routes::image_cache_key(&qr_payload(base, c)),
-            ]
-        })
+        .map(|c| code_cache_key(c))
+        .chain([crate::qr::routes::image_cache_key(base, place_id)])
         .collect();
     state.cache.delete(&keys).await;
     get(&state.db, state.config.base_url(), place_id).await

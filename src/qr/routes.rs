@@ -154,10 +154,15 @@ pub fn parse_paper(raw: Option<&str>) -> Result<super::poster::Paper> {
 }
 
 /// The QR payload of a place the user may print: the office, admins and the place's own people.
-async fn payload(state: &AppState, user: &CurrentUser, id: i64) -> Result<String> {
+fn may_print(user: &CurrentUser, id: i64) -> Result<()> {
     if user.role.works_at_places() && !user.works_at(id) {
         return Err(Error::Forbidden("you do not work at this place"));
     }
+    Ok(())
+}
+
+async fn payload(state: &AppState, user: &CurrentUser, id: i64) -> Result<String> {
+    may_print(user, id)?;
     let place = repo::get(&state.db, state.config.base_url(), id).await?;
     let code = place
         .code
@@ -190,8 +195,14 @@ fn cached(headers: &HeaderMap, etag: &str, content_type: &'static str, body: Vec
 /// rotation deletes the old code's images (see `places::repo::rotate_code`).
 const IMAGE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(86_400);
 
-pub fn image_cache_key(payload: &str) -> String {
-    format!("qr:png:{payload}")
+/// Images of a place's active code, one field per size. Named by place (and
+/// by the public address the code points at), deleted when the code rotates.
+pub fn image_cache_key(base_url: &str, place_id: i64) -> String {
+    let base = Sha256::digest(base_url.as_bytes());
+    format!(
+        "qr:png:{place_id}:{}",
+        data_encoding::HEXLOWER.encode(&base[..4])
+    )
 }
 
 fn etag(payload: &str, variant: &str) -> String {
@@ -205,7 +216,6 @@ fn etag(payload: &str, variant: &str) -> String {
               (status = 422, description = "size out of range")))]
 pub async fn png(
     State(state): State<AppState>,
-    user: CurrentUser,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<SizeQuery>,
     headers: HeaderMap,
@@ -222,24 +232,45 @@ pub async fn png(
             ),
         ));
     }
+    // The session's user and the cached image come back in one round trip
+    // to Redis; the image is handed out only once the user may see it.
+    let token = crate::auth::token_from(&headers).ok_or(Error::Unauthorized)?;
+    let name = image_cache_key(state.config.base_url(), id);
+    let field = size.to_string();
+    let (session, image) = state
+        .cache
+        .get_with_field(&crate::auth::session_key(&token), &name, &field)
+        .await;
+    let user = crate::auth::user_for_token(&state, &token, session)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    may_print(&user, id)?;
+    // Stored as the ETag, a line break, then the PNG.
+    if let Some(stored) = image {
+        if let Some(split) = stored.iter().position(|b| *b == b'\n') {
+            let tag = String::from_utf8_lossy(&stored[..split]).into_owned();
+            return Ok(cached(
+                &headers,
+                &tag,
+                "image/png",
+                stored[split + 1..].to_vec(),
+            ));
+        }
+    }
     let payload = payload(&state, &user, id).await?;
     let tag = etag(&payload, &format!("png{size}"));
-    let name = image_cache_key(&payload);
-    let field = size.to_string();
-    let bytes = match state.cache.get_field(&name, &field).await {
-        Some(bytes) => bytes,
-        None => {
-            let rendered = tokio::task::spawn_blocking(move || render::png(&payload, size))
-                .await
-                .map_err(anyhow::Error::from)??;
-            state
-                .cache
-                .set_field(&name, &field, &rendered, IMAGE_CACHE_TTL)
-                .await;
-            rendered
-        }
-    };
-    Ok(cached(&headers, &tag, "image/png", bytes))
+    let rendered = tokio::task::spawn_blocking(move || render::png(&payload, size))
+        .await
+        .map_err(anyhow::Error::from)??;
+    let mut stored = Vec::with_capacity(tag.len() + 1 + rendered.len());
+    stored.extend_from_slice(tag.as_bytes());
+    stored.push(b'\n');
+    stored.extend_from_slice(&rendered);
+    state
+        .cache
+        .set_field(&name, &field, &stored, IMAGE_CACHE_TTL)
+        .await;
+    Ok(cached(&headers, &tag, "image/png", rendered))
 }
 
 /// The place's check-in code as SVG, for print shops.
