@@ -85,15 +85,36 @@ pub async fn find_ward(pool: &PgPool, name: &str) -> sqlx::Result<Option<(i32, S
 
 /// A province by its current name or a former one (before the 2025 merger).
 pub async fn find_province(pool: &PgPool, name: &str) -> sqlx::Result<Option<(i32, String)>> {
-    let row = sqlx::query!(
-        "SELECT id, name FROM provinces
-         WHERE lower(name) = lower($1) OR lower($1) = ANY (SELECT lower(u) FROM unnest(former_units) u)
-         ORDER BY lower(name) = lower($1) DESC LIMIT 1",
-        name.trim()
-    )
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|r| (r.id, r.name)))
+    let wanted = province_key(name);
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let rows = sqlx::query!("SELECT id, name, former_units FROM provinces ORDER BY id")
+        .fetch_all(pool)
+        .await?;
+    // A current name wins over a former unit of the same spelling.
+    let current = rows.iter().find(|r| province_key(&r.name) == wanted);
+    let former = || {
+        rows.iter()
+            .find(|r| r.former_units.iter().any(|u| province_key(u) == wanted))
+    };
+    Ok(current.or_else(former).map(|r| (r.id, r.name.clone())))
+}
+
+/// How a province's name compares: without accents or case ("ha noi",
+/// "Khánh Hoà"), dashes and dots as spaces, and without the "Thành phố",
+/// "TP." or "Tỉnh" in front.
+pub fn province_key(name: &str) -> String {
+    let plain: String = crate::checkin::model::search_key(name)
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    let words: Vec<&str> = plain.split_whitespace().collect();
+    let rest = match words.as_slice() {
+        ["thanh", "pho", rest @ ..] | ["tp", rest @ ..] | ["tinh", rest @ ..] => rest,
+        all => all,
+    };
+    rest.join(" ")
 }
 
 pub async fn province_names(pool: &PgPool) -> sqlx::Result<Vec<String>> {
@@ -110,6 +131,19 @@ pub async fn ward_names(pool: &PgPool) -> sqlx::Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn province_names_compare_as_people_write_them() {
+        use super::province_key;
+        assert_eq!(province_key("TP. Hồ Chí Minh"), province_key("Hồ Chí Minh"));
+        assert_eq!(province_key("Thành phố Hà Nội"), province_key("ha noi"));
+        assert_eq!(province_key("Khánh Hoà"), province_key("Khánh Hòa"));
+        assert_eq!(
+            province_key("Bà Rịa – Vũng Tàu"),
+            province_key("Bà Rịa - Vũng Tàu")
+        );
+        assert_eq!(province_key("Tỉnh Đồng Nai"), "dong nai");
+    }
+
     #[test]
     fn bundled_region_files_parse() {
         let wards = super::parse(super::WARDS_CSV).unwrap();

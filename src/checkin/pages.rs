@@ -715,6 +715,8 @@ struct Receipt {
     t: Tr,
     stay_id: Uuid,
     token: String,
+    /// The receipt's own address, to copy and keep.
+    link: String,
     place: String,
     arrived: String,
     expected_departure: String,
@@ -753,6 +755,7 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
         t,
         stay_id: id,
         token: token.to_owned(),
+        link: format!("{}/stay/{id}?t={token}", state.config.base_url()),
         place: row.place,
         arrived: local(row.arrived_at),
         expected_departure: row.expected_departure.format("%d/%m/%Y").to_string(),

@@ -13,7 +13,9 @@ const FIELDS: usize = 7;
 
 pub(super) fn parse(text: &str) -> Result<ParsedDocument, FieldErrors> {
     let text = repair_mojibake(text);
-    let fields: Vec<&str> = text.split('|').map(str::trim).collect();
+    // Once more field by field: a scanner may garble only the name.
+    let owned: Vec<String> = text.split('|').map(repair_mojibake).collect();
+    let fields: Vec<&str> = owned.iter().map(|f| f.trim()).collect();
     if fields.len() < FIELDS {
         return Err(error(
             "cccd_qr_fields",
@@ -220,6 +222,16 @@ mod tests {
     fn fields_newer_cards_append_are_ignored() {
         let parsed = parse(&format!("{CARD}|Nguyễn Văn Bình|Trần Thị Cúc|")).unwrap();
         assert_is_the_card(&parsed);
+    }
+
+    #[test]
+    fn a_field_garbled_alone_is_repaired() {
+        let garbled_name: String = "Nguyễn Văn An".bytes().map(char::from).collect();
+        let text =
+            format!("077090001234||{garbled_name}|15081990|Nam|12 Thùy Vân, Phường 2|10052021");
+        let card = parse(&text).unwrap();
+        assert_eq!(card.guest.full_name.as_deref(), Some("Nguyễn Văn An"));
+        assert_eq!(card.guest.address.as_deref(), Some("12 Thùy Vân, Phường 2"));
     }
 
     #[test]

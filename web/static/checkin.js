@@ -311,6 +311,19 @@
     send();
   });
 
+  // A site's province list is for Vietnamese visitors only.
+  var province = document.getElementById("province");
+  if (province) {
+    var fitOrigin = function () {
+      var vn = form.elements.origin_country.value === "VNM" && !form.elements.origin_country_other.value.trim();
+      province.hidden = !vn;
+      form.elements.origin_province.disabled = !vn;
+    };
+    form.addEventListener("change", fitOrigin);
+    form.addEventListener("input", fitOrigin);
+    fitOrigin();
+  }
+
   form.addEventListener("input", save);
   form.addEventListener("change", save);
   each(blocks(), wire);
