@@ -15,11 +15,13 @@ use crate::AppState;
 
 const APP_CSS: &str = include_str!("../web/static/app.css");
 const CHECKIN_JS: &str = include_str!("../web/static/checkin.js");
+const DESK_JS: &str = include_str!("../web/static/desk.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/static/app.css", get(css))
         .route("/static/checkin.js", get(checkin_js))
+        .route("/static/desk.js", get(desk_js))
         .route("/favicon.ico", get(favicon))
 }
 
@@ -31,6 +33,7 @@ pub fn asset_version() -> &'static str {
         let digest = Sha256::new()
             .chain_update(APP_CSS)
             .chain_update(CHECKIN_JS)
+            .chain_update(DESK_JS)
             .finalize();
         data_encoding::HEXLOWER.encode(&digest[..6])
     });
@@ -54,6 +57,10 @@ async fn css() -> Response {
 
 async fn checkin_js() -> Response {
     asset("text/javascript; charset=utf-8", CHECKIN_JS)
+}
+
+async fn desk_js() -> Response {
+    asset("text/javascript; charset=utf-8", DESK_JS)
 }
 
 async fn favicon() -> StatusCode {

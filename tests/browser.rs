@@ -310,10 +310,10 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
         .format("%Y-%m-%d")
         .to_string();
     set_value(&client, "expected_departure", &tomorrow).await;
-    click(&client, "#desk-entry button").await;
+    click(&client, "#desk-entry .actions button[value=save]").await;
     let register = wait_for_text(&client, "#register", "Trần Thị Bình", true).await;
     assert!(register.contains("204"), "{register}");
-    click(&client, "#register form button").await;
+    click(&client, "#register button.checkout").await;
     wait_for_text(&client, "#register", "Trần Thị Bình", false).await;
 
     client.close().await.unwrap();
@@ -666,5 +666,164 @@ async fn in_russian_a_party_counts_in_and_a_form_survives_a_reload_and_a_lost_ne
         .await
         .unwrap();
     assert_eq!(stays, 1, "stored once");
+    client.close().await.unwrap();
+}
+
+async fn click_in_row(client: &Client, text: &str, button: &str) {
+    client
+        .find(Locator::XPath(&format!(
+            "//table[@id='register']//tr[contains(., '{text}')]//button[contains(@class, '{button}')]"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[sqlx::test]
+async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes(
+    pool: sqlx::PgPool,
+) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let place_id = place["id"].as_i64().unwrap();
+    let email = "quay@test.vn";
+    luutru::auth::repo::create_user(
+        &app.pool,
+        email,
+        "correct horse battery",
+        Role::Staff,
+        &[place_id],
+    )
+    .await
+    .unwrap();
+    // A Korean guest checked in by QR: waiting for the desk to see the passport.
+    let (status, _) = app
+        .post_json(
+            "/api/v1/checkins",
+            None,
+            &json!({"code": place["code"], "guests": [common::korean_guest()],
+                    "expected_departure": (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
+                    "consent": true}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    let vi = catalog("vi");
+    let (_driver, client) = browser().await;
+    sign_in(&client, &app, email, "/hotel").await;
+
+    // The scanner types a card's QR text and Enter: the guest fills in, the room is next.
+    let card = "077090001234|273456789|Nguyễn Văn An|15081990|Nam|12 Thùy Vân, Phường 2|10052021";
+    type_into(&client, "#scan", &format!("{card}\u{E007}")).await;
+    for _ in 0..100 {
+        if value_of(&client, "#desk-entry #full_name").await == "Nguyễn Văn An" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        value_of(&client, "#desk-entry #full_name").await,
+        "Nguyễn Văn An"
+    );
+    assert_eq!(
+        value_of(&client, "#desk-entry #document_number").await,
+        "077090001234"
+    );
+    assert_eq!(value_of(&client, "#date_of_birth").await, "1990-08-15");
+    assert_eq!(value_of(&client, "#desk-entry #nationality").await, "VNM");
+    type_into(&client, "#desk-entry #room", "101").await;
+    set_value(
+        &client,
+        "expected_departure",
+        &(chrono::Utc::now() + chrono::Duration::days(1))
+            .format("%Y-%m-%d")
+            .to_string(),
+    )
+    .await;
+    click(&client, "#desk-entry .actions button[value=save]").await;
+    wait_for_text(&client, "#register", "Nguyễn Văn An", true).await;
+    let capture: String = sqlx::query_scalar(
+        "SELECT g.capture FROM guests g JOIN stays s ON s.id = g.stay_id WHERE s.source = 'desk'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(capture, "cccd_qr");
+
+    // Arriving: the self check-in; the documents are seen and it leaves the tab.
+    client
+        .goto(&app.url(&format!("/hotel?place={place_id}&status=arriving")))
+        .await
+        .unwrap();
+    wait_for_text(&client, "#register", "KIM MINJUN", true).await;
+    assert!(client
+        .source()
+        .await
+        .unwrap()
+        .contains(&vi["hotel.arriving"]));
+    click_in_row(&client, "KIM MINJUN", "confirm").await;
+    wait_for_text(&client, "#register", "KIM MINJUN", false).await;
+    screenshot(&client, "desk-1-arriving-confirmed").await;
+
+    // In house: move the Korean guest to room 305.
+    client
+        .goto(&app.url(&format!("/hotel?place={place_id}")))
+        .await
+        .unwrap();
+    let room = client
+        .find(Locator::XPath(
+            "//table[@id='register']//tr[contains(., 'KIM MINJUN')]//input[@name='room']",
+        ))
+        .await
+        .unwrap();
+    room.clear().await.unwrap();
+    room.send_keys("305").await.unwrap();
+    click_in_row(&client, "KIM MINJUN", "secondary").await;
+    wait_for_text(&client, "#register", "305", true).await;
+
+    // Check out by mistake, then undo from the history.
+    click_in_row(&client, "KIM MINJUN", "checkout").await;
+    wait_for_text(&client, "#register", "KIM MINJUN", false).await;
+    client
+        .goto(&app.url(&format!("/hotel?place={place_id}&status=all")))
+        .await
+        .unwrap();
+    click_in_row(&client, "KIM MINJUN", "undo").await;
+    // Back in house: the row offers a check-out again.
+    client
+        .wait()
+        .for_element(Locator::XPath(
+            "//table[@id='register']//tr[contains(., 'KIM MINJUN')]//button[contains(@class, 'checkout')]",
+        ))
+        .await
+        .unwrap();
+    client
+        .goto(&app.url(&format!("/hotel?place={place_id}")))
+        .await
+        .unwrap();
+    let register = wait_for_text(&client, "#register", "KIM MINJUN", true).await;
+    assert!(register.contains("305"), "{register}");
+    screenshot(&client, "desk-2-in-house").await;
+
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action || COALESCE(':' || (detail->>'field'), '') FROM audit_log
+         WHERE action LIKE 'stay.%' AND actor_id IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "stay.desk_entry",
+            "stay.confirm",
+            "stay.correct:room",
+            "stay.check_out",
+            "stay.undo_check_out"
+        ],
+        "every change audited with who did it"
+    );
     client.close().await.unwrap();
 }

@@ -77,7 +77,7 @@ fn default_nationality(lang: Lang) -> &'static str {
 }
 
 /// The document reader's messages as JSON, safe inside a script element.
-fn document_errors(t: Tr) -> String {
+pub(crate) fn document_errors(t: Tr) -> String {
     let map: BTreeMap<&str, &str> = DOCUMENT_ERRORS
         .iter()
         .map(|code| (*code, t.dynamic(&format!("error.{code}"))))

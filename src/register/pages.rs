@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/hotel", get(page))
         .route("/hotel/{place}/stays", post(desk_entry))
         .route("/hotel/{place}/stays/{id}/checkout", post(checkout))
+        .route("/hotel/{place}/stays/{id}/{change}", post(change))
         .route("/hotel/{place}/screen", get(screen))
 }
 
@@ -40,6 +41,9 @@ struct HotelPage {
     place_id: Option<i64>,
     place_name: String,
     in_house: bool,
+    /// in_house, arriving, departing or all
+    view: String,
+    counts: repo::Counts,
     offset: i64,
     limit: i64,
     q: String,
@@ -89,6 +93,7 @@ async fn build(
     let place_id = place.or_else(|| (places.len() == 1).then(|| places[0].0));
     let mut stays = Vec::new();
     let mut place_name = String::new();
+    let mut counts = repo::Counts::default();
     if let Some(id) = place_id {
         user.require_register(id)?;
         place_name = places
@@ -96,12 +101,18 @@ async fn build(
             .find(|(p, _)| *p == id)
             .map(|(_, n)| n.clone())
             .unwrap_or_default();
-        let filter = filter_from(query)?;
+        let filter = filter_from(query, crate::localtime::today(state.tz()))?;
         stays = repo::list(&state.db, &state.cipher, id, &filter).await?;
+        counts = repo::counts(&state.db, id, crate::localtime::today(state.tz())).await?;
     }
     Ok(HotelPage {
         t: Tr(lang),
         in_house: query.status.as_deref() != Some("all"),
+        view: match query.status.as_deref() {
+            Some(v @ ("arriving" | "departing" | "all")) => v.to_owned(),
+            _ => "in_house".to_owned(),
+        },
+        counts,
         offset: query.offset.unwrap_or(0),
         limit: query.limit.unwrap_or(100),
         q: query.q.clone().unwrap_or_default(),
@@ -143,13 +154,51 @@ async fn desk_entry(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     Path(place_id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    Form(mut form): Form<HashMap<String, String>>,
 ) -> PageResult {
     same_origin(&headers)?;
     let lang = Lang::negotiate(None, &headers);
     let user = user.ok_or(Error::Unauthorized)?;
     if !user.works_at(place_id) {
         return Err(Error::Forbidden("only this place's manager and staff enter its stays").into());
+    }
+    // What a scanner typed (a card's QR text or a passport's MRZ) fills the
+    // guest in, through the parser the visitor's page uses.
+    if form.get("action").map(String::as_str) == Some("read") {
+        let text = form.get("scan").cloned().unwrap_or_default();
+        let mut page = build(&state, user, &ListQuery::default(), Some(place_id), lang)
+            .await
+            .map_err(|error| PageError { error, lang })?;
+        let t = Tr(lang);
+        let status = match crate::documents::parse(&text) {
+            Ok(doc) => {
+                let g = doc.guest;
+                for (field, value) in [
+                    ("full_name", g.full_name),
+                    ("date_of_birth", g.date_of_birth),
+                    ("sex", g.sex),
+                    ("nationality", g.nationality),
+                    ("document_type", g.document_type),
+                    ("document_number", g.document_number),
+                    ("capture", g.capture),
+                ] {
+                    form.insert(field.to_owned(), value.unwrap_or_default());
+                }
+                form.remove("scan");
+                axum::http::StatusCode::OK
+            }
+            Err(errors) => {
+                page.errors = errors
+                    .0
+                    .values()
+                    .flatten()
+                    .map(|e| (t.get("hotel.scan").to_owned(), t.error(e).to_owned()))
+                    .collect();
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY
+            }
+        };
+        page.form = form;
+        return Ok(render_status(status, &page));
     }
     let get = |k: &str| {
         form.get(k)
@@ -164,6 +213,7 @@ async fn desk_entry(
             nationality: get("nationality"),
             document_type: get("document_type"),
             document_number: get("document_number"),
+            capture: get("capture"),
             ..Default::default()
         }],
         purpose: get("purpose"),
@@ -224,6 +274,60 @@ async fn checkout(
     crate::checkin::repo::check_out(&state.db, state.tz(), id, "desk", Some(user.id)).await?;
     crate::stats::live::invalidate(&state, place_id).await;
     Ok(Redirect::to(&format!("/hotel?place={place_id}")).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct ChangeForm {
+    room: Option<String>,
+    expected_departure: Option<String>,
+    /// The tab to go back to.
+    view: Option<String>,
+}
+
+/// Confirm, move, extend or undo a check-out from the register page.
+async fn change(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    headers: HeaderMap,
+    Path((place_id, id, change)): Path<(i64, Uuid, String)>,
+    Form(form): Form<ChangeForm>,
+) -> PageResult<Response> {
+    same_origin(&headers)?;
+    let lang = Lang::negotiate(None, &headers);
+    let user = user.ok_or(Error::Unauthorized)?;
+    user.require_desk(place_id)?;
+    let change = match change.as_str() {
+        "confirm" => super::desk::Change::Confirm,
+        "room" => super::desk::Change::Room(form.room.clone().unwrap_or_default()),
+        "extend" => {
+            let raw = form.expected_departure.as_deref().unwrap_or_default();
+            match crate::checkin::model::parse_date(raw) {
+                Some(day) => super::desk::Change::Departure(day),
+                None => {
+                    return Err(PageError {
+                        error: crate::error::FieldErrors::single(
+                            "expected_departure",
+                            "date_format",
+                            "write the date as YYYY-MM-DD",
+                        ),
+                        lang,
+                    })
+                }
+            }
+        }
+        "undo-checkout" => super::desk::Change::UndoCheckout,
+        _ => return Err(Error::NotFound("there is no such page").into()),
+    };
+    super::desk::apply(&state.db, state.tz(), place_id, id, &change, user.id)
+        .await
+        .map_err(|error| PageError { error, lang })?;
+    crate::stats::live::invalidate(&state, place_id).await;
+    let view = form
+        .view
+        .as_deref()
+        .filter(|v| ["arriving", "departing", "all"].contains(v))
+        .unwrap_or("in_house");
+    Ok(Redirect::to(&format!("/hotel?place={place_id}&status={view}")).into_response())
 }
 
 #[derive(Template)]

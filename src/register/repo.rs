@@ -13,6 +13,10 @@ use crate::error::Result;
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub in_house_only: bool,
+    /// Self check-ins waiting for the desk to see the documents.
+    pub arriving_only: bool,
+    /// In house and due to leave on or before this day.
+    pub departing_by: Option<NaiveDate>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     pub q: Option<String>,
@@ -65,6 +69,35 @@ pub fn mask(number: &str) -> String {
     )
 }
 
+/// How many stays each tab of the register holds.
+#[derive(Debug, Clone, Copy, Default, Serialize, utoipa::ToSchema)]
+pub struct Counts {
+    pub in_house: i64,
+    pub arriving: i64,
+    pub departing: i64,
+    pub all: i64,
+}
+
+pub async fn counts(pool: &PgPool, place_id: i64, today: NaiveDate) -> Result<Counts> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE departed_at IS NULL) AS "in_house!",
+                  count(*) FILTER (WHERE departed_at IS NULL AND source = 'self_qr' AND confirmed_at IS NULL) AS "arriving!",
+                  count(*) FILTER (WHERE departed_at IS NULL AND expected_departure <= $2) AS "departing!",
+                  count(*) AS "all!"
+           FROM stays WHERE place_id = $1 AND status = 'active'"#,
+        place_id,
+        today
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(Counts {
+        in_house: row.in_house,
+        arriving: row.arriving,
+        departing: row.departing,
+        all: row.all,
+    })
+}
+
 pub async fn list(
     pool: &PgPool,
     cipher: &DataCipher,
@@ -101,6 +134,8 @@ pub async fn list(
                       OR EXISTS (SELECT 1 FROM guests g2 JOIN guest_identities i2 ON i2.guest_id = g2.id
                                  WHERE g2.stay_id = s.id
                                    AND (i2.name_search LIKE $5 OR i2.document_index = $6 OR g2.nationality = upper($8))))
+                 AND (NOT $10 OR (s.source = 'self_qr' AND s.confirmed_at IS NULL))
+                 AND ($11::date IS NULL OR s.expected_departure <= $11)
                ORDER BY s.arrived_at DESC, s.id
                LIMIT $7 OFFSET $9
            )
@@ -121,7 +156,9 @@ pub async fn list(
         doc_index,
         f.limit,
         q,
-        f.offset
+        f.offset,
+        f.arriving_only,
+        f.departing_by
     )
     .fetch_all(pool)
     .await?;

@@ -188,7 +188,8 @@ pub async fn create_stay(
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// in_house (default) or all
+    /// in_house (default), arriving (self check-ins whose documents the desk
+    /// has not seen), departing (in house, due to leave today or earlier) or all
     pub status: Option<String>,
     /// Stays present on or after this local date (YYYY-MM-DD).
     pub from: Option<String>,
@@ -201,14 +202,20 @@ pub struct ListQuery {
     pub offset: Option<i64>,
 }
 
-pub fn filter_from(q: &ListQuery) -> Result<Filter> {
+pub fn filter_from(q: &ListQuery, today: chrono::NaiveDate) -> Result<Filter> {
     let mut errors = FieldErrors::default();
-    let in_house_only = match q.status.as_deref() {
-        None | Some("") | Some("in_house") => true,
-        Some("all") => false,
+    let (in_house_only, arriving_only, departing_by) = match q.status.as_deref() {
+        None | Some("") | Some("in_house") => (true, false, None),
+        Some("arriving") => (true, true, None),
+        Some("departing") => (true, false, Some(today)),
+        Some("all") => (false, false, None),
         Some(_) => {
-            errors.add("status", "invalid", "must be in_house or all");
-            true
+            errors.add(
+                "status",
+                "invalid",
+                "must be in_house, arriving, departing or all",
+            );
+            (true, false, None)
         }
     };
     let mut date = |raw: &Option<String>, field: &str| {
@@ -231,6 +238,8 @@ pub fn filter_from(q: &ListQuery) -> Result<Filter> {
     }
     errors.finish(Filter {
         in_house_only,
+        arriving_only,
+        departing_by,
         from,
         to,
         q: q.q.clone(),
@@ -271,7 +280,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<RegisterStay>>> {
     user.require_register(place_id)?;
-    let filter = filter_from(&q)?;
+    let filter = filter_from(&q, crate::localtime::today(state.tz()))?;
     audit_read(&state, &user, place_id, "register.read", &q).await?;
     Ok(Json(
         repo::list(&state.db, &state.cipher, place_id, &filter).await?,
@@ -288,7 +297,7 @@ pub async fn csv_export(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response> {
     user.require_register(place_id)?;
-    let mut filter = filter_from(&q)?;
+    let mut filter = filter_from(&q, crate::localtime::today(state.tz()))?;
     filter.limit = 100_000;
     audit_read(&state, &user, place_id, "register.export", &q).await?;
     let stays = repo::list(&state.db, &state.cipher, place_id, &filter).await?;

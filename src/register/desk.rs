@@ -1,0 +1,179 @@
+//! What the desk changes on a stay after it is written: confirming a self
+//! check-in's documents, moving rooms, extending, undoing a check-out. Each
+//! change is one transaction with its audit record, naming the field, what
+//! it was and what it became.
+
+use chrono::{Duration, NaiveDate};
+use chrono_tz::Tz;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::checkin::model::MAX_STAY_DAYS;
+use crate::error::{Error, FieldErrors, Result};
+use crate::localtime;
+
+/// A change the desk asks for.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// The documents of a self check-in were seen at the desk.
+    Confirm,
+    /// Assign or move to a room; empty clears it.
+    Room(String),
+    /// A new expected departure (longer or shorter).
+    Departure(NaiveDate),
+    /// A check-out made by mistake: the stay is in house again.
+    UndoCheckout,
+}
+
+/// Longest room label: "A-1204", "Bungalow 7".
+const ROOM_MAX: usize = 20;
+
+struct Head {
+    arrival_date: NaiveDate,
+    expected_departure: NaiveDate,
+    room: Option<String>,
+    departed_at: Option<chrono::DateTime<chrono::Utc>>,
+    departure_date: Option<NaiveDate>,
+    confirmed: bool,
+    source: String,
+}
+
+async fn lock(tx: &mut PgConnection, place_id: i64, stay_id: Uuid) -> Result<Head> {
+    sqlx::query_as!(
+        Head,
+        r#"SELECT arrival_date, expected_departure, room, departed_at,
+                  departure_date, confirmed_at IS NOT NULL AS "confirmed!", source
+           FROM stays WHERE id = $1 AND place_id = $2 AND status = 'active' FOR UPDATE"#,
+        stay_id,
+        place_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound("there is no such stay at this place"))
+}
+
+/// Apply one change; returns nothing when it changed nothing (a repeated
+/// click), so a retry is harmless.
+pub async fn apply(
+    pool: &PgPool,
+    tz: Tz,
+    place_id: i64,
+    stay_id: Uuid,
+    change: &Change,
+    actor: i64,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let head = lock(&mut tx, place_id, stay_id).await?;
+    let today = localtime::today(tz);
+    let (action, detail) = match change {
+        Change::Confirm => {
+            if head.confirmed || head.source != "self_qr" {
+                return Ok(());
+            }
+            sqlx::query!(
+                "UPDATE stays SET confirmed_at = now() WHERE id = $1",
+                stay_id
+            )
+            .execute(&mut *tx)
+            .await?;
+            ("stay.confirm", json!({}))
+        }
+        Change::Room(room) => {
+            let room = room.trim();
+            if room.chars().count() > ROOM_MAX {
+                return Err(FieldErrors::single(
+                    "room",
+                    "too_long",
+                    format!("a room is at most {ROOM_MAX} characters"),
+                ));
+            }
+            let new = (!room.is_empty()).then(|| room.to_owned());
+            if new == head.room {
+                return Ok(());
+            }
+            sqlx::query!("UPDATE stays SET room = $2 WHERE id = $1", stay_id, new)
+                .execute(&mut *tx)
+                .await?;
+            (
+                "stay.correct",
+                json!({"field": "room", "from": head.room, "to": new}),
+            )
+        }
+        Change::Departure(day) => {
+            if head.departed_at.is_some() {
+                return Err(Error::Conflict(
+                    "this stay has ended: undo the check-out first".into(),
+                ));
+            }
+            if *day < head.arrival_date.max(today) {
+                return Err(FieldErrors::single(
+                    "expected_departure",
+                    "departure_past",
+                    "the departure cannot be before today or the arrival",
+                ));
+            }
+            if *day > head.arrival_date + Duration::days(MAX_STAY_DAYS) {
+                return Err(FieldErrors::single(
+                    "expected_departure",
+                    "departure_far",
+                    "a stay declared here lasts at most a year",
+                ));
+            }
+            if *day == head.expected_departure {
+                return Ok(());
+            }
+            sqlx::query!(
+                "UPDATE stays SET expected_departure = $2 WHERE id = $1",
+                stay_id,
+                day
+            )
+            .execute(&mut *tx)
+            .await?;
+            (
+                "stay.correct",
+                json!({"field": "expected_departure", "from": head.expected_departure, "to": day}),
+            )
+        }
+        Change::UndoCheckout => {
+            let (Some(departed_at), Some(left)) = (head.departed_at, head.departure_date) else {
+                return Ok(());
+            };
+            // A mistake is noticed the same day or the next; later, the
+            // figures already reported would change under the office.
+            if left < today - Duration::days(1) {
+                return Err(Error::Conflict(
+                    "a check-out can be undone until the day after it".into(),
+                ));
+            }
+            sqlx::query!(
+                "UPDATE stays SET departed_at = NULL, departure_date = NULL, checkout_by = NULL WHERE id = $1",
+                stay_id
+            )
+            .execute(&mut *tx)
+            .await?;
+            // The guests who left with the stay come back; one who left
+            // earlier on their own stays gone.
+            sqlx::query!(
+                "UPDATE guests SET departed_at = NULL, departure_date = NULL
+                 WHERE stay_id = $1 AND departed_at = $2",
+                stay_id,
+                departed_at
+            )
+            .execute(&mut *tx)
+            .await?;
+            ("stay.undo_check_out", json!({"departed_at": departed_at}))
+        }
+    };
+    crate::audit::record(
+        &mut *tx,
+        Some(actor),
+        action,
+        Some(place_id),
+        Some(&stay_id.to_string()),
+        detail,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

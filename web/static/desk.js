@@ -1,0 +1,69 @@
+// The desk's scanner input: a USB 2-D scanner types a card's QR text or a
+// passport's MRZ and presses Enter; the guest fills in without a round trip
+// of the page. Without script the Fill-in button does the same on the server.
+(function () {
+  "use strict";
+  var scan = document.getElementById("scan");
+  var form = document.getElementById("desk-entry");
+  if (!scan || !form || !window.fetch) return;
+  var set = function (name, value) {
+    var el = form.elements[name];
+    if (!el || value == null) return;
+    if (el.tagName === "SELECT" && !Array.prototype.some.call(el.options, function (o) { return o.value === value; })) {
+      var option = document.createElement("option");
+      option.textContent = value;
+      el.appendChild(option);
+    }
+    el.value = value;
+  };
+  var messages = {};
+  try { messages = JSON.parse(document.getElementById("doc-errors").textContent); } catch (e) { /* none */ }
+  var note = document.createElement("p");
+  note.setAttribute("role", "status");
+  scan.parentNode.parentNode.insertBefore(note, scan.parentNode.nextSibling);
+  function read() {
+    var text = scan.value;
+    if (!text.trim()) return;
+    fetch("/api/v1/documents/parse", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text: text }),
+      credentials: "same-origin"
+    }).then(function (res) {
+      return res.json().then(function (answer) {
+        if (!res.ok) {
+          note.className = "error";
+          var codes = (answer.codes && answer.codes.text) || [res.status === 429 ? "rate" : ""];
+          note.textContent = codes.map(function (c) { return messages[c] || messages[""] || c; }).join(" ");
+          return;
+        }
+        var g = answer.guest;
+        ["full_name", "date_of_birth", "sex", "nationality", "document_type", "document_number", "capture"]
+          .forEach(function (f) { set(f, g[f]); });
+        note.className = "ok";
+        note.textContent = g.full_name || "";
+        scan.value = "";
+        // Next, the room: the one thing a document cannot tell.
+        form.elements.room.focus();
+      });
+    }, function () {
+      note.className = "error";
+      note.textContent = messages[""] || "";
+    });
+  }
+  // Scanners end with Enter; a multi-line MRZ may arrive as two Enters.
+  var timer = null;
+  scan.addEventListener("keydown", function (e) {
+    if (e.key !== "Enter") return;
+    e.preventDefault();
+    // The lines of an MRZ arrive joined; the parser reads them so.
+    clearTimeout(timer);
+    timer = setTimeout(read, 150);
+  });
+  form.addEventListener("click", function (e) {
+    if (e.target.name === "action" && e.target.value === "read") {
+      e.preventDefault();
+      read();
+    }
+  });
+})();
