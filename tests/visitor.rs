@@ -176,6 +176,7 @@ async fn a_document_is_read_from_its_text_or_a_photo(pool: sqlx::PgPool) {
         .post_json("/api/v1/documents/parse", None, &json!({ "text": CCCD }))
         .await;
     assert_eq!(status, StatusCode::OK, "{card}");
+    assert_eq!(card["kind"], "cccd");
     assert_eq!(card["format"], "cccd_qr");
     let guest = &card["guest"];
     assert_eq!(guest["full_name"], "Nguyễn Văn An");
@@ -189,6 +190,7 @@ async fn a_document_is_read_from_its_text_or_a_photo(pool: sqlx::PgPool) {
         .post_json("/api/v1/documents/parse", None, &json!({ "text": TD3 }))
         .await;
     assert_eq!(status, StatusCode::OK, "{passport}");
+    assert_eq!(passport["kind"], "mrz");
     assert_eq!(passport["guest"]["full_name"], "ERIKSSON ANNA MARIA");
     assert_eq!(passport["guest"]["document_number"], "L898902C3");
     assert_eq!(passport["guest"]["nationality"], "UTO");

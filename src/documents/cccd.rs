@@ -89,6 +89,7 @@ pub(super) fn parse(text: &str) -> Result<ParsedDocument, FieldErrors> {
     finish(errors)?;
 
     Ok(ParsedDocument {
+        kind: "cccd",
         format: "cccd_qr",
         guest: GuestInput {
             full_name: Some(full_name),

@@ -19,7 +19,10 @@ const FIELD: &str = "text";
 // No PartialEq/Eq: `GuestInput` does not derive them.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ParsedDocument {
-    /// "cccd_qr", "mrz_td3" or "mrz_td1"
+    /// "cccd" (the QR code of a Vietnamese ID card) or "mrz" (a passport's
+    /// or an ID card's machine-readable zone)
+    pub kind: &'static str,
+    /// The layout read: "cccd_qr", "mrz_td3" (passport) or "mrz_td1" (ID card)
     pub format: &'static str,
     /// Ready to prefill the check-in form: full_name, date_of_birth, sex, nationality,
     /// document_type, document_number, address (CCCD), document_expiry (MRZ), capture ("cccd_qr" or "mrz").

@@ -110,6 +110,7 @@ fn td3(l1: &str, l2: &str, today: NaiveDate) -> Result<ParsedDocument, FieldErro
     finish(errors)?;
 
     Ok(ParsedDocument {
+        kind: "mrz",
         format: "mrz_td3",
         guest: GuestInput {
             full_name: name(&l1[5..]),
@@ -171,6 +172,7 @@ fn td1(l1: &str, l2: &str, l3: &str, today: NaiveDate) -> Result<ParsedDocument,
     };
 
     Ok(ParsedDocument {
+        kind: "mrz",
         format: "mrz_td1",
         guest: GuestInput {
             full_name: name(l3),
