@@ -114,6 +114,10 @@ pub struct Config {
     /// tourist site is not counted again.
     #[arg(long, env = "VISIT_REPEAT_MINUTES", default_value_t = 30)]
     pub visit_repeat_minutes: i64,
+    /// The columns of the police-notification export (a CSV of sheet,
+    /// heading, field); the bundled `data/police-columns.csv` when unset.
+    #[arg(long, env = "POLICE_COLUMNS")]
+    pub police_columns: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -130,6 +134,7 @@ impl Config {
 
     /// Refuse to run production with missing or demo secrets.
     pub fn check(&self) -> anyhow::Result<()> {
+        crate::register::police::Layout::load(self.police_columns.as_deref())?;
         if self.environment == Environment::Production {
             for (name, secret, demo) in [
                 ("QR_SIGNING_KEY", &self.qr_signing_key, DEMO_QR_KEY),

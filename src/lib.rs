@@ -63,6 +63,8 @@ pub struct Inner {
     pub codes: CodeSigner,
     pub presence: crate::qr::presence::Presence,
     pub cipher: DataCipher,
+    /// Columns of the police-notification export.
+    pub police: crate::register::police::Layout,
 }
 
 impl Deref for AppState {
@@ -77,6 +79,14 @@ impl AppState {
         let codes = CodeSigner::new(&config.qr_key(), &config.retired_qr_keys());
         let cipher = DataCipher::new(&config.data_key());
         let presence = crate::qr::presence::Presence::new(&config.qr_key());
+        // `Config::check` refuses a layout that does not load; one that
+        // fails here after all falls back to the bundled layout, loudly.
+        let police = crate::register::police::Layout::load(config.police_columns.as_deref())
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "police columns: using the bundled layout");
+                crate::register::police::Layout::load(None)
+                    .unwrap_or_else(|_| unreachable!("the bundled police layout is tested"))
+            });
         AppState(Arc::new(Inner {
             db,
             cache,
@@ -84,6 +94,7 @@ impl AppState {
             codes,
             presence,
             cipher,
+            police,
         }))
     }
 
@@ -104,6 +115,7 @@ pub fn app(state: AppState) -> Router {
         .merge(documents::routes::router())
         .merge(register::routes::router())
         .merge(register::pages::router())
+        .merge(register::police_routes::router())
         .merge(stats::routes::router())
         .merge(stats::pages::router())
         .merge(openapi::router())

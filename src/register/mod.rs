@@ -3,5 +3,7 @@
 
 pub mod desk;
 pub mod pages;
+pub mod police;
+pub mod police_routes;
 pub mod repo;
 pub mod routes;

@@ -44,6 +44,9 @@ struct HotelPage {
     /// in_house, arriving, departing or all
     view: String,
     counts: repo::Counts,
+    /// Guests not yet declared to the police, the most urgent first.
+    due: Vec<super::police::Due>,
+    today: String,
     offset: i64,
     limit: i64,
     q: String,
@@ -58,6 +61,9 @@ struct HotelPage {
 impl HotelPage {
     fn local(&self, at: &DateTime<Utc>) -> String {
         at.with_timezone(&self.tz).format("%d/%m %H:%M").to_string()
+    }
+    fn overdue(&self) -> usize {
+        self.due.iter().filter(|d| d.status == "overdue").count()
     }
     fn q_encoded(&self) -> String {
         form_urlencoded::byte_serialize(self.q.as_bytes()).collect()
@@ -94,6 +100,7 @@ async fn build(
     let mut stays = Vec::new();
     let mut place_name = String::new();
     let mut counts = repo::Counts::default();
+    let mut due = Vec::new();
     if let Some(id) = place_id {
         user.require_register(id)?;
         place_name = places
@@ -104,6 +111,7 @@ async fn build(
         let filter = filter_from(query, crate::localtime::today(state.tz()))?;
         stays = repo::list(&state.db, &state.cipher, id, &filter).await?;
         counts = repo::counts(&state.db, id, crate::localtime::today(state.tz())).await?;
+        due = super::police::due(&state.db, id, Utc::now()).await?;
     }
     Ok(HotelPage {
         t: Tr(lang),
@@ -113,6 +121,8 @@ async fn build(
             _ => "in_house".to_owned(),
         },
         counts,
+        due,
+        today: crate::localtime::today(state.tz()).to_string(),
         offset: query.offset.unwrap_or(0),
         limit: query.limit.unwrap_or(100),
         q: query.q.clone().unwrap_or_default(),

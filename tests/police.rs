@@ -1,0 +1,218 @@
+//! The police notification: the deadline board, the day's declaration as
+//! XLSX (read back with a real spreadsheet reader) and CSV in the columns of
+//! the layout, a batch marked as sent, and a layout an office changes.
+
+mod common;
+
+use calamine::{Reader, Xlsx};
+use common::{korean_guest, spawn, vietnamese_guest};
+use luutru::auth::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+fn in_days(days: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+fn sheet(book: &mut Xlsx<std::io::Cursor<Vec<u8>>>, name: &str) -> Vec<Vec<String>> {
+    book.worksheet_range(name)
+        .unwrap()
+        .rows()
+        .map(|row| row.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+#[sqlx::test]
+async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked_sent(
+    pool: sqlx::PgPool,
+) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    let (status, _) = app
+        .post_json(
+            "/api/v1/checkins",
+            None,
+            &json!({"code": place["code"], "guests": [vietnamese_guest(), korean_guest()],
+                    "expected_departure": in_days(2), "purpose": "tourism", "consent": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // The board lists both, due.
+    let page = app
+        .client
+        .get(app.url(&format!("/hotel?place={id}")))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let board = page.split("id=\"police\"").nth(1).unwrap();
+    assert!(board.contains("Nguyễn Văn An") && board.contains("KIM MINJUN"));
+
+    // The workbook: one sheet each, the layout's headings, every number in full.
+    let response = app
+        .client
+        .get(app.url(&format!("/api/v1/places/{id}/police.xlsx")))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(book.sheet_names(), ["Khach Viet Nam", "Khach nuoc ngoai"]);
+    let vietnamese = sheet(&mut book, "Khach Viet Nam");
+    assert_eq!(vietnamese.len(), 2, "{vietnamese:?}");
+    assert_eq!(vietnamese[0][1], "Họ và tên");
+    let row = &vietnamese[1];
+    assert_eq!(row[0], "1");
+    assert_eq!(row[1], "Nguyễn Văn An");
+    assert_eq!(row[2], "15/08/1990");
+    assert_eq!(row[3], "Nam");
+    assert!(row.contains(&"077090001234".to_owned()), "{row:?}");
+    assert!(row.contains(&"12 Thùy Vân, Phường 2".to_owned()), "{row:?}");
+    assert!(row.contains(&"Du lịch".to_owned()), "{row:?}");
+    let foreign = sheet(&mut book, "Khach nuoc ngoai");
+    assert_eq!(foreign.len(), 2, "{foreign:?}");
+    assert_eq!(foreign[1][1], "KIM MINJUN");
+    assert!(foreign[1].contains(&"KOR".to_owned()));
+    assert!(foreign[1].contains(&"M12345678".to_owned()));
+    assert!(
+        foreign[1].contains(&"01/01/2031".to_owned()),
+        "passport expiry"
+    );
+
+    // The same as CSV, one sheet at a time, with a BOM for Excel.
+    let csv = app
+        .client
+        .get(app.url(&format!("/api/v1/places/{id}/police.csv?sheet=foreign")))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with('\u{feff}'));
+    assert!(csv.contains("KIM MINJUN") && !csv.contains("Nguyễn Văn An"));
+
+    // Exports are audited; the office sees no personal data.
+    let exports: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'police.export'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(exports, 2);
+    let (status, _) = app
+        .get_json(&format!("/api/v1/places/{id}/police.csv"), Some(&office))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Sent: both are recorded with the portal's reference, and the board empties.
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/places/{id}/police/sent"),
+            Some(&staff),
+            &json!({"reference": ""}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a reference is needed"
+    );
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/places/{id}/police/sent"),
+            Some(&staff),
+            &json!({"reference": "VNEID-2026-000123"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["marked"], 2);
+    let refs: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT notification_ref FROM guests ORDER BY position")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        refs,
+        vec![
+            Some("VNEID-2026-000123".to_owned()),
+            Some("VNEID-2026-000123".to_owned())
+        ]
+    );
+    let (_, register) = app
+        .get_json(&format!("/api/v1/places/{id}/stays"), Some(&staff))
+        .await;
+    assert_eq!(
+        register[0]["guests"][0]["notification_status"],
+        "sent_on_time"
+    );
+    let page = app
+        .client
+        .get(app.url(&format!("/hotel?place={id}&lang=en")))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let board = page.split("id=\"police\"").nth(1).unwrap();
+    assert!(!board
+        .split("</section>")
+        .next()
+        .unwrap()
+        .contains("KIM MINJUN"));
+    // Only what is not yet sent, on request: nothing now.
+    let csv = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/places/{id}/police.csv?sheet=foreign&unsent=true"
+        )))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 1, "headings only: {csv}");
+}
+
+#[test]
+fn an_office_changes_the_columns_without_a_release() {
+    use luutru::register::police::Layout;
+    let dir = std::env::temp_dir().join(format!("luutru-layout-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("columns.csv");
+    std::fs::write(
+        &path,
+        "sheet,heading,field\nvietnamese,Tên khách,full_name\nvietnamese,Số giấy tờ,document_number\nforeign,Name,full_name\n",
+    )
+    .unwrap();
+    let layout = Layout::load(Some(&path)).unwrap();
+    assert_eq!(layout.vietnamese.len(), 2);
+    assert_eq!(layout.vietnamese[1].heading, "Số giấy tờ");
+    std::fs::write(
+        &path,
+        "sheet,heading,field\nvietnamese,Tên,ful_name\nforeign,Name,full_name\n",
+    )
+    .unwrap();
+    let error = Layout::load(Some(&path)).unwrap_err().to_string();
+    assert!(
+        error.contains("line 2") && error.contains("ful_name"),
+        "{error}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(Layout::load(None).is_ok(), "the bundled layout loads");
+}
