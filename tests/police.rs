@@ -56,6 +56,10 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
         .unwrap();
     let board = page.split("id=\"police\"").nth(1).unwrap();
     assert!(board.contains("Nguyễn Văn An") && board.contains("KIM MINJUN"));
+    // The place's own month, for its people: two arrivals so far.
+    let figures = page.split("id=\"figures\"").nth(1).unwrap();
+    let arrivals_row = figures.split("</tr>").nth(1).unwrap();
+    assert!(arrivals_row.contains("<td>2</td>"), "{arrivals_row}");
 
     // The workbook: one sheet each, the layout's headings, every number in full.
     let response = app

@@ -20,6 +20,7 @@ use crate::error::Error;
 use crate::extract::ApiQuery;
 use crate::i18n::{Lang, Tr};
 use crate::places::repo as places;
+use crate::stats::repo::{summary, Summary};
 use crate::web::{render, render_status, same_origin, PageError, PageResult};
 use crate::AppState;
 
@@ -46,6 +47,8 @@ struct HotelPage {
     counts: repo::Counts,
     /// Guests not yet declared to the police, the most urgent first.
     due: Vec<super::police::Due>,
+    /// The place's own figures: this month so far, and last month.
+    figures: Option<(Summary, Summary)>,
     today: String,
     offset: i64,
     limit: i64,
@@ -61,6 +64,13 @@ struct HotelPage {
 impl HotelPage {
     fn local(&self, at: &DateTime<Utc>) -> String {
         at.with_timezone(&self.tz).format("%d/%m %H:%M").to_string()
+    }
+    /// A rate for the figures table: "72.5 %" or "–".
+    fn pct(&self, rate: &Option<f64>) -> String {
+        rate.map_or("–".to_owned(), |r| format!("{r:.1} %"))
+    }
+    fn num(&self, value: &Option<f64>) -> String {
+        value.map_or("–".to_owned(), |v| format!("{v:.2}"))
     }
     fn overdue(&self) -> usize {
         self.due.iter().filter(|d| d.status == "overdue").count()
@@ -101,6 +111,7 @@ async fn build(
     let mut place_name = String::new();
     let mut counts = repo::Counts::default();
     let mut due = Vec::new();
+    let mut figures = None;
     if let Some(id) = place_id {
         user.require_register(id)?;
         place_name = places
@@ -112,6 +123,9 @@ async fn build(
         stays = repo::list(&state.db, &state.cipher, id, &filter).await?;
         counts = repo::counts(&state.db, id, crate::localtime::today(state.tz())).await?;
         due = super::police::due(&state.db, id, Utc::now()).await?;
+        if user.works_at(id) {
+            figures = Some(month_figures(state, id).await?);
+        }
     }
     Ok(HotelPage {
         t: Tr(lang),
@@ -122,6 +136,7 @@ async fn build(
         },
         counts,
         due,
+        figures,
         today: crate::localtime::today(state.tz()).to_string(),
         offset: query.offset.unwrap_or(0),
         limit: query.limit.unwrap_or(100),
@@ -137,6 +152,26 @@ async fn build(
         errors: Vec::new(),
         nonce: Uuid::new_v4().simple().to_string(),
     })
+}
+
+/// A place's month so far and the whole month before, for its own people.
+async fn month_figures(state: &AppState, place_id: i64) -> Result<(Summary, Summary), Error> {
+    use chrono::Datelike;
+    let today = crate::localtime::today(state.tz());
+    let first = today.with_day(1).unwrap_or(today);
+    let last_month_end = first.pred_opt().unwrap_or(first);
+    let last_month_start = last_month_end.with_day(1).unwrap_or(last_month_end);
+    let this = summary(&state.db, first, today, today, Some(place_id), state.tz()).await?;
+    let last = summary(
+        &state.db,
+        last_month_start,
+        last_month_end,
+        today,
+        Some(place_id),
+        state.tz(),
+    )
+    .await?;
+    Ok((this, last))
 }
 
 #[derive(serde::Deserialize)]
