@@ -7,3 +7,5 @@ pub mod police;
 pub mod police_routes;
 pub mod repo;
 pub mod routes;
+pub mod team;
+pub mod team_routes;

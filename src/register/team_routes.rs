@@ -1,0 +1,266 @@
+//! `/api/v1/places/{id}/people` and `/activity`, and the `/hotel/{id}/team`
+//! page that does the same for a manager at the desk.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{delete, get, post};
+use axum::{Form, Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::team::{self, Activity, Member, NewMember};
+use crate::auth::{CurrentUser, Role};
+use crate::error::{Error, Result};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::i18n::{Lang, Tr};
+use crate::web::{render_status, same_origin, PageError, PageResult};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/places/{id}/people", get(list).post(add))
+        .route("/api/v1/places/{id}/people/{user_id}", delete(remove))
+        .route(
+            "/api/v1/places/{id}/people/{user_id}/password",
+            post(password),
+        )
+        .route("/api/v1/places/{id}/activity", get(activity))
+        .route("/hotel/{id}/team", get(page).post(add_form))
+        .route("/hotel/{id}/team/{user_id}/remove", post(remove_form))
+        .route("/hotel/{id}/team/{user_id}/password", post(password_form))
+}
+
+/// The place's managers and staff.
+#[utoipa::path(get, path = "/api/v1/places/{id}/people", tag = "people", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Member>), (status = 403, description = "Only the office or the place's manager")))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(place_id): ApiPath<i64>,
+) -> Result<Json<Vec<Member>>> {
+    team::may_see(&user, place_id)?;
+    Ok(Json(team::list(&state.db, place_id).await?))
+}
+
+/// Add a manager (the office) or staff member (the office or the place's
+/// manager); an existing account of the same role gains the place.
+#[utoipa::path(post, path = "/api/v1/places/{id}/people", tag = "people", params(("id" = i64, Path)),
+    request_body = NewMember,
+    responses((status = 201, body = Member), (status = 403, description = "Not allowed to add this role here"),
+              (status = 409, description = "The email has an account of another kind"),
+              (status = 422, description = "A bad email or a short password")))]
+pub async fn add(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(place_id): ApiPath<i64>,
+    ApiJson(new): ApiJson<NewMember>,
+) -> Result<(StatusCode, Json<Member>)> {
+    let member = team::add(&state, &user, place_id, &new).await?;
+    Ok((StatusCode::CREATED, Json(member)))
+}
+
+/// Remove a person from the place (disabled when no place is left); they are signed out.
+#[utoipa::path(delete, path = "/api/v1/places/{id}/people/{user_id}", tag = "people",
+    params(("id" = i64, Path), ("user_id" = i64, Path)),
+    responses((status = 204, description = "Removed"), (status = 403, description = "Not allowed"),
+              (status = 404, description = "Not a person of this place")))]
+pub async fn remove(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath((place_id, user_id)): ApiPath<(i64, i64)>,
+) -> Result<StatusCode> {
+    team::remove(&state, &user, place_id, user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    pub password: String,
+}
+
+/// Set a person's password; their sessions end.
+#[utoipa::path(post, path = "/api/v1/places/{id}/people/{user_id}/password", tag = "people",
+    params(("id" = i64, Path), ("user_id" = i64, Path)), request_body = NewPassword,
+    responses((status = 204, description = "Set"), (status = 403, description = "Not allowed"),
+              (status = 422, description = "Too short")))]
+pub async fn password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath((place_id, user_id)): ApiPath<(i64, i64)>,
+    ApiJson(body): ApiJson<NewPassword>,
+) -> Result<StatusCode> {
+    team::reset_password(&state, &user, place_id, user_id, &body.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ActivityQuery {
+    /// Lines, 1 to 1000 (default 200).
+    pub limit: Option<i64>,
+}
+
+/// Who did what at the place, newest first.
+#[utoipa::path(get, path = "/api/v1/places/{id}/activity", tag = "people", params(("id" = i64, Path), ActivityQuery),
+    responses((status = 200, body = Vec<Activity>), (status = 403, description = "Only the place's manager and admins")))]
+pub async fn activity(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(place_id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ActivityQuery>,
+) -> Result<Json<Vec<Activity>>> {
+    team::may_see_activity(&user, place_id)?;
+    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+    Ok(Json(team::activity(&state.db, place_id, limit).await?))
+}
+
+#[derive(Template)]
+#[template(path = "team.html")]
+struct TeamPage {
+    t: Tr,
+    user: CurrentUser,
+    place_id: i64,
+    place_name: String,
+    members: Vec<Member>,
+    activity: Vec<Activity>,
+    error: Option<String>,
+    tz: chrono_tz::Tz,
+}
+
+impl TeamPage {
+    fn local(&self, at: &DateTime<Utc>) -> String {
+        at.with_timezone(&self.tz).format("%d/%m %H:%M").to_string()
+    }
+    fn can_add_managers(&self) -> bool {
+        matches!(self.user.role, Role::Admin | Role::Office)
+    }
+    fn can_manage(&self, member: &Member) -> bool {
+        member.user_id != self.user.id && (self.can_add_managers() || member.role == Role::Staff)
+    }
+}
+
+async fn team_page(
+    state: &AppState,
+    user: CurrentUser,
+    place_id: i64,
+    lang: Lang,
+    error: Option<String>,
+) -> Result<TeamPage> {
+    team::may_see(&user, place_id)?;
+    let place = crate::places::repo::get(&state.db, state.config.base_url(), place_id).await?;
+    let activity = if team::may_see_activity(&user, place_id).is_ok() {
+        team::activity(&state.db, place_id, 100).await?
+    } else {
+        Vec::new()
+    };
+    Ok(TeamPage {
+        t: Tr(lang),
+        members: team::list(&state.db, place_id).await?,
+        user,
+        place_id,
+        place_name: place.name,
+        activity,
+        error,
+        tz: state.tz(),
+    })
+}
+
+async fn page(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    headers: HeaderMap,
+    Path(place_id): Path<i64>,
+) -> PageResult<Response> {
+    let lang = Lang::negotiate(None, &headers);
+    let user = user.ok_or(Error::Unauthorized)?;
+    let page = team_page(&state, user, place_id, lang, None)
+        .await
+        .map_err(|error| PageError { error, lang })?;
+    Ok(render_status(StatusCode::OK, &page))
+}
+
+/// Run a change from the page: back to the page, or the page with the reason.
+async fn after(
+    state: &AppState,
+    user: CurrentUser,
+    place_id: i64,
+    lang: Lang,
+    outcome: Result<()>,
+) -> PageResult<Response> {
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!("/hotel/{place_id}/team")).into_response()),
+        Err(error) => {
+            let status = error.status();
+            let t = Tr(lang);
+            let reason = match &error {
+                Error::Validation(fields) => fields
+                    .0
+                    .values()
+                    .flatten()
+                    .map(|e| t.error(e).to_owned())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                other => other.to_string(),
+            };
+            let page = team_page(state, user, place_id, lang, Some(reason))
+                .await
+                .map_err(|error| PageError { error, lang })?;
+            Ok(render_status(status, &page))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct AddForm {
+    email: String,
+    role: Role,
+    password: Option<String>,
+}
+
+async fn add_form(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    headers: HeaderMap,
+    Path(place_id): Path<i64>,
+    Form(form): Form<AddForm>,
+) -> PageResult<Response> {
+    same_origin(&headers)?;
+    let lang = Lang::negotiate(None, &headers);
+    let user = user.ok_or(Error::Unauthorized)?;
+    let new = NewMember {
+        email: form.email,
+        role: form.role,
+        password: form.password.filter(|p| !p.is_empty()),
+    };
+    let outcome = team::add(&state, &user, place_id, &new).await.map(|_| ());
+    after(&state, user, place_id, lang, outcome).await
+}
+
+async fn remove_form(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    headers: HeaderMap,
+    Path((place_id, user_id)): Path<(i64, i64)>,
+) -> PageResult<Response> {
+    same_origin(&headers)?;
+    let lang = Lang::negotiate(None, &headers);
+    let user = user.ok_or(Error::Unauthorized)?;
+    let outcome = team::remove(&state, &user, place_id, user_id).await;
+    after(&state, user, place_id, lang, outcome).await
+}
+
+async fn password_form(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    headers: HeaderMap,
+    Path((place_id, user_id)): Path<(i64, i64)>,
+    Form(body): Form<NewPassword>,
+) -> PageResult<Response> {
+    same_origin(&headers)?;
+    let lang = Lang::negotiate(None, &headers);
+    let user = user.ok_or(Error::Unauthorized)?;
+    let outcome = team::reset_password(&state, &user, place_id, user_id, &body.password).await;
+    after(&state, user, place_id, lang, outcome).await
+}

@@ -1,0 +1,195 @@
+//! A place's people: the office appoints a manager, the manager adds staff,
+//! resets a password and removes someone; each is signed out at once, one
+//! person works at two places, and the manager reads who did what.
+
+mod common;
+
+use common::spawn;
+use luutru::auth::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn login(app: &common::TestApp, email: &str, password: &str) -> Option<String> {
+    let (status, body) = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": email, "password": password}),
+        )
+        .await;
+    (status == StatusCode::OK).then(|| body["token"].as_str().unwrap().to_owned())
+}
+
+async fn me(app: &common::TestApp, token: &str) -> (StatusCode, Value) {
+    app.get_json("/api/v1/auth/me", Some(token)).await
+}
+
+#[sqlx::test]
+async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let hotel = app.hotel(&office).await;
+    let id = hotel["id"].as_i64().unwrap();
+    let people = format!("/api/v1/places/{id}/people");
+
+    // The office appoints the manager.
+    let (status, manager) = app
+        .post_json(
+            &people,
+            Some(&office),
+            &json!({"email": "quanly@khachsan.vn", "role": "manager", "password": "mat-khau-quan-ly"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{manager}");
+    let boss = login(&app, "quanly@khachsan.vn", "mat-khau-quan-ly")
+        .await
+        .unwrap();
+
+    // The manager adds staff, but appoints no manager; staff add nobody.
+    let (status, staff) = app
+        .post_json(
+            &people,
+            Some(&boss),
+            &json!({"email": "letan@khachsan.vn", "role": "staff", "password": "mat-khau-le-tan"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{staff}");
+    let staff_id = staff["user_id"].as_i64().unwrap();
+    let (status, _) = app
+        .post_json(
+            &people,
+            Some(&boss),
+            &json!({"email": "pho@khachsan.vn", "role": "manager", "password": "mat-khau-pho-qly"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let desk = login(&app, "letan@khachsan.vn", "mat-khau-le-tan")
+        .await
+        .unwrap();
+    let (status, _) = app
+        .post_json(
+            &people,
+            Some(&desk),
+            &json!({"email": "ban@khachsan.vn", "role": "staff", "password": "mat-khau-cua-ban"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .post_json(
+            &people,
+            Some(&boss),
+            &json!({"email": "ngan@khachsan.vn", "role": "staff", "password": "ngan"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a short password");
+    assert_eq!(me(&app, &desk).await.0, StatusCode::OK);
+
+    // A new password: the old session ends now, not when a cache expires.
+    let response = app
+        .client
+        .post(app.url(&format!("{people}/{staff_id}/password")))
+        .bearer_auth(&boss)
+        .json(&json!({"password": "mat-khau-moi-2026"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(&app, &desk).await.0, StatusCode::UNAUTHORIZED);
+    assert!(login(&app, "letan@khachsan.vn", "mat-khau-le-tan")
+        .await
+        .is_none());
+    let desk = login(&app, "letan@khachsan.vn", "mat-khau-moi-2026")
+        .await
+        .unwrap();
+
+    // One person, two places: the office adds the same manager to a second hotel,
+    // and the manager's live session sees both at once.
+    let second = app
+        .create_place(
+            &office,
+            json!({"kind": "accommodation", "name": "Nhà nghỉ Thứ Hai", "ward": "Vũng Tàu", "accommodation_type": "guesthouse"}),
+        )
+        .await;
+    let second_id = second["id"].as_i64().unwrap();
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/places/{second_id}/people"),
+            Some(&office),
+            &json!({"email": "QuanLy@khachsan.vn", "role": "manager"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, who) = me(&app, &boss).await;
+    assert_eq!(who["place_ids"], json!([id, second_id]));
+
+    // Removed: signed out, and with no place left, no way back in.
+    let response = app
+        .client
+        .delete(app.url(&format!("{people}/{staff_id}")))
+        .bearer_auth(&boss)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(&app, &desk).await.0, StatusCode::UNAUTHORIZED);
+    assert!(login(&app, "letan@khachsan.vn", "mat-khau-moi-2026")
+        .await
+        .is_none());
+    let (_, list) = app.get_json(&people, Some(&boss)).await;
+    let emails: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["quanly@khachsan.vn"]);
+
+    // Who did what: for the manager, not for the office.
+    let (status, activity) = app
+        .get_json(&format!("/api/v1/places/{id}/activity"), Some(&boss))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let actions: Vec<&str> = activity
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "team.remove",
+            "team.reset_password",
+            "team.add",
+            "team.add",
+            "place.create"
+        ],
+        "{activity}"
+    );
+    assert_eq!(activity[0]["actor"], "quanly@khachsan.vn");
+    assert_eq!(activity[0]["target"], "letan@khachsan.vn");
+    let (status, _) = app
+        .get_json(&format!("/api/v1/places/{id}/activity"), Some(&office))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The same on the page.
+    let page = app
+        .client
+        .get(app.url(&format!("/hotel/{id}/team")))
+        .bearer_auth(&boss)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("quanly@khachsan.vn") && html.contains("team.remove"));
+    let listed = html
+        .split("id=\"people\"")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    assert!(!listed.contains("letan@khachsan.vn"), "no longer listed");
+}
