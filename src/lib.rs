@@ -117,6 +117,7 @@ pub fn app(state: AppState) -> Router {
         .merge(register::pages::router())
         .merge(register::police_routes::router())
         .merge(register::team_routes::router())
+        .merge(register::corrections_routes::router())
         .merge(stats::routes::router())
         .merge(stats::pages::router())
         .merge(openapi::router())

@@ -48,6 +48,7 @@ use crate::AppState;
         crate::register::police_routes::xlsx,
         crate::register::police_routes::csv,
         crate::register::police_routes::sent,
+        crate::register::corrections_routes::patch,
         crate::register::team_routes::list,
         crate::register::team_routes::add,
         crate::register::team_routes::remove,

@@ -277,7 +277,7 @@ pub fn parse_guests(
     parsed.into_iter().flatten().collect()
 }
 
-fn parse_guest(
+pub(crate) fn parse_guest(
     g: &GuestInput,
     i: usize,
     arrival: NaiveDate,

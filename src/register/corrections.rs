@@ -1,0 +1,231 @@
+//! Corrections of what a guest declared: a misspelt name, a digit of a
+//! passport number. Allowed to the place's people and audited field by
+//! field: who changed what, from what, when. Names, dates, sex and
+//! nationality keep their old and new values in the audit; document
+//! numbers, addresses, phones and visas are only marked as changed, so that
+//! the audit log never holds a plain document number.
+
+use chrono::NaiveDate;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use crate::checkin::model::{self, GuestInput};
+use crate::checkin::repo::notify_deadline;
+use crate::error::{Error, FieldErrors, Result};
+use crate::localtime;
+use crate::AppState;
+
+/// A guest as stored, in the form's terms.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub stay_id: Uuid,
+    pub input: GuestInput,
+    pub arrival_date: NaiveDate,
+    pub arrived_at: chrono::DateTime<chrono::Utc>,
+    pub companion: bool,
+}
+
+pub async fn load(state: &AppState, place_id: i64, guest_id: Uuid) -> Result<Current> {
+    let r = sqlx::query!(
+        r#"SELECT g.stay_id, g.arrival_date, g.arrived_at, g.nationality, g.sex, g.document_type,
+                  g.companion_of IS NOT NULL AS "companion!", g.capture,
+                  i.full_name, i.date_of_birth, i.document_number, i.address, i.phone,
+                  i.visa_number, i.document_expiry, i.entry_date
+           FROM guests g JOIN guest_identities i ON i.guest_id = g.id
+           WHERE g.id = $1 AND g.place_id = $2"#,
+        guest_id,
+        place_id
+    )
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or(Error::NotFound("there is no such guest at this place"))?;
+    let open = |data: Option<Vec<u8>>| -> Result<Option<String>> {
+        data.map(|d| {
+            state
+                .cipher
+                .decrypt(&d)
+                .map_err(|e| Error::Internal(anyhow::anyhow!("reading a guest's data: {e}")))
+        })
+        .transpose()
+    };
+    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+    Ok(Current {
+        stay_id: r.stay_id,
+        arrival_date: r.arrival_date,
+        arrived_at: r.arrived_at,
+        companion: r.companion,
+        input: GuestInput {
+            full_name: Some(r.full_name),
+            date_of_birth: Some(r.date_of_birth.to_string()),
+            sex: Some(r.sex),
+            nationality: Some(r.nationality),
+            document_type: (r.document_type != "none").then_some(r.document_type),
+            document_number: open(r.document_number)?,
+            address: open(r.address)?,
+            phone: open(r.phone)?,
+            document_expiry: date(r.document_expiry),
+            visa_number: open(r.visa_number)?,
+            entry_date: date(r.entry_date),
+            capture: Some(r.capture),
+            ..Default::default()
+        },
+    })
+}
+
+/// Fields whose values stay out of the audit log.
+const SECRET: [&str; 4] = ["document_number", "address", "phone", "visa_number"];
+
+/// The fields the correction form and API may change.
+const FIELDS: [&str; 11] = [
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "nationality",
+    "document_type",
+    "document_number",
+    "address",
+    "phone",
+    "document_expiry",
+    "visa_number",
+    "entry_date",
+];
+
+fn get<'a>(g: &'a GuestInput, field: &str) -> &'a Option<String> {
+    match field {
+        "full_name" => &g.full_name,
+        "date_of_birth" => &g.date_of_birth,
+        "sex" => &g.sex,
+        "nationality" => &g.nationality,
+        "document_type" => &g.document_type,
+        "document_number" => &g.document_number,
+        "address" => &g.address,
+        "phone" => &g.phone,
+        "document_expiry" => &g.document_expiry,
+        "visa_number" => &g.visa_number,
+        _ => &g.entry_date,
+    }
+}
+
+fn set(g: &mut GuestInput, field: &str, value: Option<String>) {
+    let slot = match field {
+        "full_name" => &mut g.full_name,
+        "date_of_birth" => &mut g.date_of_birth,
+        "sex" => &mut g.sex,
+        "nationality" => &mut g.nationality,
+        "document_type" => &mut g.document_type,
+        "document_number" => &mut g.document_number,
+        "address" => &mut g.address,
+        "phone" => &mut g.phone,
+        "document_expiry" => &mut g.document_expiry,
+        "visa_number" => &mut g.visa_number,
+        _ => &mut g.entry_date,
+    };
+    *slot = value;
+}
+
+/// Apply `changes` (a field given replaces the stored one; an empty string
+/// clears it) after checking the whole guest again with the same rules as
+/// at check-in. Returns the names of the fields that changed.
+pub async fn correct(
+    state: &AppState,
+    place_id: i64,
+    guest_id: Uuid,
+    changes: &GuestInput,
+    actor: i64,
+) -> Result<Vec<&'static str>> {
+    let current = load(state, place_id, guest_id).await?;
+    let mut next = current.input.clone();
+    for field in FIELDS {
+        if let Some(value) = get(changes, field) {
+            let value = value.trim();
+            set(
+                &mut next,
+                field,
+                (!value.is_empty()).then(|| value.to_owned()),
+            );
+        }
+    }
+    // A child on an adult's documents stays linked; the parser only needs
+    // to know there is such an adult.
+    next.with_guest = current.companion.then_some(u32::MAX);
+    let mut errors = FieldErrors::default();
+    let parsed = model::parse_guest(&next, 0, current.arrival_date, true, &mut errors);
+    let guest = match parsed {
+        Some(g) if errors.is_empty() => g,
+        _ => {
+            // Report under the field's own name, as the form labels it.
+            let mut renamed = FieldErrors::default();
+            for (key, list) in errors.0 {
+                let field = key.trim_start_matches("guests[0].").to_owned();
+                for e in list {
+                    renamed.add(field.clone(), e.code, e.message);
+                }
+            }
+            return Err(Error::Validation(renamed));
+        }
+    };
+    let changed: Vec<&'static str> = FIELDS
+        .into_iter()
+        .filter(|f| get(&current.input, f) != get(&next, f))
+        .collect();
+    if changed.is_empty() {
+        return Ok(changed);
+    }
+    let mut detail = Map::new();
+    for field in &changed {
+        let value = if SECRET.contains(field) {
+            json!("changed")
+        } else {
+            json!({"from": get(&current.input, field), "to": get(&next, field)})
+        };
+        detail.insert((*field).to_owned(), value);
+    }
+    let cipher = &state.cipher;
+    let number = guest.document.as_ref().map(|d| d.number.as_str());
+    let mut tx = state.db.begin().await?;
+    sqlx::query!(
+        "UPDATE guests SET nationality = $2, residence_country = $3, sex = $4, age_band = $5,
+                           document_type = $6, notify_deadline = $7
+         WHERE id = $1",
+        guest_id,
+        guest.nationality,
+        guest.residence_country,
+        guest.sex,
+        localtime::age_band(guest.date_of_birth, current.arrival_date),
+        guest.document.as_ref().map_or("none", |d| d.kind.as_str()),
+        // A nationality corrected to or from Vietnamese moves the deadline.
+        notify_deadline(state.tz(), guest.is_vietnamese(), current.arrived_at)
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE guest_identities SET full_name = $2, name_search = $3, date_of_birth = $4,
+                document_number = $5, document_index = $6, address = $7, phone = $8,
+                visa_number = $9, document_expiry = $10, entry_date = $11
+         WHERE guest_id = $1",
+        guest_id,
+        guest.full_name,
+        model::search_key(&guest.full_name),
+        guest.date_of_birth,
+        cipher.encrypt_opt(number),
+        number.map(|n| cipher.blind_index(n)),
+        cipher.encrypt_opt(guest.address.as_deref()),
+        cipher.encrypt_opt(guest.phone.as_deref()),
+        cipher.encrypt_opt(guest.visa_number.as_deref()),
+        guest.document_expiry,
+        guest.entry_date
+    )
+    .execute(&mut *tx)
+    .await?;
+    crate::audit::record(
+        &mut *tx,
+        Some(actor),
+        "guest.correct",
+        Some(place_id),
+        Some(&guest_id.to_string()),
+        json!({"stay": current.stay_id, "fields": Value::Object(detail)}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(changed)
+}
