@@ -275,12 +275,19 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
         .post(app.url(&format!("/hotel/{place}/stays")))
         .bearer_auth(&staff)
         .form(&[
-            ("full_name", "PARK JI YEON"),
-            ("date_of_birth", "1995-03-04"),
-            ("sex", "F"),
-            ("nationality", "KOR"),
-            ("document_type", "passport"),
-            ("document_number", "M7654321"),
+            ("guest_count", "2"),
+            ("g0_full_name", "PARK JI YEON"),
+            ("g0_date_of_birth", "1995-03-04"),
+            ("g0_sex", "F"),
+            ("g0_nationality", "KOR"),
+            ("g0_document_type", "passport"),
+            ("g0_document_number", "M7654321"),
+            ("g1_full_name", "PARK MIN"),
+            ("g1_date_of_birth", "2090-01-01"),
+            ("g1_sex", "M"),
+            ("g1_nationality", "KOR"),
+            ("g1_document_type", "passport"),
+            ("g1_document_number", "M7654322"),
             ("expected_departure", "2001-01-01"),
         ])
         .send()
@@ -300,5 +307,13 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
     assert!(
         html.contains("Ngày dự kiến rời đi:"),
         "the field is named as the form labels it"
+    );
+    assert!(
+        html.contains("Khách 2 · Ngày sinh:"),
+        "a guest's field is named with the guest: {html}"
+    );
+    assert!(
+        html.contains("value=\"PARK MIN\""),
+        "the second guest is kept"
     );
 }

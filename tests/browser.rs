@@ -302,10 +302,10 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
     wait_for_text(&client, "#register", "Nguyễn Văn An", false).await;
 
     // A desk entry from the register page, then check-out with one click.
-    type_into(&client, "#desk-entry #full_name", "Trần Thị Bình").await;
+    type_into(&client, "#g0_full_name", "Trần Thị Bình").await;
     type_into(&client, "#desk-entry #room", "204").await;
-    set_value(&client, "date_of_birth", "1985-01-02").await;
-    type_into(&client, "#desk-entry #document_number", "079185000111").await;
+    set_value(&client, "g0_date_of_birth", "1985-01-02").await;
+    type_into(&client, "#g0_document_number", "079185000111").await;
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
         .format("%Y-%m-%d")
         .to_string();
@@ -396,8 +396,11 @@ fn mrz_check(field: &str) -> char {
 }
 
 fn korean_passport_mrz() -> String {
-    let line1 = format!("{:<<44}", "P<KORKIM<<MINJUN");
-    let number = "M12345678";
+    passport_mrz("KIM", "MINJUN", "M12345678")
+}
+
+fn passport_mrz(surname: &str, given: &str, number: &str) -> String {
+    let line1 = format!("{:<<44}", format!("P<KOR{surname}<<{given}"));
     let (birth, expiry, personal) = ("880203", "310101", "<<<<<<<<<<<<<<");
     let mut line2 = format!(
         "{number}{}KOR{birth}{}M{expiry}{}{personal}{}",
@@ -718,22 +721,50 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
     let card = "077090001234|273456789|Nguyễn Văn An|15081990|Nam|12 Thùy Vân, Phường 2|10052021";
     type_into(&client, "#scan", &format!("{card}\u{E007}")).await;
     for _ in 0..100 {
-        if value_of(&client, "#desk-entry #full_name").await == "Nguyễn Văn An" {
+        if value_of(&client, "#g0_full_name").await == "Nguyễn Văn An" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert_eq!(value_of(&client, "#g0_full_name").await, "Nguyễn Văn An");
     assert_eq!(
-        value_of(&client, "#desk-entry #full_name").await,
-        "Nguyễn Văn An"
-    );
-    assert_eq!(
-        value_of(&client, "#desk-entry #document_number").await,
+        value_of(&client, "#g0_document_number").await,
         "077090001234"
     );
-    assert_eq!(value_of(&client, "#date_of_birth").await, "1990-08-15");
-    assert_eq!(value_of(&client, "#desk-entry #nationality").await, "VNM");
+    assert_eq!(value_of(&client, "#g0_date_of_birth").await, "1990-08-15");
+    assert_eq!(value_of(&client, "#g0_nationality").await, "VNM");
     type_into(&client, "#desk-entry #room", "101").await;
+    // Ctrl+Enter: the next guest of the group; a passport's two lines from the
+    // scanner fill that one.
+    type_into(&client, "#room", "\u{E009}\u{E007}\u{E000}").await;
+    client
+        .wait()
+        .for_element(Locator::Css("#g1_full_name"))
+        .await
+        .unwrap();
+    assert_eq!(
+        value_of(&client, "#g0_full_name").await,
+        "Nguyễn Văn An",
+        "kept"
+    );
+    type_into(
+        &client,
+        "#scan",
+        &format!(
+            "{}\u{E007}",
+            passport_mrz("LEE", "SEOYEON", "M55555555").replace('\n', "")
+        ),
+    )
+    .await;
+    for _ in 0..100 {
+        if value_of(&client, "#g1_full_name").await == "LEE SEOYEON" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(value_of(&client, "#g1_full_name").await, "LEE SEOYEON");
+    assert_eq!(value_of(&client, "#g1_nationality").await, "KOR");
+    assert_eq!(value_of(&client, "#g1_document_type").await, "passport");
     set_value(
         &client,
         "expected_departure",
@@ -743,14 +774,18 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
     )
     .await;
     click(&client, "#desk-entry .actions button[value=save]").await;
-    wait_for_text(&client, "#register", "Nguyễn Văn An", true).await;
-    let capture: String = sqlx::query_scalar(
-        "SELECT g.capture FROM guests g JOIN stays s ON s.id = g.stay_id WHERE s.source = 'desk'",
+    let register = wait_for_text(&client, "#register", "Nguyễn Văn An", true).await;
+    assert!(
+        register.contains("LEE SEOYEON"),
+        "one stay, two guests: {register}"
+    );
+    let captures: Vec<String> = sqlx::query_scalar(
+        "SELECT g.capture FROM guests g JOIN stays s ON s.id = g.stay_id WHERE s.source = 'desk' ORDER BY g.position",
     )
-    .fetch_one(&app.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
-    assert_eq!(capture, "cccd_qr");
+    assert_eq!(captures, ["cccd_qr", "mrz"]);
 
     // Arriving: the self check-in; the documents are seen and it leaves the tab.
     client

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::repo::{self, RegisterStay};
 use super::routes::{create_stay, filter_from, DeskStayRequest, ListQuery};
 use crate::auth::CurrentUser;
-use crate::checkin::model::GuestInput;
+use crate::checkin::model::{GuestInput, MAX_GUESTS};
 use crate::checkin::pages::COUNTRIES;
 use crate::error::Error;
 use crate::extract::ApiQuery;
@@ -86,6 +86,17 @@ impl HotelPage {
     }
     fn f(&self, name: &str) -> &str {
         self.form.get(name).map_or("", String::as_str)
+    }
+    /// Guests on the desk form: as many as it had, one more when asked.
+    fn desk_count(&self) -> usize {
+        self.f("guest_count")
+            .parse::<usize>()
+            .unwrap_or(1)
+            .clamp(1, crate::checkin::model::MAX_GUESTS)
+    }
+    /// A field of guest `i` on the desk form.
+    fn gv(&self, i: impl std::borrow::Borrow<usize>, field: &str) -> &str {
+        self.f(&format!("g{}_{field}", i.borrow()))
     }
 }
 
@@ -207,14 +218,33 @@ async fn desk_entry(
     if !user.works_at(place_id) {
         return Err(Error::Forbidden("only this place's manager and staff enter its stays").into());
     }
+    let count = form
+        .get("guest_count")
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, MAX_GUESTS);
+    let action = form.get("action").cloned().unwrap_or_default();
+    // The next guest of a group: the same form with one more guest, kept.
+    if action == "add_guest" {
+        form.insert(
+            "guest_count".into(),
+            (count + 1).min(MAX_GUESTS).to_string(),
+        );
+        let mut page = build(&state, user, &ListQuery::default(), Some(place_id), lang)
+            .await
+            .map_err(|error| PageError { error, lang })?;
+        page.form = form;
+        return Ok(render(&page));
+    }
     // What a scanner typed (a card's QR text or a passport's MRZ) fills the
-    // guest in, through the parser the visitor's page uses.
-    if form.get("action").map(String::as_str) == Some("read") {
+    // last guest in, through the parser the visitor's page uses.
+    if action == "read" {
         let text = form.get("scan").cloned().unwrap_or_default();
         let mut page = build(&state, user, &ListQuery::default(), Some(place_id), lang)
             .await
             .map_err(|error| PageError { error, lang })?;
         let t = Tr(lang);
+        let last = count - 1;
         let status = match crate::documents::parse(&text) {
             Ok(doc) => {
                 let g = doc.guest;
@@ -227,7 +257,7 @@ async fn desk_entry(
                     ("document_number", g.document_number),
                     ("capture", g.capture),
                 ] {
-                    form.insert(field.to_owned(), value.unwrap_or_default());
+                    form.insert(format!("g{last}_{field}"), value.unwrap_or_default());
                 }
                 form.remove("scan");
                 axum::http::StatusCode::OK
@@ -250,17 +280,30 @@ async fn desk_entry(
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
+    let guests = (0..count)
+        .map(|i| {
+            let g = |f: &str| get(&format!("g{i}_{f}"));
+            GuestInput {
+                full_name: g("full_name"),
+                date_of_birth: g("date_of_birth"),
+                sex: g("sex"),
+                nationality: g("nationality"),
+                document_type: g("document_type"),
+                document_number: g("document_number"),
+                capture: g("capture"),
+                // Guests are numbered from 1 on the form.
+                with_guest: g("with_guest").map(|n| {
+                    n.parse::<u32>()
+                        .ok()
+                        .and_then(|n| n.checked_sub(1))
+                        .unwrap_or(u32::MAX)
+                }),
+                ..Default::default()
+            }
+        })
+        .collect();
     let req = DeskStayRequest {
-        guests: vec![GuestInput {
-            full_name: get("full_name"),
-            date_of_birth: get("date_of_birth"),
-            sex: get("sex"),
-            nationality: get("nationality"),
-            document_type: get("document_type"),
-            document_number: get("document_number"),
-            capture: get("capture"),
-            ..Default::default()
-        }],
+        guests,
         purpose: get("purpose"),
         room: get("room"),
         expected_departure: get("expected_departure"),
@@ -278,19 +321,29 @@ async fn desk_entry(
                 .0
                 .iter()
                 .flat_map(|(field, list)| {
-                    // Name the field as the form labels it.
-                    let field = field.trim_start_matches("guests[0].");
-                    let field = match field {
+                    // Name the field as the form labels it: "Guest 2 · Date of birth".
+                    let (guest, name) = match field.strip_prefix("guests[") {
+                        Some(rest) => {
+                            let (n, name) = rest.split_once("].").unwrap_or((rest, ""));
+                            let n = n.parse::<usize>().map_or(0, |n| n + 1);
+                            (format!("{} {n} · ", t.get("guest.legend")), name)
+                        }
+                        None => (String::new(), field.as_str()),
+                    };
+                    let label = match name {
                         "full_name" | "date_of_birth" | "sex" | "nationality" | "document_type"
-                        | "document_number" => t.dynamic(&format!("guest.{field}")).to_owned(),
+                        | "document_number" | "with_guest" => {
+                            t.dynamic(&format!("guest.{name}")).to_owned()
+                        }
                         "expected_departure" | "purpose" => {
-                            t.dynamic(&format!("stay.{field}")).to_owned()
+                            t.dynamic(&format!("stay.{name}")).to_owned()
                         }
                         "room" => t.get("hotel.room").to_owned(),
                         other => other.to_owned(),
                     };
+                    let label = format!("{guest}{label}");
                     list.iter()
-                        .map(move |e| (field.clone(), t.error(e).to_owned()))
+                        .map(move |e| (label.clone(), t.error(e).to_owned()))
                 })
                 .collect();
             page.form = form;

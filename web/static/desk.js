@@ -22,6 +22,7 @@
   note.setAttribute("role", "status");
   scan.parentNode.parentNode.insertBefore(note, scan.parentNode.nextSibling);
   function read() {
+    timer = null;
     var text = scan.value;
     if (!text.trim()) return;
     fetch("/api/v1/documents/parse", {
@@ -38,13 +39,16 @@
           return;
         }
         var g = answer.guest;
+        // The scanner fills the newest guest of the group.
+        var last = (+form.elements.guest_count.value || 1) - 1;
         ["full_name", "date_of_birth", "sex", "nationality", "document_type", "document_number", "capture"]
-          .forEach(function (f) { set(f, g[f]); });
+          .forEach(function (f) { set("g" + last + "_" + f, g[f]); });
         note.className = "ok";
         note.textContent = g.full_name || "";
         scan.value = "";
         // Next, the room: the one thing a document cannot tell.
-        form.elements.room.focus();
+        if (!form.elements.room.value) form.elements.room.focus();
+        else form.querySelector('.actions button[value="save"]').focus();
       });
     }, function () {
       note.className = "error";
@@ -59,6 +63,22 @@
     // The lines of an MRZ arrive joined; the parser reads them so.
     clearTimeout(timer);
     timer = setTimeout(read, 150);
+  });
+  // Ctrl+Enter: the next guest of the group, then back to the scanner.
+  form.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      form.querySelector('button[value="add_guest"]').click();
+    }
+  });
+  if (+form.elements.guest_count.value > 1) scan.focus();
+  // More characters after an Enter: the scanner is still typing (the second
+  // line of an MRZ); read once it stops.
+  scan.addEventListener("input", function () {
+    if (timer) {
+      clearTimeout(timer);
+      timer = setTimeout(read, 150);
+    }
   });
   form.addEventListener("click", function (e) {
     if (e.target.name === "action" && e.target.value === "read") {
