@@ -45,6 +45,7 @@ use crate::AppState;
         crate::register::routes::create,
         crate::register::routes::list,
         crate::register::routes::csv_export,
+        crate::register::routes::xlsx_export,
         crate::register::police_routes::xlsx,
         crate::register::police_routes::csv,
         crate::register::police_routes::sent,

@@ -191,6 +191,45 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
         .await
         .unwrap();
     assert_eq!(csv.lines().count(), 1, "headings only: {csv}");
+
+    // The register itself as a workbook, for a range of days.
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let response = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/places/{id}/stays.xlsx?status=all&from={today}&to={}",
+            in_days(1)
+        )))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let rows = sheet(&mut book, "So luu tru");
+    assert_eq!(rows.len(), 3, "headings and two guests: {rows:?}");
+    assert_eq!(rows[0][6], "full_name");
+    assert!(rows
+        .iter()
+        .any(|r| r[6] == "KIM MINJUN" && r[11] == "M12345678"));
+    let response = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/places/{id}/stays.xlsx?status=all&to={}",
+            in_days(-1)
+        )))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(
+        sheet(&mut book, "So luu tru").len(),
+        1,
+        "nobody had arrived by yesterday"
+    );
 }
 
 #[test]

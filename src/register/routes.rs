@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/places/{id}/stays", get(list).post(create))
         .route("/api/v1/places/{id}/stays.csv", get(csv_export))
+        .route("/api/v1/places/{id}/stays.xlsx", get(xlsx_export))
 }
 
 /// A stay entered at the desk, or carried over from the paper register.
@@ -287,6 +288,81 @@ pub async fn list(
     ))
 }
 
+/// The register as rows of text, one per guest, headings first: what the
+/// CSV and XLSX exports write.
+async fn export_rows(
+    state: &AppState,
+    user: &CurrentUser,
+    place_id: i64,
+    q: &ListQuery,
+) -> Result<Vec<Vec<String>>> {
+    user.require_register(place_id)?;
+    let mut filter = filter_from(q, crate::localtime::today(state.tz()))?;
+    filter.limit = 100_000;
+    audit_read(state, user, place_id, "register.export", q).await?;
+    let stays = repo::list(&state.db, &state.cipher, place_id, &filter).await?;
+    let tz = state.tz();
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let mut rows = vec![[
+        "stay_id",
+        "room",
+        "arrived_at",
+        "expected_departure",
+        "departed_at",
+        "guest",
+        "full_name",
+        "date_of_birth",
+        "sex",
+        "nationality",
+        "document_type",
+        "document_number",
+        "notification_status",
+        "source",
+    ]
+    .map(str::to_owned)
+    .to_vec()];
+    for s in &stays {
+        for g in &s.guests {
+            rows.push(vec![
+                s.id.to_string(),
+                s.room.clone().unwrap_or_default(),
+                local(s.arrived_at),
+                s.expected_departure.to_string(),
+                g.departed_at
+                    .or(s.departed_at)
+                    .map(local)
+                    .unwrap_or_default(),
+                (g.position + 1).to_string(),
+                g.full_name.clone().unwrap_or_default(),
+                g.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+                g.sex.clone(),
+                g.nationality.clone(),
+                g.document_type.clone(),
+                g.document_number.clone().unwrap_or_default(),
+                g.notification_status.to_owned(),
+                s.source.clone(),
+            ]);
+        }
+    }
+    Ok(rows)
+}
+
+fn download(kind: &'static str, name: &'static str, body: Vec<u8>) -> Response {
+    let disposition: &'static str = match name {
+        "register.csv" => "attachment; filename=\"register.csv\"",
+        _ => "attachment; filename=\"register.xlsx\"",
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// The register as CSV (UTF-8 with a BOM so spreadsheet programs show Vietnamese).
 #[utoipa::path(get, path = "/api/v1/places/{id}/stays.csv", tag = "register", params(("id" = i64, Path), ListQuery),
     responses((status = 200, content_type = "text/csv", description = "One row per guest")))]
@@ -296,69 +372,52 @@ pub async fn csv_export(
     ApiPath(place_id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response> {
-    user.require_register(place_id)?;
-    let mut filter = filter_from(&q, crate::localtime::today(state.tz()))?;
-    filter.limit = 100_000;
-    audit_read(&state, &user, place_id, "register.export", &q).await?;
-    let stays = repo::list(&state.db, &state.cipher, place_id, &filter).await?;
-    let tz = state.tz();
-    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let rows = export_rows(&state, &user, place_id, &q).await?;
     let mut out = Vec::from("\u{feff}".as_bytes());
     {
         let mut w = csv::Writer::from_writer(&mut out);
-        w.write_record([
-            "stay_id",
-            "room",
-            "arrived_at",
-            "expected_departure",
-            "departed_at",
-            "guest",
-            "full_name",
-            "date_of_birth",
-            "sex",
-            "nationality",
-            "document_type",
-            "document_number",
-            "notification_status",
-            "source",
-        ])
-        .map_err(anyhow::Error::from)?;
-        for s in &stays {
-            for g in &s.guests {
-                w.write_record([
-                    s.id.to_string(),
-                    s.room.clone().unwrap_or_default(),
-                    local(s.arrived_at),
-                    s.expected_departure.to_string(),
-                    g.departed_at
-                        .or(s.departed_at)
-                        .map(local)
-                        .unwrap_or_default(),
-                    (g.position + 1).to_string(),
-                    g.full_name.clone().unwrap_or_default(),
-                    g.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
-                    g.sex.clone(),
-                    g.nationality.clone(),
-                    g.document_type.clone(),
-                    g.document_number.clone().unwrap_or_default(),
-                    g.notification_status.to_owned(),
-                    s.source.clone(),
-                ])
-                .map_err(anyhow::Error::from)?;
-            }
+        for row in rows {
+            w.write_record(row).map_err(anyhow::Error::from)?;
         }
         w.flush().map_err(anyhow::Error::from)?;
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"register.csv\"",
-            ),
-            (header::CACHE_CONTROL, "private, no-store"),
-        ],
-        out,
-    )
-        .into_response())
+    Ok(download("text/csv; charset=utf-8", "register.csv", out))
+}
+
+/// The register as an XLSX workbook, for any range (`from`, `to`, `status=all`).
+#[utoipa::path(get, path = "/api/v1/places/{id}/stays.xlsx", tag = "register", params(("id" = i64, Path), ListQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               description = "One row per guest")))]
+pub async fn xlsx_export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(place_id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Response> {
+    let rows = export_rows(&state, &user, place_id, &q).await?;
+    let book = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        let sheet = book.add_worksheet();
+        sheet.set_name("So luu tru")?;
+        for (r, row) in rows.iter().enumerate() {
+            for (c, value) in row.iter().enumerate() {
+                if r == 0 {
+                    sheet.write_string_with_format(r as u32, c as u16, value, &bold)?;
+                } else {
+                    sheet.write_string(r as u32, c as u16, value)?;
+                }
+            }
+        }
+        sheet.set_freeze_panes(1, 0)?;
+        sheet.autofit();
+        Ok(book.save_to_buffer()?)
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
+    Ok(download(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "register.xlsx",
+        book,
+    ))
 }
