@@ -130,3 +130,59 @@ async fn a_misspelt_name_and_a_wrong_passport_digit_are_corrected_and_audited(po
         .unwrap();
     assert!(html.contains("value=\"KIM MIN-JUN\"") && html.contains("value=\"M99999999\""));
 }
+
+#[sqlx::test]
+async fn one_guest_leaves_before_the_room_and_the_last_one_closes_it(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    let (status, stay) = app
+        .post_json(
+            "/api/v1/checkins",
+            None,
+            &json!({"code": place["code"], "guests": [common::vietnamese_guest(), korean_guest()],
+                    "expected_departure": (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
+                    "consent": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let leave = |guest: &Value| {
+        let url = app.url(&format!(
+            "/hotel/{id}/guests/{}/checkout",
+            guest["id"].as_str().unwrap()
+        ));
+        let request = app.client.post(url).bearer_auth(&staff);
+        async move { request.send().await.unwrap().status() }
+    };
+    // The Korean guest leaves first: the room stays in house with one guest.
+    assert_eq!(leave(&stay["guests"][1]).await, StatusCode::SEE_OTHER);
+    let (_, in_house) = app
+        .get_json(&format!("/api/v1/places/{id}/stays"), Some(&staff))
+        .await;
+    assert_eq!(in_house.as_array().unwrap().len(), 1);
+    assert!(in_house[0]["departed_at"].is_null());
+    assert!(!in_house[0]["guests"][1]["departed_at"].is_null());
+    let (_, live) = app
+        .get_json(&format!("/api/v1/stats/live?place_id={id}"), Some(&staff))
+        .await;
+    assert_eq!(live["guests_in_house"], 1, "{live}");
+    // The last one leaving closes the stay.
+    assert_eq!(leave(&stay["guests"][0]).await, StatusCode::SEE_OTHER);
+    let (_, in_house) = app
+        .get_json(&format!("/api/v1/places/{id}/stays"), Some(&staff))
+        .await;
+    assert_eq!(in_house.as_array().unwrap().len(), 0);
+    let by: String = sqlx::query_scalar("SELECT checkout_by FROM stays")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(by, "desk");
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'guest.check_out'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 2);
+}

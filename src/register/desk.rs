@@ -177,3 +177,65 @@ pub async fn apply(
     tx.commit().await?;
     Ok(())
 }
+
+/// One guest of a stay leaves before the others; when the last one leaves,
+/// the stay is checked out with them.
+pub async fn check_out_guest(
+    pool: &PgPool,
+    tz: Tz,
+    place_id: i64,
+    guest_id: Uuid,
+    actor: i64,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let guest = sqlx::query!(
+        "SELECT g.stay_id, g.arrived_at, g.departed_at FROM guests g JOIN stays s ON s.id = g.stay_id
+         WHERE g.id = $1 AND g.place_id = $2 FOR UPDATE OF s, g",
+        guest_id,
+        place_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound("there is no such guest at this place"))?;
+    if guest.departed_at.is_some() {
+        return Ok(());
+    }
+    let now = chrono::Utc::now().max(guest.arrived_at);
+    let day = localtime::date(tz, now);
+    sqlx::query!(
+        "UPDATE guests SET departed_at = $2, departure_date = $3 WHERE id = $1",
+        guest_id,
+        now,
+        day
+    )
+    .execute(&mut *tx)
+    .await?;
+    let left = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM guests WHERE stay_id = $1 AND departed_at IS NULL"#,
+        guest.stay_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if left == 0 {
+        sqlx::query!(
+            "UPDATE stays SET departed_at = $2, departure_date = $3, checkout_by = 'desk'
+             WHERE id = $1 AND departed_at IS NULL",
+            guest.stay_id,
+            now,
+            day
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    crate::audit::record(
+        &mut *tx,
+        Some(actor),
+        "guest.check_out",
+        Some(place_id),
+        Some(&guest_id.to_string()),
+        json!({"stay": guest.stay_id, "stay_closed": left == 0}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

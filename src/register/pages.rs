@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/hotel", get(page))
         .route("/hotel/{place}/stays", post(desk_entry))
         .route("/hotel/{place}/stays/{id}/checkout", post(checkout))
+        .route("/hotel/{place}/guests/{id}/checkout", post(guest_checkout))
         .route("/hotel/{place}/stays/{id}/{change}", post(change))
         .route("/hotel/{place}/screen", get(screen))
 }
@@ -41,7 +42,6 @@ struct HotelPage {
     places: Vec<(i64, String)>,
     place_id: Option<i64>,
     place_name: String,
-    in_house: bool,
     /// in_house, arriving, departing or all
     view: String,
     counts: repo::Counts,
@@ -53,6 +53,9 @@ struct HotelPage {
     offset: i64,
     limit: i64,
     q: String,
+    /// The date filters of the register, as typed (YYYY-MM-DD).
+    from: String,
+    to: String,
     stays: Vec<RegisterStay>,
     tz: chrono_tz::Tz,
     countries: &'static [&'static str],
@@ -74,6 +77,17 @@ impl HotelPage {
     }
     fn overdue(&self) -> usize {
         self.due.iter().filter(|d| d.status == "overdue").count()
+    }
+    /// The tab, search and dates of this view, for its paging links.
+    fn filters(&self) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("status", &self.view);
+        for (k, v) in [("q", &self.q), ("from", &self.from), ("to", &self.to)] {
+            if !v.is_empty() {
+                query.append_pair(k, v);
+            }
+        }
+        query.finish()
     }
     fn q_encoded(&self) -> String {
         form_urlencoded::byte_serialize(self.q.as_bytes()).collect()
@@ -140,7 +154,6 @@ async fn build(
     }
     Ok(HotelPage {
         t: Tr(lang),
-        in_house: query.status.as_deref() != Some("all"),
         view: match query.status.as_deref() {
             Some(v @ ("arriving" | "departing" | "all")) => v.to_owned(),
             _ => "in_house".to_owned(),
@@ -152,6 +165,8 @@ async fn build(
         offset: query.offset.unwrap_or(0),
         limit: query.limit.unwrap_or(100),
         q: query.q.clone().unwrap_or_default(),
+        from: query.from.clone().unwrap_or_default(),
+        to: query.to.clone().unwrap_or_default(),
         user,
         places,
         place_id,
@@ -354,6 +369,24 @@ async fn desk_entry(
         }
         Err(error) => Err(PageError { error, lang }),
     }
+}
+
+/// One guest of a room leaves before the others.
+async fn guest_checkout(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    headers: HeaderMap,
+    Path((place_id, id)): Path<(i64, Uuid)>,
+) -> PageResult<Response> {
+    same_origin(&headers)?;
+    let lang = Lang::negotiate(None, &headers);
+    let user = user.ok_or(Error::Unauthorized)?;
+    user.require_desk(place_id)?;
+    super::desk::check_out_guest(&state.db, state.tz(), place_id, id, user.id)
+        .await
+        .map_err(|error| PageError { error, lang })?;
+    crate::stats::live::invalidate(&state, place_id).await;
+    Ok(Redirect::to(&format!("/hotel?place={place_id}")).into_response())
 }
 
 async fn checkout(
