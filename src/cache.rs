@@ -190,6 +190,35 @@ impl Cache {
         .await;
     }
 
+    /// Tell every instance listening on `channel`.
+    pub async fn publish(&self, channel: &str, message: &str) {
+        let key = self.key(channel);
+        let message = message.to_owned();
+        self.run(|mut c| async move { c.publish::<_, _, ()>(key, message).await })
+            .await;
+    }
+
+    /// Listen on `channel`; `None` when Redis cannot be reached.
+    pub async fn subscribe(&self, channel: &str) -> Option<redis::aio::PubSubStream> {
+        let key = self.key(channel);
+        let connect = async {
+            let mut pubsub = self.inner.client.get_async_pubsub().await?;
+            pubsub.subscribe(key).await?;
+            redis::RedisResult::Ok(pubsub)
+        };
+        match tokio::time::timeout(COMMAND_TIMEOUT * 4, connect).await {
+            Ok(Ok(pubsub)) => Some(pubsub.into_on_message()),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "redis subscription failed");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("redis subscription timed out");
+                None
+            }
+        }
+    }
+
     pub async fn delete(&self, names: &[String]) {
         if names.is_empty() {
             return;

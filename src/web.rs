@@ -16,12 +16,14 @@ use crate::AppState;
 const APP_CSS: &str = include_str!("../web/static/app.css");
 const CHECKIN_JS: &str = include_str!("../web/static/checkin.js");
 const DESK_JS: &str = include_str!("../web/static/desk.js");
+const OFFICE_JS: &str = include_str!("../web/static/office.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/static/app.css", get(css))
         .route("/static/checkin.js", get(checkin_js))
         .route("/static/desk.js", get(desk_js))
+        .route("/static/office.js", get(office_js))
         .route("/favicon.ico", get(favicon))
 }
 
@@ -34,6 +36,7 @@ pub fn asset_version() -> &'static str {
             .chain_update(APP_CSS)
             .chain_update(CHECKIN_JS)
             .chain_update(DESK_JS)
+            .chain_update(OFFICE_JS)
             .finalize();
         data_encoding::HEXLOWER.encode(&digest[..6])
     });
@@ -61,6 +64,10 @@ async fn checkin_js() -> Response {
 
 async fn desk_js() -> Response {
     asset("text/javascript; charset=utf-8", DESK_JS)
+}
+
+async fn office_js() -> Response {
+    asset("text/javascript; charset=utf-8", OFFICE_JS)
 }
 
 async fn favicon() -> StatusCode {

@@ -362,6 +362,16 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
     assert!(live.contains('7'), "{live}");
     let places = client.source().await.unwrap();
     assert!(places.contains("Hải đăng Vũng Tàu"));
+    // Another party counts in: the open page follows without a reload.
+    let (status, _) = app
+        .post_json(
+            "/api/v1/checkins",
+            None,
+            &json!({"code": site["code"], "party_size": 5, "origin_country": "KOR"}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    wait_for_text(&client, "#live", "12", true).await;
     client.close().await.unwrap();
 }
 

@@ -29,8 +29,14 @@ fn key(place_id: Option<i64>) -> String {
     }
 }
 
+/// The channel on which every instance hears that a place's figures moved.
+pub const CHANNEL: &str = "live:changed";
+
+/// After a commit: forget the cached figures and tell every instance's
+/// live streams, which answer within a second.
 pub async fn invalidate(state: &AppState, place_id: i64) {
     state.cache.delete(&[key(None), key(Some(place_id))]).await;
+    state.cache.publish(CHANNEL, &place_id.to_string()).await;
 }
 
 pub async fn get(state: &AppState, place_id: Option<i64>) -> Result<Live> {

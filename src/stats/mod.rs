@@ -6,6 +6,7 @@ pub mod live;
 pub mod pages;
 pub mod repo;
 pub mod routes;
+pub mod stream;
 
 /// ICAO nationality codes as statistics count them: British variants are
 /// GBR, `D` is Germany; every other code stands as printed.

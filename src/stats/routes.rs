@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/stats/summary", get(summary))
         .route("/api/v1/stats/live", get(live_figures))
+        .route("/api/v1/stats/live/stream", get(super::stream::live_stream))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

@@ -29,6 +29,14 @@ pub async fn spawn(pool: PgPool) -> TestApp {
 
 /// Start the application; `redis_url` may name a server that is down.
 pub async fn spawn_with(pool: PgPool, redis_url: String) -> TestApp {
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    spawn_sharing(pool, redis_url, &prefix).await
+}
+
+/// Another instance of the same deployment: the same database and the same
+/// Redis keys (`prefix`), on its own port.
+#[allow(dead_code)]
+pub async fn spawn_sharing(pool: PgPool, redis_url: String, prefix: &str) -> TestApp {
     luutru::regions::load_defaults(&pool)
         .await
         .expect("regions load");
@@ -38,7 +46,7 @@ pub async fn spawn_with(pool: PgPool, redis_url: String) -> TestApp {
     config.bind_addr = addr;
     config.public_base_url = format!("http://{addr}");
     config.redis_url = redis_url;
-    config.redis_prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    config.redis_prefix = prefix.to_owned();
     let cache = Cache::new(&config.redis_url, &config.redis_prefix).unwrap();
     let state = AppState::new(config, pool.clone(), cache);
     let app =
