@@ -118,6 +118,10 @@ pub struct Config {
     /// heading, field); the bundled `data/police-columns.csv` when unset.
     #[arg(long, env = "POLICE_COLUMNS")]
     pub police_columns: Option<std::path::PathBuf>,
+    /// Breakdown cells with fewer arrivals are folded into "other" for
+    /// readers who see no names (the office).
+    #[arg(long, env = "STATS_MIN_CELL", default_value_t = 5)]
+    pub stats_min_cell: i64,
 }
 
 impl Config {

@@ -57,6 +57,7 @@ use crate::AppState;
         crate::register::team_routes::activity,
         crate::stats::routes::summary,
         crate::stats::routes::live_figures,
+        crate::stats::routes::compare,
         crate::stats::stream::live_stream,
     ),
     components(schemas(

@@ -131,6 +131,23 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
     // 10th: B arrives; A and B sleep. 11th: E, G arrive; B, G sleep. 12th: C, F arrive; B, C, F, G sleep.
     assert_eq!(days, [(1, 2), (2, 2), (2, 4)]);
     assert_eq!(s["by_day"][0]["date"], "2026-03-10");
+    // The office sees no names: nationalities with fewer than 5 arrivals
+    // (VNM 4, KOR 1) fold into "other"; the ward's 5 stay as they are.
+    assert_eq!(
+        s["by_nationality"],
+        json!([{"key": "other", "arrivals": 5, "guest_nights": 8}])
+    );
+    assert_eq!(s["by_ward"][0]["key"], "Tam Thắng");
+    assert_eq!(s["by_ward"][0]["arrivals"], 5);
+    assert_eq!(s["by_accommodation_type"][0]["key"], "hotel");
+    // An inspector, who reads registers anyway, sees every cell.
+    let inspector = app.sign_in_as(Role::Inspector, &[]).await;
+    let (_, s) = app
+        .get_json(
+            "/api/v1/stats/summary?from=2026-03-10&to=2026-03-12",
+            Some(&inspector),
+        )
+        .await;
     let korea = s["by_nationality"]
         .as_array()
         .unwrap()
@@ -141,8 +158,24 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
         (korea["arrivals"].as_i64(), korea["guest_nights"].as_i64()),
         (Some(1), Some(1))
     );
-    assert_eq!(s["by_ward"][0]["key"], "Tam Thắng");
-    assert_eq!(s["by_accommodation_type"][0]["key"], "hotel");
+
+    // Against the period before (7-9 March) and the same dates of 2025 (nothing).
+    let (status, c) = app
+        .get_json(
+            "/api/v1/stats/compare?from=2026-03-10&to=2026-03-12",
+            Some(&office),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    assert_eq!(c["current"]["arrivals"], 5);
+    assert_eq!(c["previous"]["from"], "2026-03-07");
+    assert_eq!(c["previous"]["to"], "2026-03-09");
+    assert_eq!(c["last_year"]["from"], "2025-03-10");
+    assert_eq!(c["last_year"]["arrivals"], 0);
+    assert_eq!(c["change_vs_last_year"]["arrivals"], Value::Null);
+    // A (8th) and D (9th) arrived in the period before: 5 ÷ 2 − 1 = +150 %.
+    assert_eq!(c["previous"]["arrivals"], 2);
+    assert_eq!(c["change_vs_previous"]["arrivals"], 150.0);
 
     // A single day at the edge: the 9th has D's arrival and A's and D's nights.
     let (_, s) = app

@@ -59,6 +59,12 @@ impl Role {
     pub fn works_at_places(self) -> bool {
         matches!(self, Role::Manager | Role::Staff)
     }
+
+    /// Roles that read guests' names somewhere (their own register, or every
+    /// register); the office reads figures only, with small cells folded.
+    pub fn sees_names(self) -> bool {
+        !matches!(self, Role::Office)
+    }
 }
 
 /// The signed-in user of a request.

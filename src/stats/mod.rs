@@ -2,6 +2,7 @@
 //! same-day guests, length of stay, occupancy, attraction visitors, and the
 //! live figures of today.
 
+pub mod compare;
 pub mod live;
 pub mod pages;
 pub mod repo;

@@ -32,6 +32,7 @@ struct OfficePage {
     t: Tr,
     user: CurrentUser,
     summary: Summary,
+    comparison: super::compare::Comparison,
     live: Live,
     places: Vec<Place>,
     wards: Vec<String>,
@@ -40,6 +41,17 @@ struct OfficePage {
     range_errors: Vec<String>,
     place_errors: Vec<String>,
     form: PlaceForm,
+}
+
+impl OfficePage {
+    /// "+12.5 %", "−3.0 %" or "–".
+    fn pct(&self, change: &Option<f64>) -> String {
+        match change {
+            Some(c) if *c > 0.0 => format!("+{c:.1} %"),
+            Some(c) => format!("{c:.1} %").replace('-', "−"),
+            None => "–".to_owned(),
+        }
+    }
 }
 
 fn translated(t: Tr, error: Error) -> Result<Vec<String>, Error> {
@@ -77,7 +89,11 @@ async fn office_page(
         Ok(range) => (Vec::new(), range),
         Err(e) => (translated(t, e)?, range(&SummaryQuery::default(), today)?),
     };
-    let summary = repo::summary(&state.db, from, to, today, None, state.tz()).await?;
+    let mut summary = repo::summary(&state.db, from, to, today, None, state.tz()).await?;
+    if !user.role.sees_names() {
+        repo::fold_small_cells(&mut summary, state.config.stats_min_cell);
+    }
+    let comparison = super::compare::compare(&state.db, from, to, today, None, state.tz()).await?;
     let live = live::get(state, None).await?;
     let places = places::list(&state.db, state.config.base_url(), None, None).await?;
     let wards = crate::regions::ward_names(&state.db).await?;
@@ -92,6 +108,7 @@ async fn office_page(
             t,
             user,
             summary,
+            comparison,
             live,
             places,
             wards,

@@ -52,6 +52,28 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
+/// Fold every breakdown cell with fewer than `min` arrivals into one "other"
+/// cell, for readers who see no names: a cell of two Laotian guests at one
+/// ward points at two people.
+pub fn fold_small_cells(summary: &mut Summary, min: i64) {
+    for list in [
+        &mut summary.by_nationality,
+        &mut summary.by_ward,
+        &mut summary.by_accommodation_type,
+    ] {
+        let (keep, small): (Vec<Breakdown>, Vec<Breakdown>) =
+            list.drain(..).partition(|b| b.arrivals >= min);
+        *list = keep;
+        if !small.is_empty() {
+            list.push(Breakdown {
+                key: "other".to_owned(),
+                arrivals: small.iter().map(|b| b.arrivals).sum(),
+                guest_nights: small.iter().map(|b| b.guest_nights).sum(),
+            });
+        }
+    }
+}
+
 pub fn rate(numerator: i64, denominator: i64) -> Option<f64> {
     (denominator > 0).then(|| round1(numerator as f64 * 100.0 / denominator as f64))
 }

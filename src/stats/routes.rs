@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/stats/summary", get(summary))
         .route("/api/v1/stats/live", get(live_figures))
+        .route("/api/v1/stats/compare", get(compare))
         .route("/api/v1/stats/live/stream", get(super::stream::live_stream))
 }
 
@@ -71,8 +72,29 @@ pub async fn summary(
     known_place(&state, q.place_id).await?;
     let today = localtime::today(state.tz());
     let (from, to) = range(&q, today)?;
+    let mut summary = repo::summary(&state.db, from, to, today, q.place_id, state.tz()).await?;
+    if !user.role.sees_names() {
+        repo::fold_small_cells(&mut summary, state.config.stats_min_cell);
+    }
+    Ok(Json(summary))
+}
+
+/// The range against the period just before it and the same dates last year.
+#[utoipa::path(get, path = "/api/v1/stats/compare", tag = "statistics", params(SummaryQuery),
+    responses((status = 200, body = super::compare::Comparison),
+              (status = 403, description = "Not allowed to read these figures"),
+              (status = 422, description = "A date needs fixing")))]
+pub async fn compare(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(q): ApiQuery<SummaryQuery>,
+) -> Result<Json<super::compare::Comparison>> {
+    user.require_stats(q.place_id)?;
+    known_place(&state, q.place_id).await?;
+    let today = localtime::today(state.tz());
+    let (from, to) = range(&q, today)?;
     Ok(Json(
-        repo::summary(&state.db, from, to, today, q.place_id, state.tz()).await?,
+        super::compare::compare(&state.db, from, to, today, q.place_id, state.tz()).await?,
     ))
 }
 
