@@ -58,6 +58,7 @@ use crate::AppState;
         crate::stats::routes::summary,
         crate::stats::routes::live_figures,
         crate::stats::routes::compare,
+        crate::stats::routes::compliance,
         crate::stats::stream::live_stream,
     ),
     components(schemas(

@@ -268,3 +268,82 @@ async fn occupancy_is_null_without_known_capacity(pool: sqlx::PgPool) {
     assert_eq!(s["average_length_of_stay"], Value::Null);
     assert_eq!(s["arrivals"], 0);
 }
+
+#[sqlx::test]
+async fn the_office_sees_quiet_establishments_and_late_notifications(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let busy = app.hotel(&office).await;
+    let quiet = app
+        .create_place(
+            &office,
+            json!({"kind": "accommodation", "name": "Nhà nghỉ Im Lặng", "ward": "Vũng Tàu", "accommodation_type": "guesthouse"}),
+        )
+        .await;
+    // Both registered a month ago; only one has guests.
+    sqlx::query("UPDATE places SET created_at = now() - interval '30 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (status, _) = app
+        .post_json(
+            "/api/v1/checkins",
+            None,
+            &json!({"code": busy["code"], "guests": [guest("H", "KOR")],
+                    "expected_departure": (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string(),
+                    "consent": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Its deadline has passed with nothing sent.
+    sqlx::query("UPDATE guests SET notify_deadline = now() - interval '1 hour'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let (status, c) = app
+        .get_json("/api/v1/stats/compliance?days=7", Some(&office))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    let quiet_ids: Vec<i64> = c["quiet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["place_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(quiet_ids, [quiet["id"].as_i64().unwrap()]);
+    assert!(c["quiet"][0]["last_arrival"].is_null());
+    assert_eq!(c["notifications"][0]["place_id"], busy["id"]);
+    assert_eq!(c["notifications"][0]["overdue"], 1);
+    assert_eq!(c["notifications"][0]["sent_late"], 0);
+    let text = c.to_string();
+    assert!(
+        !text.contains("P1234567") && !text.contains("\"H\""),
+        "counts only"
+    );
+
+    let (status, _) = app
+        .get_json("/api/v1/stats/compliance?days=0", Some(&office))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let staff = app
+        .sign_in_as(Role::Staff, &[busy["id"].as_i64().unwrap()])
+        .await;
+    let (status, _) = app.get_json("/api/v1/stats/compliance", Some(&staff)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let page = app
+        .client
+        .get(app.url("/office"))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page
+        .split("id=\"compliance\"")
+        .nth(1)
+        .unwrap()
+        .contains("Nhà nghỉ Im Lặng"));
+}

@@ -3,6 +3,7 @@
 //! live figures of today.
 
 pub mod compare;
+pub mod compliance;
 pub mod live;
 pub mod pages;
 pub mod repo;

@@ -33,6 +33,8 @@ struct OfficePage {
     user: CurrentUser,
     summary: Summary,
     comparison: super::compare::Comparison,
+    compliance: super::compliance::Compliance,
+    tz: chrono_tz::Tz,
     live: Live,
     places: Vec<Place>,
     wards: Vec<String>,
@@ -44,6 +46,9 @@ struct OfficePage {
 }
 
 impl OfficePage {
+    fn day(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        at.with_timezone(&self.tz).format("%d/%m/%Y").to_string()
+    }
     /// "+12.5 %", "−3.0 %" or "–".
     fn pct(&self, change: &Option<f64>) -> String {
         match change {
@@ -94,6 +99,7 @@ async fn office_page(
         repo::fold_small_cells(&mut summary, state.config.stats_min_cell);
     }
     let comparison = super::compare::compare(&state.db, from, to, today, None, state.tz()).await?;
+    let compliance = super::compliance::compliance(&state.db, 7, from, to, state.tz()).await?;
     let live = live::get(state, None).await?;
     let places = places::list(&state.db, state.config.base_url(), None, None).await?;
     let wards = crate::regions::ward_names(&state.db).await?;
@@ -109,6 +115,8 @@ async fn office_page(
             user,
             summary,
             comparison,
+            compliance,
+            tz: state.tz(),
             live,
             places,
             wards,

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/stats/summary", get(summary))
         .route("/api/v1/stats/live", get(live_figures))
         .route("/api/v1/stats/compare", get(compare))
+        .route("/api/v1/stats/compliance", get(compliance))
         .route("/api/v1/stats/live/stream", get(super::stream::live_stream))
 }
 
@@ -77,6 +78,46 @@ pub async fn summary(
         repo::fold_small_cells(&mut summary, state.config.stats_min_cell);
     }
     Ok(Json(summary))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ComplianceQuery {
+    /// An open establishment with no check-in for this many days is listed (default 7).
+    pub days: Option<i64>,
+    /// Arrival dates whose police notifications are checked (default this month).
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// Open establishments with no check-in for `days` days, and late or overdue
+/// police notifications by establishment: counts only.
+#[utoipa::path(get, path = "/api/v1/stats/compliance", tag = "statistics", params(ComplianceQuery),
+    responses((status = 200, body = super::compliance::Compliance),
+              (status = 403, description = "The office, admins and inspectors only"),
+              (status = 422, description = "A date or the number of days needs fixing")))]
+pub async fn compliance(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(q): ApiQuery<ComplianceQuery>,
+) -> Result<Json<super::compliance::Compliance>> {
+    user.require_stats(None)?;
+    let days = q.days.unwrap_or(7);
+    if !(1..=365).contains(&days) {
+        return Err(FieldErrors::single("days", "invalid", "must be 1 to 365"));
+    }
+    let today = localtime::today(state.tz());
+    let (from, to) = range(
+        &SummaryQuery {
+            from: q.from,
+            to: q.to,
+            place_id: None,
+        },
+        today,
+    )?;
+    Ok(Json(
+        super::compliance::compliance(&state.db, days, from, to, state.tz()).await?,
+    ))
 }
 
 /// The range against the period just before it and the same dates last year.
