@@ -59,6 +59,7 @@ use crate::AppState;
         crate::stats::routes::live_figures,
         crate::stats::routes::compare,
         crate::stats::routes::compliance,
+        crate::stats::routes::monthly_xlsx,
         crate::stats::stream::live_stream,
     ),
     components(schemas(

@@ -177,6 +177,50 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
     assert_eq!(c["previous"]["arrivals"], 2);
     assert_eq!(c["change_vs_previous"]["arrivals"], 150.0);
 
+    // The monthly report for March agrees with the summary of March, and
+    // splits overnight from same-day guests.
+    let (_, march) = app
+        .get_json(
+            "/api/v1/stats/summary?from=2026-03-01&to=2026-03-31",
+            Some(&office),
+        )
+        .await;
+    let response = app
+        .client
+        .get(app.url("/api/v1/stats/monthly.xlsx?month=2026-03"))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let mut book: calamine::Xlsx<_> = calamine::Reader::new(std::io::Cursor::new(bytes)).unwrap();
+    let rows: Vec<Vec<String>> = calamine::Reader::worksheet_range(&mut book, "Bao cao 03-2026")
+        .unwrap()
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    let row = |label: &str| {
+        rows.iter()
+            .find(|r| r[0].starts_with(label))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("Lượt khách lưu trú")[2], march["arrivals"].to_string());
+    assert_eq!(
+        row("– khách trong ngày")[2],
+        march["same_day_guests"].to_string()
+    );
+    let overnight =
+        march["arrivals"].as_i64().unwrap() - march["same_day_guests"].as_i64().unwrap();
+    assert_eq!(row("– khách qua đêm")[2], overnight.to_string());
+    assert_eq!(row("Ngày khách")[2], march["guest_nights"].to_string());
+    assert_eq!(
+        row("Lượt khách lưu trú")[3],
+        "–",
+        "no March 2025 to compare with"
+    );
+
     // A single day at the edge: the 9th has D's arrival and A's and D's nights.
     let (_, s) = app
         .get_json(

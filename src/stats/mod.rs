@@ -7,6 +7,7 @@ pub mod compliance;
 pub mod live;
 pub mod pages;
 pub mod repo;
+pub mod report;
 pub mod routes;
 pub mod stream;
 

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/stats/live", get(live_figures))
         .route("/api/v1/stats/compare", get(compare))
         .route("/api/v1/stats/compliance", get(compliance))
+        .route("/api/v1/stats/monthly.xlsx", get(monthly_xlsx))
         .route("/api/v1/stats/live/stream", get(super::stream::live_stream))
 }
 
@@ -118,6 +119,68 @@ pub async fn compliance(
     Ok(Json(
         super::compliance::compliance(&state.db, days, from, to, state.tz()).await?,
     ))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MonthQuery {
+    /// YYYY-MM; default the last full month.
+    pub month: Option<String>,
+}
+
+/// The monthly report in the province's layout: the month before, the
+/// month, the year to date, and the change against the same period a year
+/// earlier; overnight and same-day, international and domestic.
+#[utoipa::path(get, path = "/api/v1/stats/monthly.xlsx", tag = "statistics", params(MonthQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               description = "One sheet"),
+              (status = 403, description = "The office, admins and inspectors only"),
+              (status = 422, description = "The month is not YYYY-MM")))]
+pub async fn monthly_xlsx(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(q): ApiQuery<MonthQuery>,
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    user.require_stats(None)?;
+    let today = localtime::today(state.tz());
+    let first = match q.month.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        None => {
+            let this = today.with_day(1).unwrap_or(today);
+            (this - chrono::Duration::days(1))
+                .with_day(1)
+                .unwrap_or(this)
+        }
+        Some(m) => parse_date(&format!("{m}-01"))
+            .filter(|d| *d <= today)
+            .ok_or_else(|| {
+                FieldErrors::single(
+                    "month",
+                    "date_format",
+                    "write the month as YYYY-MM, not in the future",
+                )
+            })?,
+    };
+    let report = super::report::build(&state.db, first, today, state.tz()).await?;
+    let body = super::report::xlsx(&report)?;
+    let name = format!(
+        "attachment; filename=\"bao-cao-{}.xlsx\"",
+        first.format("%Y-%m")
+    );
+    let mut response = (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )],
+        body,
+    )
+        .into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&name) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
 }
 
 /// The range against the period just before it and the same dates last year.

@@ -1,0 +1,181 @@
+//! The monthly report the office sends the city and the province: the
+//! month before, the month, the year to date, each against the same period a
+//! year earlier; overnight and same-day, international and domestic.
+
+use chrono::{Datelike, Duration, NaiveDate};
+
+use super::compare::change;
+use super::repo::{summary, Summary};
+use crate::error::Result;
+
+/// The five periods of a report for `month` (its first day).
+pub struct Report {
+    pub month: NaiveDate,
+    pub previous_month: Summary,
+    pub this_month: Summary,
+    pub this_month_last_year: Summary,
+    pub year_to_date: Summary,
+    pub year_to_date_last_year: Summary,
+}
+
+fn month_end(first: NaiveDate) -> NaiveDate {
+    let next = if first.month() == 12 {
+        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+    };
+    next.map_or(first, |n| n - Duration::days(1))
+}
+
+fn years_back(d: NaiveDate) -> NaiveDate {
+    d.with_year(d.year() - 1)
+        .or_else(|| (d - Duration::days(1)).with_year(d.year() - 1))
+        .unwrap_or(d)
+}
+
+/// The report of the month starting `first`; a month still running counts
+/// up to `today`.
+pub async fn build(
+    pool: &sqlx::PgPool,
+    first: NaiveDate,
+    today: NaiveDate,
+    tz: chrono_tz::Tz,
+) -> Result<Report> {
+    let end = month_end(first).min(today.max(first));
+    let prev_end = first - Duration::days(1);
+    let prev_first = prev_end.with_day(1).unwrap_or(prev_end);
+    let jan = NaiveDate::from_ymd_opt(first.year(), 1, 1).unwrap_or(first);
+    let s = |from, to| summary(pool, from, to, today, None, tz);
+    Ok(Report {
+        month: first,
+        previous_month: s(prev_first, prev_end).await?,
+        this_month: s(first, end).await?,
+        this_month_last_year: s(years_back(first), years_back(end)).await?,
+        year_to_date: s(jan, end).await?,
+        year_to_date_last_year: s(years_back(jan), years_back(end)).await?,
+    })
+}
+
+/// The report's rows: indicator, then the cells as text.
+pub fn rows(r: &Report) -> Vec<[String; 7]> {
+    type Get = fn(&Summary) -> i64;
+    let counted: [(&str, Get); 7] = [
+        ("Lượt khách lưu trú (arrivals)", |s| s.arrivals),
+        ("– khách qua đêm (overnight)", |s| {
+            s.arrivals - s.same_day_guests
+        }),
+        ("– khách trong ngày (same-day)", |s| s.same_day_guests),
+        ("– khách quốc tế (international)", |s| {
+            s.international_arrivals
+        }),
+        ("– khách nội địa (domestic)", |s| {
+            s.domestic_arrivals
+        }),
+        ("Ngày khách (guest-nights)", |s| s.guest_nights),
+        ("Lượt khách tham quan (attraction visitors)", |s| {
+            s.attraction_visitors
+        }),
+    ];
+    let pct = |c: Option<f64>| c.map_or("–".to_owned(), |c| format!("{c:.1}"));
+    let mut out: Vec<[String; 7]> = counted
+        .iter()
+        .map(|(name, get)| {
+            [
+                (*name).to_owned(),
+                get(&r.previous_month).to_string(),
+                get(&r.this_month).to_string(),
+                pct(change(get(&r.this_month), get(&r.this_month_last_year))),
+                get(&r.year_to_date).to_string(),
+                pct(change(get(&r.year_to_date), get(&r.year_to_date_last_year))),
+                get(&r.year_to_date_last_year).to_string(),
+            ]
+        })
+        .collect();
+    let rate = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.1}"));
+    for (name, get) in [
+        (
+            "Độ dài lưu trú bình quân (ngày) (average stay)",
+            (|s: &Summary| s.average_length_of_stay) as fn(&Summary) -> Option<f64>,
+        ),
+        (
+            "Công suất buồng (%) (room occupancy)",
+            |s: &Summary| s.room_occupancy_rate,
+        ),
+        (
+            "Công suất giường (%) (bed occupancy)",
+            |s: &Summary| s.bed_occupancy_rate,
+        ),
+    ] {
+        out.push([
+            name.to_owned(),
+            rate(get(&r.previous_month)),
+            rate(get(&r.this_month)),
+            "–".to_owned(),
+            rate(get(&r.year_to_date)),
+            "–".to_owned(),
+            rate(get(&r.year_to_date_last_year)),
+        ]);
+    }
+    out
+}
+
+pub fn headings(r: &Report) -> [String; 7] {
+    let m = r.month;
+    [
+        "Chỉ tiêu".to_owned(),
+        format!(
+            "Tháng {}/{} (thực hiện)",
+            (m - Duration::days(1)).month(),
+            (m - Duration::days(1)).year()
+        ),
+        format!("Tháng {}/{}", m.month(), m.year()),
+        "% so cùng kỳ (tháng)".to_owned(),
+        format!("Lũy kế 1–{}/{}", m.month(), m.year()),
+        "% so cùng kỳ (lũy kế)".to_owned(),
+        format!("Lũy kế cùng kỳ {}", m.year() - 1),
+    ]
+}
+
+pub fn xlsx(r: &Report) -> anyhow::Result<Vec<u8>> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let sheet = book.add_worksheet();
+    sheet.set_name(format!("Bao cao {:02}-{}", r.month.month(), r.month.year()))?;
+    sheet.write_string_with_format(
+        0,
+        0,
+        format!(
+            "Báo cáo tình hình khách du lịch lưu trú tháng {}/{}",
+            r.month.month(),
+            r.month.year()
+        ),
+        &bold,
+    )?;
+    for (c, h) in headings(r).iter().enumerate() {
+        sheet.write_string_with_format(2, c as u16, h, &bold)?;
+    }
+    for (i, row) in rows(r).iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let at = (i + 3) as u32;
+            match cell.parse::<f64>() {
+                Ok(n) if c > 0 => sheet.write_number(at, c as u16, n)?,
+                _ => sheet.write_string(at, c as u16, cell)?,
+            };
+        }
+    }
+    sheet.autofit();
+    Ok(book.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_end_on_their_last_day() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(month_end(d("2026-02-01")), d("2026-02-28"));
+        assert_eq!(month_end(d("2028-02-01")), d("2028-02-29"));
+        assert_eq!(month_end(d("2026-12-01")), d("2026-12-31"));
+    }
+}
