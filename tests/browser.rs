@@ -84,7 +84,7 @@ async fn browser_in(lang: &str) -> (Driver, Client) {
 
 /// Wait until a click's navigation has landed on a page under `prefix`.
 async fn wait_for_path(client: &Client, prefix: &str) -> url::Url {
-    for _ in 0..100 {
+    for _ in 0..300 {
         let url = client.current_url().await.unwrap();
         if url.path().starts_with(prefix) {
             return url;
@@ -97,7 +97,7 @@ async fn wait_for_path(client: &Client, prefix: &str) -> url::Url {
 /// The text of `css` once it does (or no longer does) contain `needle`.
 async fn wait_for_text(client: &Client, css: &str, needle: &str, present: bool) -> String {
     let mut text = String::new();
-    for _ in 0..100 {
+    for _ in 0..300 {
         if let Ok(element) = client.find(Locator::Css(css)).await {
             text = element.text().await.unwrap_or_default();
             if text.contains(needle) == present {
@@ -372,6 +372,21 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
         .await;
     assert_eq!(status, reqwest::StatusCode::CREATED);
     wait_for_text(&client, "#live", "12", true).await;
+    // The charts are drawn on the server, one per figure the office reads.
+    let charts = client
+        .find_all(Locator::Css("#charts svg.chart"))
+        .await
+        .unwrap();
+    assert_eq!(charts.len(), 8);
+    assert!(fits_the_screen(&client).await, "charts fit a phone");
+    client
+        .execute(
+            "document.getElementById('charts').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    screenshot(&client, "office-charts").await;
     client.close().await.unwrap();
 }
 
@@ -730,7 +745,7 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
     // The scanner types a card's QR text and Enter: the guest fills in, the room is next.
     let card = "077090001234|273456789|Nguyễn Văn An|15081990|Nam|12 Thùy Vân, Phường 2|10052021";
     type_into(&client, "#scan", &format!("{card}\u{E007}")).await;
-    for _ in 0..100 {
+    for _ in 0..300 {
         if value_of(&client, "#g0_full_name").await == "Nguyễn Văn An" {
             break;
         }
@@ -766,7 +781,7 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
         ),
     )
     .await;
-    for _ in 0..100 {
+    for _ in 0..300 {
         if value_of(&client, "#g1_full_name").await == "LEE SEOYEON" {
             break;
         }

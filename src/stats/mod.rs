@@ -2,8 +2,10 @@
 //! same-day guests, length of stay, occupancy, attraction visitors, and the
 //! live figures of today.
 
+pub mod chart;
 pub mod compare;
 pub mod compliance;
+pub mod dashboard;
 pub mod live;
 pub mod pages;
 pub mod repo;

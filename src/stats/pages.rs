@@ -34,6 +34,7 @@ struct OfficePage {
     summary: Summary,
     comparison: super::compare::Comparison,
     compliance: super::compliance::Compliance,
+    charts: Vec<super::dashboard::Chart>,
     tz: chrono_tz::Tz,
     live: Live,
     places: Vec<Place>,
@@ -100,6 +101,7 @@ async fn office_page(
     }
     let comparison = super::compare::compare(&state.db, from, to, today, None, state.tz()).await?;
     let compliance = super::compliance::compliance(&state.db, 7, from, to, state.tz()).await?;
+    let charts = super::dashboard::charts(&state.db, &summary, today, state.tz(), t).await?;
     let live = live::get(state, None).await?;
     let places = places::list(&state.db, state.config.base_url(), None, None).await?;
     let wards = crate::regions::ward_names(&state.db).await?;
@@ -116,6 +118,7 @@ async fn office_page(
             summary,
             comparison,
             compliance,
+            charts,
             tz: state.tz(),
             live,
             places,

@@ -1,0 +1,183 @@
+//! The charts of the office page, drawn from the range's summary and a few
+//! counts of site visits.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::chart;
+use super::repo::{summary, Summary};
+use crate::error::Result;
+use crate::i18n::Tr;
+
+pub struct Chart {
+    pub title: String,
+    pub svg: String,
+}
+
+fn bars_of(
+    list: &[super::repo::Breakdown],
+    take: usize,
+    label: impl Fn(&str) -> String,
+) -> Vec<(String, i64)> {
+    list.iter()
+        .take(take)
+        .map(|b| (label(&b.key), b.arrivals))
+        .collect()
+}
+
+/// Arrivals per month of `year` up to `until`, from one summary of the year.
+async fn months(
+    pool: &sqlx::PgPool,
+    year: i32,
+    until: NaiveDate,
+    today: NaiveDate,
+    tz: chrono_tz::Tz,
+) -> Result<Vec<i64>> {
+    let (Some(jan), Some(dec)) = (
+        NaiveDate::from_ymd_opt(year, 1, 1),
+        NaiveDate::from_ymd_opt(year, 12, 31),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let s = summary(pool, jan, dec.min(until), today, None, tz).await?;
+    let mut by_month = vec![0; 12];
+    for d in &s.by_day {
+        by_month[d.date.month0() as usize] += d.arrivals;
+    }
+    Ok(by_month)
+}
+
+pub async fn charts(
+    pool: &sqlx::PgPool,
+    s: &Summary,
+    today: NaiveDate,
+    tz: chrono_tz::Tz,
+    t: Tr,
+) -> Result<Vec<Chart>> {
+    let mut out = Vec::new();
+    let days: Vec<String> = s
+        .by_day
+        .iter()
+        .map(|d| d.date.format("%d/%m").to_string())
+        .collect();
+    out.push(Chart {
+        title: t.get("chart.by_day").to_owned(),
+        svg: chart::columns(
+            t.get("chart.by_day"),
+            &days,
+            &s.by_day.iter().map(|d| d.arrivals).collect::<Vec<_>>(),
+            &s.by_day.iter().map(|d| d.guest_nights).collect::<Vec<_>>(),
+            (t.get("stats.arrivals"), t.get("stats.guest_nights")),
+        ),
+    });
+    // The seasonality curve: this year's months against last year's.
+    let year = s.to.year();
+    let this_year = months(pool, year, s.to, today, tz).await?;
+    let last_year = months(pool, year - 1, today, today, tz).await?;
+    let month_names: Vec<String> = (1..=12).map(|m| m.to_string()).collect();
+    out.push(Chart {
+        title: format!("{} {year} / {}", t.get("chart.seasonality"), year - 1),
+        svg: chart::columns(
+            t.get("chart.seasonality"),
+            &month_names,
+            &this_year,
+            &last_year,
+            (&year.to_string(), &(year - 1).to_string()),
+        ),
+    });
+    let country = |code: &str| {
+        let name = t.dynamic(&format!("country.{code}"));
+        if name.is_empty() {
+            code.to_owned()
+        } else {
+            name.to_owned()
+        }
+    };
+    out.push(Chart {
+        title: t.get("stats.by_nationality").to_owned(),
+        svg: chart::bars(
+            t.get("stats.by_nationality"),
+            &bars_of(&s.by_nationality, 12, country),
+        ),
+    });
+    out.push(Chart {
+        title: t.get("stats.by_ward").to_owned(),
+        svg: chart::bars(
+            t.get("stats.by_ward"),
+            &bars_of(&s.by_ward, 12, str::to_owned),
+        ),
+    });
+    let kind = |k: &str| {
+        let name = t.dynamic(&format!("type.{k}"));
+        if name.is_empty() {
+            k.to_owned()
+        } else {
+            name.to_owned()
+        }
+    };
+    out.push(Chart {
+        title: t.get("chart.by_type").to_owned(),
+        svg: chart::bars(
+            t.get("chart.by_type"),
+            &bars_of(&s.by_accommodation_type, 8, kind),
+        ),
+    });
+    // Sites: the ranking, provinces of origin, and the hours of the day.
+    let sites = sqlx::query!(
+        r#"SELECT p.name, sum(v.party_size)::bigint AS "n!" FROM visits v JOIN places p ON p.id = v.place_id
+           WHERE v.visit_date BETWEEN $1 AND $2 GROUP BY p.name ORDER BY 2 DESC, 1 LIMIT 10"#,
+        s.from,
+        s.to
+    )
+    .fetch_all(pool)
+    .await?;
+    out.push(Chart {
+        title: t.get("chart.sites").to_owned(),
+        svg: chart::bars(
+            t.get("chart.sites"),
+            &sites.into_iter().map(|r| (r.name, r.n)).collect::<Vec<_>>(),
+        ),
+    });
+    let provinces = sqlx::query!(
+        r#"SELECT pr.name, sum(v.party_size)::bigint AS "n!" FROM visits v JOIN provinces pr ON pr.id = v.origin_province_id
+           WHERE v.visit_date BETWEEN $1 AND $2 GROUP BY pr.name ORDER BY 2 DESC, 1 LIMIT 12"#,
+        s.from,
+        s.to
+    )
+    .fetch_all(pool)
+    .await?;
+    out.push(Chart {
+        title: t.get("chart.provinces").to_owned(),
+        svg: chart::bars(
+            t.get("chart.provinces"),
+            &provinces
+                .into_iter()
+                .map(|r| (r.name, r.n))
+                .collect::<Vec<_>>(),
+        ),
+    });
+    let hours = sqlx::query!(
+        r#"SELECT visit_hour, sum(party_size)::bigint AS "n!" FROM visits
+           WHERE visit_date BETWEEN $1 AND $2 GROUP BY visit_hour"#,
+        s.from,
+        s.to
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut by_hour = vec![0; 24];
+    for r in hours {
+        if let Some(slot) = by_hour.get_mut(r.visit_hour as usize) {
+            *slot = r.n;
+        }
+    }
+    out.push(Chart {
+        title: t.get("chart.hours").to_owned(),
+        svg: chart::columns(
+            t.get("chart.hours"),
+            &(0..24).map(|h| format!("{h}h")).collect::<Vec<_>>(),
+            &by_hour,
+            &[],
+            (t.get("stats.visitors"), ""),
+        ),
+    });
+    Ok(out)
+}
