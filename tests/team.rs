@@ -122,6 +122,71 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
     let (_, who) = me(&app, &boss).await;
     assert_eq!(who["place_ids"], json!([id, second_id]));
 
+    // Someone the office placed at another hotel is out of this manager's reach:
+    // not added, not given a password, not removed.
+    let third = app
+        .create_place(
+            &office,
+            json!({"kind": "accommodation", "name": "Khách sạn Khác", "ward": "Vũng Tàu", "accommodation_type": "hotel"}),
+        )
+        .await;
+    let third_id = third["id"].as_i64().unwrap();
+    let (status, other) = app
+        .post_json(
+            &format!("/api/v1/places/{third_id}/people"),
+            Some(&office),
+            &json!({"email": "khac@khachsan.vn", "role": "staff", "password": "mat-khau-nguoi-khac"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = app
+        .post_json(
+            &people,
+            Some(&boss),
+            &json!({"email": "khac@khachsan.vn", "role": "staff"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "no taking over another hotel's staff"
+    );
+    // Even once the office has put them here too.
+    let (status, _) = app
+        .post_json(
+            &people,
+            Some(&office),
+            &json!({"email": "khac@khachsan.vn", "role": "staff"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let other_id = other["user_id"].as_i64().unwrap();
+    let response = app
+        .client
+        .post(app.url(&format!("{people}/{other_id}/password")))
+        .bearer_auth(&boss)
+        .json(&json!({"password": "chiem-quyen-2026"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = app
+        .client
+        .delete(app.url(&format!("{people}/{other_id}")))
+        .bearer_auth(&boss)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = app
+        .client
+        .delete(app.url(&format!("{people}/{other_id}")))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT, "the office may");
+
     // Removed: signed out, and with no place left, no way back in.
     let response = app
         .client
@@ -159,6 +224,8 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
         actions,
         [
             "team.remove",
+            "team.remove",
+            "team.add",
             "team.reset_password",
             "team.add",
             "team.add",

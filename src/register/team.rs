@@ -94,6 +94,28 @@ async fn refresh_sessions(state: &AppState, user_id: i64, revoke: bool) -> Resul
     Ok(())
 }
 
+/// A manager acts only on accounts that work nowhere else than their own
+/// places: someone who also works at another hotel is that hotel's too, and
+/// only the office may change their access or password.
+async fn within_reach(state: &AppState, user: &CurrentUser, person: i64) -> Result<()> {
+    if matches!(user.role, Role::Admin | Role::Office) {
+        return Ok(());
+    }
+    let places: Vec<i64> = sqlx::query_scalar!(
+        "SELECT place_id FROM place_members WHERE user_id = $1",
+        person
+    )
+    .fetch_all(&state.db)
+    .await?;
+    if places.iter().all(|p| user.works_at(*p)) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "this person also works at another place: ask the tourism office",
+        ))
+    }
+}
+
 /// Add a person to a place, creating their account when the email is new.
 pub async fn add(
     state: &AppState,
@@ -116,6 +138,7 @@ pub async fn add(
                     "{email} already has an account of another kind; ask an administrator"
                 )));
             }
+            within_reach(state, user, found.id).await?;
             sqlx::query!(
                 "INSERT INTO place_members (user_id, place_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 found.id,
@@ -180,6 +203,7 @@ pub async fn remove(
 ) -> Result<()> {
     let (role, email) = member(&state.db, place_id, user_id).await?;
     may_manage(user, place_id, role)?;
+    within_reach(state, user, user_id).await?;
     if user_id == user.id {
         return Err(Error::Conflict(
             "you cannot remove yourself; ask the office".into(),
@@ -230,6 +254,7 @@ pub async fn reset_password(
 ) -> Result<()> {
     let (role, email) = member(&state.db, place_id, user_id).await?;
     may_manage(user, place_id, role)?;
+    within_reach(state, user, user_id).await?;
     password::check_policy(new_password)?;
     let hash = password::hash(new_password.to_owned()).await?;
     sqlx::query!(
