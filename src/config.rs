@@ -106,8 +106,8 @@ pub struct Config {
     /// Size of the PostgreSQL connection pool.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
     pub database_pool_size: u32,
-    /// Local time on the expected departure day after which a stay nobody
-    /// checked out is checked out automatically (and dated then).
+    /// A stay nobody checked out is closed once its expected departure day
+    /// is over, dated at this local time of that day.
     #[arg(long, env = "CHECKOUT_TIME", default_value = "12:00")]
     pub checkout_time: chrono::NaiveTime,
     /// Minutes in which a second count-in from the same phone at the same

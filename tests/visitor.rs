@@ -563,3 +563,65 @@ async fn stays_past_their_departure_are_checked_out_automatically(pool: sqlx::Pg
     assert_eq!(audited, 1);
     let _ = office;
 }
+
+#[sqlx::test]
+async fn a_stay_due_today_stays_in_house_and_an_undone_automatic_check_out_holds(
+    pool: sqlx::PgPool,
+) {
+    let app = spawn(pool).await;
+    let (place_id, code) = hotel_code(&app).await;
+    let body = |departure: String| json!({"code": code, "guests": [vietnamese_guest()], "expected_departure": departure, "consent": true});
+    let today = in_days(0);
+    let (status, due_today) = app.post_json("/api/v1/checkins", None, &body(today)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let tz = app.state.tz();
+    let noon = chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap();
+    // Leaving today, whatever the hour: the desk checks them out, not the job.
+    luutru::checkin::departures::run_once(&app.pool, tz, noon)
+        .await
+        .unwrap();
+    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM stays WHERE departed_at IS NULL")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(open, 1);
+
+    // Due yesterday: closed by the job; the desk undoes it (the guest stayed
+    // on), and the next run leaves it alone.
+    let stay: uuid::Uuid = due_today["stay_id"].as_str().unwrap().parse().unwrap();
+    for sql in [
+        "UPDATE stays SET arrived_at = arrived_at - interval '2 days', arrival_date = arrival_date - 2, expected_departure = expected_departure - 1 WHERE id = $1",
+        "UPDATE guests SET arrived_at = arrived_at - interval '2 days', arrival_date = arrival_date - 2 WHERE stay_id = $1",
+    ] {
+        sqlx::query(sql).bind(stay).execute(&app.pool).await.unwrap();
+    }
+    luutru::checkin::departures::run_once(&app.pool, tz, noon)
+        .await
+        .unwrap();
+    let manager = app.sign_in_as(Role::Manager, &[place_id]).await;
+    let undo = app
+        .client
+        .post(app.url(&format!("/hotel/{place_id}/stays/{stay}/undo-checkout")))
+        .bearer_auth(&manager)
+        .form(&[("view", "all")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(undo.status(), StatusCode::SEE_OTHER);
+    let touched = luutru::checkin::departures::run_once(&app.pool, tz, noon)
+        .await
+        .unwrap();
+    assert!(touched.is_empty(), "not closed again");
+    let (departed, expected): (Option<chrono::DateTime<chrono::Utc>>, chrono::NaiveDate) =
+        sqlx::query_as("SELECT departed_at, expected_departure FROM stays WHERE id = $1")
+            .bind(stay)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(departed.is_none());
+    assert_eq!(
+        expected,
+        luutru::localtime::today(tz),
+        "expected to leave today at the earliest"
+    );
+}

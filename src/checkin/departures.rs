@@ -1,7 +1,8 @@
 //! Automatic check-out. A guest who leaves without checking out would stay
 //! "in house" for ever and swell every figure after them; once their
-//! expected departure day has passed its check-out time, the stay is closed,
-//! dated at that time, and marked "automatic" in the register.
+//! expected departure day is over, the stay is closed, dated at the
+//! check-out time of that day, and marked "automatic" in the register. On
+//! the day itself the desk still sees them among today's departures.
 //!
 //! Every instance runs the job; rows are claimed with `SKIP LOCKED`, so two
 //! instances never close the same stay twice and never wait on each other.
@@ -19,8 +20,9 @@ use crate::AppState;
 const BATCH: i64 = 500;
 const EVERY: Duration = Duration::from_secs(60);
 
-/// Close every stay whose expected departure day ended (at `checkout_time`,
-/// local) before now. Returns the places touched, for cache invalidation.
+/// Close every stay whose expected departure day is over (local), dated at
+/// `checkout_time` of that day. Returns the places touched, for cache
+/// invalidation.
 pub async fn run_once(db: &PgPool, tz: Tz, checkout_time: NaiveTime) -> Result<Vec<i64>> {
     let mut places = Vec::new();
     loop {
@@ -32,7 +34,7 @@ pub async fn run_once(db: &PgPool, tz: Tz, checkout_time: NaiveTime) -> Result<V
                    SELECT id, GREATEST(arrived_at, (expected_departure + $2::time) AT TIME ZONE $1::text) AS at
                    FROM stays
                    WHERE departed_at IS NULL
-                     AND (expected_departure + $2::time) AT TIME ZONE $1::text <= now()
+                     AND expected_departure < (now() AT TIME ZONE $1::text)::date
                    ORDER BY expected_departure
                    LIMIT $3
                    FOR UPDATE SKIP LOCKED

@@ -146,9 +146,16 @@ pub async fn apply(
                     "a check-out can be undone until the day after it".into(),
                 ));
             }
+            // Back in house after the expected day (an automatic check-out
+            // of a guest who stayed on): they are expected to leave today at
+            // the earliest, or the job would close the stay again.
+            let expected = head.expected_departure.max(today);
             sqlx::query!(
-                "UPDATE stays SET departed_at = NULL, departure_date = NULL, checkout_by = NULL WHERE id = $1",
-                stay_id
+                "UPDATE stays SET departed_at = NULL, departure_date = NULL, checkout_by = NULL,
+                                  expected_departure = $2
+                 WHERE id = $1",
+                stay_id,
+                expected
             )
             .execute(&mut *tx)
             .await?;
@@ -162,7 +169,10 @@ pub async fn apply(
             )
             .execute(&mut *tx)
             .await?;
-            ("stay.undo_check_out", json!({"departed_at": departed_at}))
+            (
+                "stay.undo_check_out",
+                json!({"departed_at": departed_at, "expected_departure": {"from": head.expected_departure, "to": expected}}),
+            )
         }
     };
     crate::audit::record(
