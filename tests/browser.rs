@@ -758,6 +758,11 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
     );
     assert_eq!(value_of(&client, "#g0_date_of_birth").await, "1990-08-15");
     assert_eq!(value_of(&client, "#g0_nationality").await, "VNM");
+    assert_eq!(
+        value_of(&client, "#g0_address").await,
+        "12 Thùy Vân, Phường 2",
+        "the permanent address the police sheet asks for"
+    );
     type_into(&client, "#desk-entry #room", "101").await;
     // Ctrl+Enter: the next guest of the group; a passport's two lines from the
     // scanner fill that one.

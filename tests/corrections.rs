@@ -42,6 +42,11 @@ async fn a_misspelt_name_and_a_wrong_passport_digit_are_corrected_and_audited(po
     let guest_id = stay["guests"][0]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/places/{id}/guests/{guest_id}");
 
+    // The guest had been declared to the police under the old details.
+    sqlx::query("UPDATE guests SET notified_at = now(), notification_ref = 'VNEID-1'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let (status, body) = patch(
         &app,
         &path,
@@ -51,6 +56,13 @@ async fn a_misspelt_name_and_a_wrong_passport_digit_are_corrected_and_audited(po
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["changed"], json!(["full_name", "document_number"]));
+    // The police hold the old details: the guest is to be declared again.
+    let (notified, reference): (Option<chrono::DateTime<chrono::Utc>>, Option<String>) =
+        sqlx::query_as("SELECT notified_at, notification_ref FROM guests")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(notified.is_none() && reference.is_none());
 
     // The register and the exact-number search follow the correction.
     let (_, found) = app
@@ -80,6 +92,7 @@ async fn a_misspelt_name_and_a_wrong_passport_digit_are_corrected_and_audited(po
         json!({"from": "KIM MINJUN", "to": "KIM MIN-JUN"})
     );
     assert_eq!(detail["fields"]["document_number"], "changed");
+    assert_eq!(detail["fields"]["declare_again"], true);
     let leaks: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE detail::text LIKE '%M99999999%' OR detail::text LIKE '%M12345678%'",
     )

@@ -70,6 +70,12 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    // The file the desk downloads is numbered, to be marked sent as it was.
+    let batch: i64 = response.headers()["x-police-batch"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let bytes = response.bytes().await.unwrap().to_vec();
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     assert_eq!(book.sheet_names(), ["Khach Viet Nam", "Khach nuoc ngoai"]);
@@ -120,12 +126,24 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    // Sent: both are recorded with the portal's reference, and the board empties.
+    // A guest who arrives after the download is not in that file.
+    let (status, _) = app
+        .post_json(
+            "/api/v1/checkins",
+            None,
+            &json!({"code": place["code"], "guests": [{"full_name": "Lê Văn Muộn", "date_of_birth": "1991-01-01", "sex": "M",
+                    "nationality": "VNM", "document_type": "cccd", "document_number": "077091000999"}],
+                    "expected_departure": in_days(1), "consent": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Sent: the file's two guests are recorded with the portal's reference.
     let (status, _) = app
         .post_json(
             &format!("/api/v1/places/{id}/police/sent"),
             Some(&staff),
-            &json!({"reference": ""}),
+            &json!({"batch": batch, "reference": ""}),
         )
         .await;
     assert_eq!(
@@ -137,13 +155,21 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
         .post_json(
             &format!("/api/v1/places/{id}/police/sent"),
             Some(&staff),
-            &json!({"reference": "VNEID-2026-000123"}),
+            &json!({"batch": batch, "reference": "VNEID-2026-000123"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["marked"], 2);
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/places/{id}/police/sent"),
+            Some(&staff),
+            &json!({"batch": batch, "reference": "VNEID-2026-000124"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "a file is sent once");
     let refs: Vec<Option<String>> =
-        sqlx::query_scalar("SELECT notification_ref FROM guests ORDER BY position")
+        sqlx::query_scalar("SELECT notification_ref FROM guests ORDER BY arrived_at, position")
             .fetch_all(&app.pool)
             .await
             .unwrap();
@@ -151,14 +177,16 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
         refs,
         vec![
             Some("VNEID-2026-000123".to_owned()),
-            Some("VNEID-2026-000123".to_owned())
-        ]
+            Some("VNEID-2026-000123".to_owned()),
+            None
+        ],
+        "the guest who came after the download is still to declare"
     );
     let (_, register) = app
         .get_json(&format!("/api/v1/places/{id}/stays"), Some(&staff))
         .await;
     assert_eq!(
-        register[0]["guests"][0]["notification_status"],
+        register[1]["guests"][0]["notification_status"],
         "sent_on_time"
     );
     let page = app
@@ -172,11 +200,8 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
         .await
         .unwrap();
     let board = page.split("id=\"police\"").nth(1).unwrap();
-    assert!(!board
-        .split("</section>")
-        .next()
-        .unwrap()
-        .contains("KIM MINJUN"));
+    let board = board.split("</section>").next().unwrap();
+    assert!(!board.contains("KIM MINJUN") && board.contains("Lê Văn Muộn"));
     // Only what is not yet sent, on request: nothing now.
     let csv = app
         .client
@@ -208,7 +233,7 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
     let bytes = response.bytes().await.unwrap().to_vec();
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     let rows = sheet(&mut book, "So luu tru");
-    assert_eq!(rows.len(), 3, "headings and two guests: {rows:?}");
+    assert_eq!(rows.len(), 4, "headings and three guests: {rows:?}");
     assert_eq!(rows[0][6], "full_name");
     assert!(rows
         .iter()

@@ -183,6 +183,20 @@ pub async fn correct(
     let cipher = &state.cipher;
     let number = guest.document.as_ref().map(|d| d.number.as_str());
     let mut tx = state.db.begin().await?;
+    // The police hold what was declared: a correction of a declared guest
+    // is declared again, within the same rules counted from now.
+    let redeclare = sqlx::query_scalar!(
+        r#"UPDATE guests SET notified_at = NULL, notification_ref = NULL, notify_deadline = $2
+           WHERE id = $1 AND notified_at IS NOT NULL
+           RETURNING id"#,
+        guest_id,
+        notify_deadline(state.tz(), guest.is_vietnamese(), chrono::Utc::now())
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if redeclare.is_some() {
+        detail.insert("declare_again".to_owned(), json!(true));
+    }
     sqlx::query!(
         "UPDATE guests SET nationality = $2, residence_country = $3, sex = $4, age_band = $5,
                            document_type = $6, notify_deadline = $7
@@ -193,8 +207,13 @@ pub async fn correct(
         guest.sex,
         localtime::age_band(guest.date_of_birth, current.arrival_date),
         guest.document.as_ref().map_or("none", |d| d.kind.as_str()),
-        // A nationality corrected to or from Vietnamese moves the deadline.
-        notify_deadline(state.tz(), guest.is_vietnamese(), current.arrived_at)
+        // A nationality corrected to or from Vietnamese moves the deadline;
+        // a guest declared again keeps the deadline counted from now.
+        if redeclare.is_some() {
+            notify_deadline(state.tz(), guest.is_vietnamese(), chrono::Utc::now())
+        } else {
+            notify_deadline(state.tz(), guest.is_vietnamese(), current.arrived_at)
+        }
     )
     .execute(&mut *tx)
     .await?;

@@ -47,6 +47,10 @@ struct HotelPage {
     counts: repo::Counts,
     /// Guests not yet declared to the police, the most urgent first.
     due: Vec<super::police::Due>,
+    /// Exports of the last week not yet recorded as sent.
+    batches: Vec<super::police::Batch>,
+    /// How many guests the last "mark as sent" recorded.
+    sent: Option<i64>,
     /// The place's own figures: this month so far, and last month.
     figures: Option<(Summary, Summary)>,
     today: String,
@@ -136,6 +140,7 @@ async fn build(
     let mut place_name = String::new();
     let mut counts = repo::Counts::default();
     let mut due = Vec::new();
+    let mut batches = Vec::new();
     let mut figures = None;
     if let Some(id) = place_id {
         user.require_register(id)?;
@@ -148,6 +153,7 @@ async fn build(
         stays = repo::list(&state.db, &state.cipher, id, &filter).await?;
         counts = repo::counts(&state.db, id, crate::localtime::today(state.tz())).await?;
         due = super::police::due(&state.db, id, Utc::now()).await?;
+        batches = super::police::open_batches(&state.db, id).await?;
         if user.works_at(id) {
             figures = Some(month_figures(state, id).await?);
         }
@@ -160,6 +166,8 @@ async fn build(
         },
         counts,
         due,
+        batches,
+        sent: None,
         figures,
         today: crate::localtime::today(state.tz()).to_string(),
         offset: query.offset.unwrap_or(0),
@@ -203,6 +211,8 @@ async fn month_figures(state: &AppState, place_id: i64) -> Result<(Summary, Summ
 #[derive(serde::Deserialize)]
 struct PlaceQuery {
     place: Option<i64>,
+    /// Guests just recorded as sent to the police.
+    sent: Option<i64>,
 }
 
 async fn page(
@@ -214,9 +224,10 @@ async fn page(
 ) -> PageResult {
     let lang = Lang::negotiate(None, &headers);
     let user = user.ok_or(Error::Unauthorized)?;
-    let page = build(&state, user, &list, place.place, lang)
+    let mut page = build(&state, user, &list, place.place, lang)
         .await
         .map_err(|error| PageError { error, lang })?;
+    page.sent = place.sent;
     Ok(render(&page))
 }
 
@@ -270,6 +281,8 @@ async fn desk_entry(
                     ("nationality", g.nationality),
                     ("document_type", g.document_type),
                     ("document_number", g.document_number),
+                    ("address", g.address),
+                    ("document_expiry", g.document_expiry),
                     ("capture", g.capture),
                 ] {
                     form.insert(format!("g{last}_{field}"), value.unwrap_or_default());
@@ -305,6 +318,10 @@ async fn desk_entry(
                 nationality: g("nationality"),
                 document_type: g("document_type"),
                 document_number: g("document_number"),
+                address: g("address"),
+                document_expiry: g("document_expiry"),
+                visa_number: g("visa_number"),
+                entry_date: g("entry_date"),
                 capture: g("capture"),
                 // Guests are numbered from 1 on the form.
                 with_guest: g("with_guest").map(|n| {
@@ -347,7 +364,8 @@ async fn desk_entry(
                     };
                     let label = match name {
                         "full_name" | "date_of_birth" | "sex" | "nationality" | "document_type"
-                        | "document_number" | "with_guest" => {
+                        | "document_number" | "with_guest" | "address" | "document_expiry"
+                        | "visa_number" | "entry_date" => {
                             t.dynamic(&format!("guest.{name}")).to_owned()
                         }
                         "expected_departure" | "purpose" => {

@@ -353,29 +353,99 @@ pub fn csv(
     Ok(out)
 }
 
-/// Record that the guests who arrived on `day` and were not yet declared
-/// were sent to the portal now, under its reference. Returns how many.
-pub async fn mark_sent(
+/// Keep what a file handed to the desk contains, to be marked sent later.
+pub async fn record_batch(
     pool: &PgPool,
     place_id: i64,
     day: NaiveDate,
+    sheet: Option<Sheet>,
+    guests: &[Uuid],
+    actor: i64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar!(
+        "INSERT INTO police_batches (place_id, arrival_date, sheet, guest_ids, created_by)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        place_id,
+        day,
+        sheet.map(Sheet::as_str),
+        guests,
+        actor
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+/// A file exported and not yet recorded as sent.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub id: i64,
+    pub arrival_date: NaiveDate,
+    pub sheet: Option<String>,
+    pub guests: i64,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<String>,
+}
+
+/// The place's exports of the last week not yet recorded as sent, newest first.
+pub async fn open_batches(pool: &PgPool, place_id: i64) -> Result<Vec<Batch>> {
+    Ok(sqlx::query_as!(
+        Batch,
+        r#"SELECT b.id, b.arrival_date, b.sheet, cardinality(b.guest_ids)::bigint AS "guests!",
+                  b.created_at, u.email AS "created_by?"
+           FROM police_batches b LEFT JOIN users u ON u.id = b.created_by
+           WHERE b.place_id = $1 AND b.sent_at IS NULL AND cardinality(b.guest_ids) > 0
+             AND b.created_at > now() - interval '7 days'
+           ORDER BY b.created_at DESC LIMIT 20"#,
+        place_id
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Record that an exported file was sent to the portal, under its
+/// reference: exactly the guests in it who were not yet declared. Returns
+/// how many.
+pub async fn mark_sent(
+    pool: &PgPool,
+    place_id: i64,
+    batch: i64,
     reference: &str,
     actor: i64,
 ) -> Result<i64> {
     let mut tx = pool.begin().await?;
+    let found = sqlx::query!(
+        "SELECT guest_ids, reference, sent_at FROM police_batches
+         WHERE id = $1 AND place_id = $2 FOR UPDATE",
+        batch,
+        place_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound("there is no such export at this place"))?;
+    if found.sent_at.is_some() {
+        return Err(Error::Conflict(format!(
+            "this file was already recorded as sent, reference {}",
+            found.reference.unwrap_or_default()
+        )));
+    }
     let marked = sqlx::query_scalar!(
         r#"WITH marked AS (
-               UPDATE guests g SET notified_at = now(), notification_ref = $3
-               FROM stays s
-               WHERE s.id = g.stay_id AND s.status = 'active'
-                 AND g.place_id = $1 AND g.arrival_date = $2 AND g.notified_at IS NULL
-               RETURNING g.id)
+               UPDATE guests SET notified_at = now(), notification_ref = $2
+               WHERE id = ANY($1) AND notified_at IS NULL
+               RETURNING id)
            SELECT count(*) AS "n!" FROM marked"#,
-        place_id,
-        day,
+        &found.guest_ids,
         reference
     )
     .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE police_batches SET reference = $2, sent_at = now(), sent_by = $3 WHERE id = $1",
+        batch,
+        reference,
+        actor
+    )
+    .execute(&mut *tx)
     .await?;
     crate::audit::record(
         &mut *tx,
@@ -383,7 +453,7 @@ pub async fn mark_sent(
         "police.sent",
         Some(place_id),
         Some(reference),
-        serde_json::json!({"arrival_date": day, "guests": marked}),
+        serde_json::json!({"batch": batch, "guests": marked}),
     )
     .await?;
     tx.commit().await?;

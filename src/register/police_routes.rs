@@ -76,9 +76,41 @@ async fn load(
     Ok((day, guests))
 }
 
-fn attachment(kind: &'static str, name: String, body: Vec<u8>) -> Response {
+/// The desk's own exports are kept as batches to mark sent; an inspector's
+/// reading is not a declaration.
+async fn batch(
+    state: &AppState,
+    user: &CurrentUser,
+    place_id: i64,
+    day: NaiveDate,
+    sheet: Option<Sheet>,
+    guests: &[police::Declared],
+) -> Result<Option<i64>> {
+    if !user.works_at(place_id) {
+        return Ok(None);
+    }
+    let ids: Vec<uuid::Uuid> = guests
+        .iter()
+        .filter(|g| match sheet {
+            None => true,
+            Some(Sheet::Vietnamese) => g.vietnamese,
+            Some(Sheet::Foreign) => !g.vietnamese,
+        })
+        .map(|g| g.guest_id)
+        .collect();
+    Ok(Some(
+        police::record_batch(&state.db, place_id, day, sheet, &ids, user.id).await?,
+    ))
+}
+
+fn attachment(kind: &'static str, name: String, body: Vec<u8>, batch: Option<i64>) -> Response {
     let disposition = format!("attachment; filename=\"{name}\"");
     let mut response = ([(header::CONTENT_TYPE, kind)], body).into_response();
+    if let Some(id) = batch {
+        response
+            .headers_mut()
+            .insert("x-police-batch", header::HeaderValue::from(id));
+    }
     if let Ok(v) = header::HeaderValue::from_str(&disposition) {
         response
             .headers_mut()
@@ -106,10 +138,15 @@ pub async fn xlsx(
 ) -> Result<Response> {
     let (day, guests) = load(&state, &user, place_id, &q, "xlsx").await?;
     let book = police::xlsx(&state.police, &guests, state.tz(), Utc::now())?;
+    let batch = batch(&state, &user, place_id, day, None, &guests).await?;
     Ok(attachment(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        format!("thong-bao-luu-tru-{place_id}-{day}.xlsx"),
+        format!(
+            "thong-bao-luu-tru-{place_id}-{day}{}.xlsx",
+            batch.map(|b| format!("-so-{b}")).unwrap_or_default()
+        ),
         book,
+        batch,
     ))
 }
 
@@ -132,18 +169,25 @@ pub async fn csv(
     };
     let (day, guests) = load(&state, &user, place_id, &q, "csv").await?;
     let body = police::csv(&state.police, sheet, &guests, state.tz(), Utc::now())?;
+    let batch = batch(&state, &user, place_id, day, Some(sheet), &guests).await?;
     Ok(attachment(
         "text/csv; charset=utf-8",
-        format!("thong-bao-luu-tru-{place_id}-{day}-{}.csv", sheet.as_str()),
+        format!(
+            "thong-bao-luu-tru-{place_id}-{day}-{}{}.csv",
+            sheet.as_str(),
+            batch.map(|b| format!("-so-{b}")).unwrap_or_default()
+        ),
         body,
+        batch,
     ))
 }
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SentRequest {
-    /// Local arrival date of the batch, YYYY-MM-DD; today by default.
-    pub date: Option<String>,
+    /// The export sent: its number (the `X-Police-Batch` header of the
+    /// download, also in its file name).
+    pub batch: i64,
     /// The portal's reference for the submission.
     pub reference: String,
 }
@@ -153,9 +197,8 @@ async fn mark(
     user: &CurrentUser,
     place_id: i64,
     req: &SentRequest,
-) -> Result<(NaiveDate, i64)> {
+) -> Result<(i64, i64)> {
     user.require_desk(place_id)?;
-    let day = day(state, req.date.as_deref(), "date")?;
     let reference = req.reference.trim();
     if reference.is_empty() || reference.chars().count() > 100 {
         return Err(FieldErrors::single(
@@ -164,25 +207,27 @@ async fn mark(
             "give the portal's reference of the submission (1 to 100 characters)",
         ));
     }
-    let marked = police::mark_sent(&state.db, place_id, day, reference, user.id).await?;
-    Ok((day, marked))
+    let marked = police::mark_sent(&state.db, place_id, req.batch, reference, user.id).await?;
+    Ok((req.batch, marked))
 }
 
-/// Record that the guests who arrived on `date` and were not yet declared
-/// were sent to the portal, with its reference.
+/// Record that an exported file was sent to the portal, with its reference:
+/// exactly the guests in that file not yet declared.
 #[utoipa::path(post, path = "/api/v1/places/{id}/police/sent", tag = "register",
     params(("id" = i64, Path)), request_body = SentRequest,
     responses((status = 200, description = "`marked`: how many guests were recorded as sent"),
               (status = 403, description = "Only the place's manager and staff"),
-              (status = 422, description = "No reference, or a bad date")))]
+              (status = 404, description = "No such export at this place"),
+              (status = 409, description = "That export was already recorded as sent"),
+              (status = 422, description = "No reference")))]
 pub async fn sent(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(place_id): ApiPath<i64>,
     ApiJson(req): ApiJson<SentRequest>,
 ) -> Result<Json<serde_json::Value>> {
-    let (day, marked) = mark(&state, &user, place_id, &req).await?;
-    Ok(Json(json!({"date": day, "marked": marked})))
+    let (batch, marked) = mark(&state, &user, place_id, &req).await?;
+    Ok(Json(json!({"batch": batch, "marked": marked})))
 }
 
 async fn sent_form(
@@ -195,8 +240,8 @@ async fn sent_form(
     same_origin(&headers)?;
     let lang = Lang::negotiate(None, &headers);
     let user = user.ok_or(Error::Unauthorized)?;
-    mark(&state, &user, place_id, &req)
+    let (_, marked) = mark(&state, &user, place_id, &req)
         .await
         .map_err(|error| PageError { error, lang })?;
-    Ok(Redirect::to(&format!("/hotel?place={place_id}")).into_response())
+    Ok(Redirect::to(&format!("/hotel?place={place_id}&sent={marked}")).into_response())
 }

@@ -41,7 +41,8 @@
         var g = answer.guest;
         // The scanner fills the newest guest of the group.
         var last = (+form.elements.guest_count.value || 1) - 1;
-        ["full_name", "date_of_birth", "sex", "nationality", "document_type", "document_number", "capture"]
+        ["full_name", "date_of_birth", "sex", "nationality", "document_type", "document_number",
+          "address", "document_expiry", "capture"]
           .forEach(function (f) { set("g" + last + "_" + f, g[f]); });
         note.className = "ok";
         note.textContent = g.full_name || "";
