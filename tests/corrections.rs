@@ -181,6 +181,23 @@ async fn one_guest_leaves_before_the_room_and_the_last_one_closes_it(pool: sqlx:
         .get_json(&format!("/api/v1/stats/live?place_id={id}"), Some(&staff))
         .await;
     assert_eq!(live["guests_in_house"], 1, "{live}");
+    // A mistake: the Korean guest is back; then leaves for real.
+    let undo = app
+        .client
+        .post(app.url(&format!(
+            "/hotel/{id}/guests/{}/undo-checkout",
+            stay["guests"][1]["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(undo.status(), StatusCode::SEE_OTHER);
+    let (_, live) = app
+        .get_json(&format!("/api/v1/stats/live?place_id={id}"), Some(&staff))
+        .await;
+    assert_eq!(live["guests_in_house"], 2, "{live}");
+    assert_eq!(leave(&stay["guests"][1]).await, StatusCode::SEE_OTHER);
     // The last one leaving closes the stay.
     assert_eq!(leave(&stay["guests"][0]).await, StatusCode::SEE_OTHER);
     let (_, in_house) = app
@@ -197,5 +214,44 @@ async fn one_guest_leaves_before_the_room_and_the_last_one_closes_it(pool: sqlx:
             .fetch_one(&app.pool)
             .await
             .unwrap();
-    assert_eq!(audited, 2);
+    assert_eq!(audited, 3);
+}
+
+#[sqlx::test]
+async fn a_refused_change_from_a_row_says_why_above_the_register(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    let (_, stay) = app
+        .post_json(
+            "/api/v1/checkins",
+            None,
+            &json!({"code": place["code"], "guests": [korean_guest()],
+                    "expected_departure": (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
+                    "consent": true}),
+        )
+        .await;
+    let stay_id = stay["stay_id"].as_str().unwrap();
+    let response = app
+        .client
+        .post(app.url(&format!("/hotel/{id}/stays/{stay_id}/extend")))
+        .bearer_auth(&staff)
+        .header("accept-language", "en")
+        .form(&[("expected_departure", "2001-01-01"), ("view", "in_house")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    let alert = html
+        .split("class=\"error notice\"")
+        .nth(1)
+        .expect("an alert");
+    assert!(alert.contains("cannot be before"), "{alert}");
+    assert!(
+        html.contains("id=\"register\"") && html.contains("KIM MINJUN"),
+        "the register stays"
+    );
 }

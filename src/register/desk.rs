@@ -249,3 +249,55 @@ pub async fn check_out_guest(
     tx.commit().await?;
     Ok(())
 }
+
+/// A guest's own check-out made by mistake while the room stays: back in
+/// house. (When the whole stay has left, undo the stay's check-out.)
+pub async fn undo_guest_checkout(
+    pool: &PgPool,
+    tz: Tz,
+    place_id: i64,
+    guest_id: Uuid,
+    actor: i64,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let guest = sqlx::query!(
+        "SELECT g.stay_id, g.departure_date, s.departed_at AS stay_departed FROM guests g
+         JOIN stays s ON s.id = g.stay_id
+         WHERE g.id = $1 AND g.place_id = $2 FOR UPDATE OF s, g",
+        guest_id,
+        place_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound("there is no such guest at this place"))?;
+    let Some(left) = guest.departure_date else {
+        return Ok(());
+    };
+    if guest.stay_departed.is_some() {
+        return Err(Error::Conflict(
+            "the whole room has checked out: undo the room's check-out".into(),
+        ));
+    }
+    if left < localtime::today(tz) - Duration::days(1) {
+        return Err(Error::Conflict(
+            "a check-out can be undone until the day after it".into(),
+        ));
+    }
+    sqlx::query!(
+        "UPDATE guests SET departed_at = NULL, departure_date = NULL WHERE id = $1",
+        guest_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    crate::audit::record(
+        &mut *tx,
+        Some(actor),
+        "guest.undo_check_out",
+        Some(place_id),
+        Some(&guest_id.to_string()),
+        json!({"stay": guest.stay_id}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

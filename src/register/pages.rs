@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/hotel/{place}/stays", post(desk_entry))
         .route("/hotel/{place}/stays/{id}/checkout", post(checkout))
         .route("/hotel/{place}/guests/{id}/checkout", post(guest_checkout))
+        .route("/hotel/{place}/guests/{id}/undo-checkout", post(guest_undo))
         .route("/hotel/{place}/stays/{id}/{change}", post(change))
         .route("/hotel/{place}/screen", get(screen))
 }
@@ -51,6 +52,8 @@ struct HotelPage {
     batches: Vec<super::police::Batch>,
     /// How many guests the last "mark as sent" recorded.
     sent: Option<i64>,
+    /// Why a change from a row did not happen, above the register.
+    alert: Option<String>,
     /// The place's own figures: this month so far, and last month.
     figures: Option<(Summary, Summary)>,
     today: String,
@@ -92,9 +95,6 @@ impl HotelPage {
             }
         }
         query.finish()
-    }
-    fn q_encoded(&self) -> String {
-        form_urlencoded::byte_serialize(self.q.as_bytes()).collect()
     }
     fn can_enter(&self) -> bool {
         self.place_id.is_some_and(|p| self.user.works_at(p))
@@ -168,6 +168,7 @@ async fn build(
         due,
         batches,
         sent: None,
+        alert: None,
         figures,
         today: crate::localtime::today(state.tz()).to_string(),
         offset: query.offset.unwrap_or(0),
@@ -407,6 +408,24 @@ async fn guest_checkout(
     Ok(Redirect::to(&format!("/hotel?place={place_id}")).into_response())
 }
 
+/// A guest's own check-out undone while the room stays.
+async fn guest_undo(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    headers: HeaderMap,
+    Path((place_id, id)): Path<(i64, Uuid)>,
+) -> PageResult<Response> {
+    same_origin(&headers)?;
+    let lang = Lang::negotiate(None, &headers);
+    let user = user.ok_or(Error::Unauthorized)?;
+    user.require_desk(place_id)?;
+    super::desk::undo_guest_checkout(&state.db, state.tz(), place_id, id, user.id)
+        .await
+        .map_err(|error| PageError { error, lang })?;
+    crate::stats::live::invalidate(&state, place_id).await;
+    Ok(Redirect::to(&format!("/hotel?place={place_id}")).into_response())
+}
+
 async fn checkout(
     State(state): State<AppState>,
     user: Option<CurrentUser>,
@@ -467,16 +486,41 @@ async fn change(
         "undo-checkout" => super::desk::Change::UndoCheckout,
         _ => return Err(Error::NotFound("there is no such page").into()),
     };
-    super::desk::apply(&state.db, state.tz(), place_id, id, &change, user.id)
-        .await
-        .map_err(|error| PageError { error, lang })?;
-    crate::stats::live::invalidate(&state, place_id).await;
     let view = form
         .view
         .as_deref()
         .filter(|v| ["arriving", "departing", "all"].contains(v))
         .unwrap_or("in_house");
-    Ok(Redirect::to(&format!("/hotel?place={place_id}&status={view}")).into_response())
+    match super::desk::apply(&state.db, state.tz(), place_id, id, &change, user.id).await {
+        Ok(()) => {
+            crate::stats::live::invalidate(&state, place_id).await;
+            Ok(Redirect::to(&format!("/hotel?place={place_id}&status={view}")).into_response())
+        }
+        // Said above the register, which stays as it was.
+        Err(error @ (Error::Validation(_) | Error::Conflict(_))) => {
+            let t = Tr(lang);
+            let reason = match &error {
+                Error::Validation(fields) => fields
+                    .0
+                    .values()
+                    .flatten()
+                    .map(|e| t.error(e).to_owned())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                other => other.to_string(),
+            };
+            let query = ListQuery {
+                status: Some(view.to_owned()),
+                ..Default::default()
+            };
+            let mut page = build(&state, user, &query, Some(place_id), lang)
+                .await
+                .map_err(|error| PageError { error, lang })?;
+            page.alert = Some(reason);
+            Ok(render_status(error.status(), &page))
+        }
+        Err(error) => Err(PageError { error, lang }),
+    }
 }
 
 #[derive(Template)]

@@ -72,7 +72,8 @@
       form.querySelector('button[value="add_guest"]').click();
     }
   });
-  if (+form.elements.guest_count.value > 1) scan.focus();
+  // On the in-house tab the desk's first job is the next guest.
+  if (form.closest("details").open) scan.focus();
   // More characters after an Enter: the scanner is still typing (the second
   // line of an MRZ); read once it stops.
   scan.addEventListener("input", function () {
