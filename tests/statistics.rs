@@ -221,6 +221,31 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
         "no March 2025 to compare with"
     );
 
+    // Each chart's numbers as CSV: the days computed above.
+    let csv = app
+        .client
+        .get(app.url("/api/v1/stats/chart.csv?chart=by_day&from=2026-03-10&to=2026-03-12"))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        lines[0],
+        "date,arrivals,guest_nights,same_day_guests,attraction_visitors"
+    );
+    assert!(
+        lines[1].starts_with("2026-03-10,1,2,") && lines[3].starts_with("2026-03-12,2,4,"),
+        "{csv}"
+    );
+    let (status, _) = app
+        .get_json("/api/v1/stats/chart.csv?chart=pie", Some(&office))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
     // A single day at the edge: the 9th has D's arrival and A's and D's nights.
     let (_, s) = app
         .get_json(

@@ -11,6 +11,8 @@ use crate::i18n::Tr;
 pub struct Chart {
     pub title: String,
     pub svg: String,
+    /// The `chart` of `/api/v1/stats/chart.csv` with the same numbers.
+    pub data: &'static str,
 }
 
 fn bars_of(
@@ -60,6 +62,7 @@ pub async fn charts(
         .map(|d| d.date.format("%d/%m").to_string())
         .collect();
     out.push(Chart {
+        data: "by_day",
         title: t.get("chart.by_day").to_owned(),
         svg: chart::columns(
             t.get("chart.by_day"),
@@ -75,6 +78,7 @@ pub async fn charts(
     let last_year = months(pool, year - 1, today, today, tz).await?;
     let month_names: Vec<String> = (1..=12).map(|m| m.to_string()).collect();
     out.push(Chart {
+        data: "by_month",
         title: format!("{} {year} / {}", t.get("chart.seasonality"), year - 1),
         svg: chart::columns(
             t.get("chart.seasonality"),
@@ -93,6 +97,7 @@ pub async fn charts(
         }
     };
     out.push(Chart {
+        data: "nationality",
         title: t.get("stats.by_nationality").to_owned(),
         svg: chart::bars(
             t.get("stats.by_nationality"),
@@ -100,6 +105,7 @@ pub async fn charts(
         ),
     });
     out.push(Chart {
+        data: "ward",
         title: t.get("stats.by_ward").to_owned(),
         svg: chart::bars(
             t.get("stats.by_ward"),
@@ -115,6 +121,7 @@ pub async fn charts(
         }
     };
     out.push(Chart {
+        data: "type",
         title: t.get("chart.by_type").to_owned(),
         svg: chart::bars(
             t.get("chart.by_type"),
@@ -131,6 +138,7 @@ pub async fn charts(
     .fetch_all(pool)
     .await?;
     out.push(Chart {
+        data: "sites",
         title: t.get("chart.sites").to_owned(),
         svg: chart::bars(
             t.get("chart.sites"),
@@ -146,6 +154,7 @@ pub async fn charts(
     .fetch_all(pool)
     .await?;
     out.push(Chart {
+        data: "provinces",
         title: t.get("chart.provinces").to_owned(),
         svg: chart::bars(
             t.get("chart.provinces"),
@@ -170,6 +179,7 @@ pub async fn charts(
         }
     }
     out.push(Chart {
+        data: "hours",
         title: t.get("chart.hours").to_owned(),
         svg: chart::columns(
             t.get("chart.hours"),

@@ -3,6 +3,7 @@
 //! live figures of today.
 
 pub mod chart;
+pub mod chart_data;
 pub mod compare;
 pub mod compliance;
 pub mod dashboard;

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/stats/compare", get(compare))
         .route("/api/v1/stats/compliance", get(compliance))
         .route("/api/v1/stats/monthly.xlsx", get(monthly_xlsx))
+        .route("/api/v1/stats/chart.csv", get(super::chart_data::chart_csv))
         .route("/api/v1/stats/live/stream", get(super::stream::live_stream))
 }
 

@@ -1,0 +1,171 @@
+//! `GET /api/v1/stats/chart.csv`: the numbers behind each chart of the
+//! office page, for a spreadsheet or another report.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::Datelike;
+use serde::Deserialize;
+
+use super::repo::{self, summary};
+use super::routes::{range, SummaryQuery};
+use crate::auth::CurrentUser;
+use crate::error::{FieldErrors, Result};
+use crate::extract::ApiQuery;
+use crate::{localtime, AppState};
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChartQuery {
+    /// by_day, by_month, nationality, ward, type, sites, provinces or hours
+    pub chart: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// One chart's data as CSV (UTF-8 with a BOM): a label column and its counts.
+#[utoipa::path(get, path = "/api/v1/stats/chart.csv", tag = "statistics", params(ChartQuery),
+    responses((status = 200, content_type = "text/csv", description = "The chart's rows"),
+              (status = 403, description = "The office, admins and inspectors only"),
+              (status = 422, description = "Unknown chart or a bad date")))]
+pub async fn chart_csv(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(q): ApiQuery<ChartQuery>,
+) -> Result<Response> {
+    user.require_stats(None)?;
+    let today = localtime::today(state.tz());
+    let (from, to) = range(
+        &SummaryQuery {
+            from: q.from.clone(),
+            to: q.to.clone(),
+            place_id: None,
+        },
+        today,
+    )?;
+    let mut s = summary(&state.db, from, to, today, None, state.tz()).await?;
+    if !user.role.sees_names() {
+        repo::fold_small_cells(&mut s, state.config.stats_min_cell);
+    }
+    let breakdown = |list: &[repo::Breakdown]| -> Vec<Vec<String>> {
+        list.iter()
+            .map(|b| {
+                vec![
+                    b.key.clone(),
+                    b.arrivals.to_string(),
+                    b.guest_nights.to_string(),
+                ]
+            })
+            .collect()
+    };
+    let (head, rows): (Vec<&str>, Vec<Vec<String>>) = match q.chart.as_str() {
+        "by_day" => (
+            vec![
+                "date",
+                "arrivals",
+                "guest_nights",
+                "same_day_guests",
+                "attraction_visitors",
+            ],
+            s.by_day
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.date.to_string(),
+                        d.arrivals.to_string(),
+                        d.guest_nights.to_string(),
+                        d.same_day_guests.to_string(),
+                        d.attraction_visitors.to_string(),
+                    ]
+                })
+                .collect(),
+        ),
+        "by_month" => {
+            let mut months: Vec<(String, i64, i64)> = Vec::new();
+            for d in &s.by_day {
+                let key = format!("{}-{:02}", d.date.year(), d.date.month());
+                match months.last_mut() {
+                    Some(m) if m.0 == key => {
+                        m.1 += d.arrivals;
+                        m.2 += d.guest_nights;
+                    }
+                    _ => months.push((key, d.arrivals, d.guest_nights)),
+                }
+            }
+            (
+                vec!["month", "arrivals", "guest_nights"],
+                months
+                    .into_iter()
+                    .map(|(m, a, n)| vec![m, a.to_string(), n.to_string()])
+                    .collect(),
+            )
+        }
+        "nationality" => (
+            vec!["nationality", "arrivals", "guest_nights"],
+            breakdown(&s.by_nationality),
+        ),
+        "ward" => (
+            vec!["ward", "arrivals", "guest_nights"],
+            breakdown(&s.by_ward),
+        ),
+        "type" => (
+            vec!["accommodation_type", "arrivals", "guest_nights"],
+            breakdown(&s.by_accommodation_type),
+        ),
+        "sites" | "provinces" | "hours" => {
+            let rows = sqlx::query!(
+                r#"SELECT CASE $3::text WHEN 'sites' THEN p.name
+                                        WHEN 'provinces' THEN COALESCE(pr.name, '')
+                                        ELSE lpad(v.visit_hour::text, 2, '0') END AS "key!",
+                          sum(v.party_size)::bigint AS "n!"
+                   FROM visits v JOIN places p ON p.id = v.place_id
+                   LEFT JOIN provinces pr ON pr.id = v.origin_province_id
+                   WHERE v.visit_date BETWEEN $1 AND $2
+                     AND ($3 <> 'provinces' OR v.origin_province_id IS NOT NULL)
+                   GROUP BY 1 ORDER BY CASE WHEN $3 = 'hours' THEN 0 ELSE 1 END, 2 DESC, 1"#,
+                from,
+                to,
+                q.chart.as_str()
+            )
+            .fetch_all(&state.db)
+            .await?;
+            let label = match q.chart.as_str() {
+                "sites" => "site",
+                "provinces" => "province",
+                _ => "hour",
+            };
+            let mut rows: Vec<Vec<String>> = rows
+                .into_iter()
+                .map(|r| vec![r.key, r.n.to_string()])
+                .collect();
+            if label == "hour" {
+                rows.sort();
+            }
+            (vec![label, "visitors"], rows)
+        }
+        _ => {
+            return Err(FieldErrors::single(
+                "chart",
+                "invalid",
+                "one of by_day, by_month, nationality, ward, type, sites, provinces, hours",
+            ))
+        }
+    };
+    let mut out = Vec::from("\u{feff}".as_bytes());
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record(&head).map_err(anyhow::Error::from)?;
+        for row in rows {
+            w.write_record(row).map_err(anyhow::Error::from)?;
+        }
+        w.flush().map_err(anyhow::Error::from)?;
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CACHE_CONTROL, "private, no-cache"),
+        ],
+        out,
+    )
+        .into_response())
+}
