@@ -91,6 +91,17 @@ impl DataCipher {
         String::from_utf8(plain).map_err(|_| CryptoError::Damaged)
     }
 
+    /// A stored field that may be empty, read back; a field that does not
+    /// decrypt is an internal error, never shown as empty.
+    pub fn decrypt_opt(&self, data: Option<&[u8]>) -> crate::error::Result<Option<String>> {
+        data.map(|d| {
+            self.decrypt(d).map_err(|e| {
+                crate::error::Error::Internal(anyhow::anyhow!("reading a guest's data: {e}"))
+            })
+        })
+        .transpose()
+    }
+
     pub fn encrypt_opt(&self, plain: Option<&str>) -> Option<Vec<u8>> {
         plain.map(|p| self.encrypt(p))
     }

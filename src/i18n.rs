@@ -74,14 +74,7 @@ impl Lang {
         if let Some(lang) = query.and_then(Lang::from_code) {
             return lang;
         }
-        let cookie = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|kv| kv.trim().split_once('='))
-            .find(|(k, _)| *k == "lang")
-            .and_then(|(_, v)| Lang::from_code(v));
+        let cookie = crate::web::cookie(headers, "lang").and_then(Lang::from_code);
         if let Some(lang) = cookie {
             return lang;
         }

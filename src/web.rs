@@ -212,6 +212,33 @@ pub async fn reject_nul(request: axum::extract::Request, next: axum::middleware:
     .await
 }
 
+/// What went wrong, in one line of the reader's language where the error
+/// has translated codes (staff pages show it above the form or table).
+pub fn reason(t: Tr, error: &Error) -> String {
+    match error {
+        Error::Validation(fields) => fields
+            .0
+            .values()
+            .flatten()
+            .map(|e| t.error(e).to_owned())
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    }
+}
+
+/// The value of cookie `name` in a request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
 /// Refuse a form post sent from another site.
 pub fn same_origin(headers: &HeaderMap) -> Result<(), Error> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {

@@ -149,14 +149,7 @@ pub fn token_from(headers: &HeaderMap) -> Option<String> {
             return Some(token.trim().to_owned());
         }
     }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned())
+    crate::web::cookie(headers, SESSION_COOKIE).map(str::to_owned)
 }
 
 /// How long a session's user is kept in Redis. Signing out deletes it at

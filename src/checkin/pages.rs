@@ -228,14 +228,9 @@ fn nonce() -> String {
 
 /// The phone's opaque id for site visits, from its cookie.
 fn device_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, v)| *k == "vid" && (1..=64).contains(&v.len()))
-        .map(|(_, v)| v.to_owned())
+    crate::web::cookie(headers, "vid")
+        .filter(|v| (1..=64).contains(&v.len()))
+        .map(str::to_owned)
 }
 
 /// Language switcher links and the cookie that remembers a choice.

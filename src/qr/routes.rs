@@ -86,6 +86,19 @@ pub struct BatchQuery {
     paper: Option<String>,
 }
 
+/// The posters of a ward or the city, bundled one way or the other.
+async fn posters(
+    state: &AppState,
+    user: &CurrentUser,
+    q: &BatchQuery,
+    bundle: Bundle,
+) -> Result<Vec<u8>> {
+    user.require_office()?;
+    let paper = parse_paper(q.paper.as_deref())?;
+    let places = places_to_print(state, q.ward.as_deref()).await?;
+    super::poster::for_places(state, &places, paper, bundle, Box::new(|| {})).await
+}
+
 /// Every place's poster, of one ward or the whole city, as one multi-page PDF (the office).
 #[utoipa::path(get, path = "/api/v1/posters.pdf", tag = "places", params(BatchQuery),
     responses((status = 200, content_type = "application/pdf", description = "One page per place"),
@@ -95,11 +108,7 @@ pub async fn batch(
     user: CurrentUser,
     ApiQuery(q): ApiQuery<BatchQuery>,
 ) -> Result<Response> {
-    user.require_office()?;
-    let paper = parse_paper(q.paper.as_deref())?;
-    let places = places_to_print(&state, q.ward.as_deref()).await?;
-    let pdf =
-        super::poster::for_places(&state, &places, paper, Bundle::Pdf, Box::new(|| {})).await?;
+    let pdf = posters(&state, &user, &q, Bundle::Pdf).await?;
     Ok(pdf_response(pdf, "posters.pdf"))
 }
 
@@ -112,11 +121,7 @@ pub async fn batch_zip(
     user: CurrentUser,
     ApiQuery(q): ApiQuery<BatchQuery>,
 ) -> Result<Response> {
-    user.require_office()?;
-    let paper = parse_paper(q.paper.as_deref())?;
-    let places = places_to_print(&state, q.ward.as_deref()).await?;
-    let zip =
-        super::poster::for_places(&state, &places, paper, Bundle::Zip, Box::new(|| {})).await?;
+    let zip = posters(&state, &user, &q, Bundle::Zip).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/zip"),

@@ -39,15 +39,7 @@ pub async fn load(state: &AppState, place_id: i64, guest_id: Uuid) -> Result<Cur
     .fetch_optional(&state.db)
     .await?
     .ok_or(Error::NotFound("there is no such guest at this place"))?;
-    let open = |data: Option<Vec<u8>>| -> Result<Option<String>> {
-        data.map(|d| {
-            state
-                .cipher
-                .decrypt(&d)
-                .map_err(|e| Error::Internal(anyhow::anyhow!("reading a guest's data: {e}")))
-        })
-        .transpose()
-    };
+    let open = |data: Option<Vec<u8>>| state.cipher.decrypt_opt(data.as_deref());
     let date = |d: Option<NaiveDate>| d.map(|d| d.to_string());
     Ok(Current {
         stay_id: r.stay_id,

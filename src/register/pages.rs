@@ -390,40 +390,45 @@ async fn desk_entry(
     }
 }
 
-/// One guest of a room leaves before the others.
-async fn guest_checkout(
-    State(state): State<AppState>,
+/// One guest of a room leaves before the others, or comes back (`undo`).
+async fn guest_leaves(
+    state: AppState,
     user: Option<CurrentUser>,
     headers: HeaderMap,
-    Path((place_id, id)): Path<(i64, Uuid)>,
+    (place_id, id): (i64, Uuid),
+    undo: bool,
 ) -> PageResult<Response> {
     same_origin(&headers)?;
     let lang = Lang::negotiate(None, &headers);
     let user = user.ok_or(Error::Unauthorized)?;
     user.require_desk(place_id)?;
-    super::desk::check_out_guest(&state.db, state.tz(), place_id, id, user.id)
-        .await
-        .map_err(|error| PageError { error, lang })?;
+    let (db, tz) = (&state.db, state.tz());
+    let done = if undo {
+        super::desk::undo_guest_checkout(db, tz, place_id, id, user.id).await
+    } else {
+        super::desk::check_out_guest(db, tz, place_id, id, user.id).await
+    };
+    done.map_err(|error| PageError { error, lang })?;
     crate::stats::live::invalidate(&state, place_id).await;
     Ok(Redirect::to(&format!("/hotel?place={place_id}")).into_response())
 }
 
-/// A guest's own check-out undone while the room stays.
+async fn guest_checkout(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    headers: HeaderMap,
+    Path(ids): Path<(i64, Uuid)>,
+) -> PageResult<Response> {
+    guest_leaves(state, user, headers, ids, false).await
+}
+
 async fn guest_undo(
     State(state): State<AppState>,
     user: Option<CurrentUser>,
     headers: HeaderMap,
-    Path((place_id, id)): Path<(i64, Uuid)>,
+    Path(ids): Path<(i64, Uuid)>,
 ) -> PageResult<Response> {
-    same_origin(&headers)?;
-    let lang = Lang::negotiate(None, &headers);
-    let user = user.ok_or(Error::Unauthorized)?;
-    user.require_desk(place_id)?;
-    super::desk::undo_guest_checkout(&state.db, state.tz(), place_id, id, user.id)
-        .await
-        .map_err(|error| PageError { error, lang })?;
-    crate::stats::live::invalidate(&state, place_id).await;
-    Ok(Redirect::to(&format!("/hotel?place={place_id}")).into_response())
+    guest_leaves(state, user, headers, ids, true).await
 }
 
 async fn checkout(
@@ -498,17 +503,7 @@ async fn change(
         }
         // Said above the register, which stays as it was.
         Err(error @ (Error::Validation(_) | Error::Conflict(_))) => {
-            let t = Tr(lang);
-            let reason = match &error {
-                Error::Validation(fields) => fields
-                    .0
-                    .values()
-                    .flatten()
-                    .map(|e| t.error(e).to_owned())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                other => other.to_string(),
-            };
+            let reason = crate::web::reason(Tr(lang), &error);
             let query = ListQuery {
                 status: Some(view.to_owned()),
                 ..Default::default()

@@ -190,12 +190,7 @@ pub async fn guests(
     .fetch_all(pool)
     .await?;
     let open = |data: Option<Vec<u8>>| -> Result<String> {
-        match data {
-            None => Ok(String::new()),
-            Some(d) => cipher
-                .decrypt(&d)
-                .map_err(|e| Error::Internal(anyhow::anyhow!("reading a guest's data: {e}"))),
-        }
+        Ok(cipher.decrypt_opt(data.as_deref())?.unwrap_or_default())
     };
     rows.into_iter()
         .map(|r| {

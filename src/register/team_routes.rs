@@ -194,16 +194,7 @@ async fn after(
         Err(error) => {
             let status = error.status();
             let t = Tr(lang);
-            let reason = match &error {
-                Error::Validation(fields) => fields
-                    .0
-                    .values()
-                    .flatten()
-                    .map(|e| t.error(e).to_owned())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                other => other.to_string(),
-            };
+            let reason = crate::web::reason(t, &error);
             let page = team_page(state, user, place_id, lang, Some(reason))
                 .await
                 .map_err(|error| PageError { error, lang })?;
