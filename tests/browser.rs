@@ -728,16 +728,8 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
     .await
     .unwrap();
     // A Korean guest checked in by QR: waiting for the desk to see the passport.
-    let (status, _) = app
-        .post_json(
-            "/api/v1/checkins",
-            None,
-            &json!({"code": place["code"], "guests": [common::korean_guest()],
-                    "expected_departure": (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
-                    "consent": true}),
-        )
+    app.check_in(&place, json!([common::korean_guest()]), 2)
         .await;
-    assert_eq!(status, reqwest::StatusCode::CREATED);
     let vi = catalog("vi");
     let (_driver, client) = browser().await;
     sign_in(&client, &app, email, "/hotel").await;

@@ -29,16 +29,7 @@ async fn a_misspelt_name_and_a_wrong_passport_digit_are_corrected_and_audited(po
     let place = app.hotel(&office).await;
     let id = place["id"].as_i64().unwrap();
     let manager = app.sign_in_as(Role::Manager, &[id]).await;
-    let (status, stay) = app
-        .post_json(
-            "/api/v1/checkins",
-            None,
-            &json!({"code": place["code"], "guests": [korean_guest()],
-                    "expected_departure": (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
-                    "consent": true}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let stay = app.check_in(&place, json!([korean_guest()]), 2).await;
     let guest_id = stay["guests"][0]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/places/{id}/guests/{guest_id}");
 
@@ -151,16 +142,13 @@ async fn one_guest_leaves_before_the_room_and_the_last_one_closes_it(pool: sqlx:
     let place = app.hotel(&office).await;
     let id = place["id"].as_i64().unwrap();
     let staff = app.sign_in_as(Role::Staff, &[id]).await;
-    let (status, stay) = app
-        .post_json(
-            "/api/v1/checkins",
-            None,
-            &json!({"code": place["code"], "guests": [common::vietnamese_guest(), korean_guest()],
-                    "expected_departure": (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
-                    "consent": true}),
+    let stay = app
+        .check_in(
+            &place,
+            json!([common::vietnamese_guest(), korean_guest()]),
+            2,
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED);
     let leave = |guest: &Value| {
         let url = app.url(&format!(
             "/hotel/{id}/guests/{}/checkout",
@@ -224,15 +212,7 @@ async fn a_refused_change_from_a_row_says_why_above_the_register(pool: sqlx::PgP
     let place = app.hotel(&office).await;
     let id = place["id"].as_i64().unwrap();
     let staff = app.sign_in_as(Role::Staff, &[id]).await;
-    let (_, stay) = app
-        .post_json(
-            "/api/v1/checkins",
-            None,
-            &json!({"code": place["code"], "guests": [korean_guest()],
-                    "expected_departure": (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
-                    "consent": true}),
-        )
-        .await;
+    let stay = app.check_in(&place, json!([korean_guest()]), 2).await;
     let stay_id = stay["stay_id"].as_str().unwrap();
     let response = app
         .client
