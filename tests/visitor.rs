@@ -134,6 +134,13 @@ async fn the_first_load_stays_under_30_kilobytes(pool: sqlx::PgPool) {
         .await
         .unwrap();
     assert_eq!(page.headers()["content-encoding"], "gzip");
+    // Only our own script runs on it, and no site may frame it.
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"));
+    assert!(
+        page.headers().get("strict-transport-security").is_none(),
+        "HSTS only behind https"
+    );
     let html = page.bytes().await.unwrap();
     let text = String::from_utf8_lossy(&flate_free_html(&app, &code).await).into_owned();
     let mut total = html.len();
