@@ -235,3 +235,51 @@ async fn a_refused_change_from_a_row_says_why_above_the_register(pool: sqlx::PgP
         "the register stays"
     );
 }
+
+#[sqlx::test]
+async fn a_document_number_is_shown_in_full_only_on_request_and_each_time_audited(
+    pool: sqlx::PgPool,
+) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    let stay = app.check_in(&place, json!([korean_guest()]), 2).await;
+    let guest = stay["guests"][0]["id"].as_str().unwrap().to_owned();
+    let page = |token: String| {
+        let request = app
+            .client
+            .get(app.url(&format!("/hotel?place={id}")))
+            .bearer_auth(token);
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let html = page(staff.clone()).await;
+    assert!(
+        !html.contains("M12345678") && html.contains("••••••678"),
+        "masked"
+    );
+    let reveal = |token: &str| {
+        app.client
+            .post(app.url(&format!("/hotel/{id}/guests/{guest}/reveal")))
+            .bearer_auth(token)
+            .form(&[("view", "in_house")])
+            .send()
+    };
+    let response = reveal(&staff).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "private, no-store");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<b class=\"revealed\">M12345678</b>"));
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'guest.reveal'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 1);
+    assert!(!page(staff).await.contains("M12345678"), "masked again");
+    assert_eq!(
+        reveal(&office).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+}

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/hotel/{place}/stays/{id}/checkout", post(checkout))
         .route("/hotel/{place}/guests/{id}/checkout", post(guest_checkout))
         .route("/hotel/{place}/guests/{id}/undo-checkout", post(guest_undo))
+        .route("/hotel/{place}/guests/{id}/reveal", post(reveal))
         .route("/hotel/{place}/stays/{id}/{change}", post(change))
         .route("/hotel/{place}/screen", get(screen))
 }
@@ -54,6 +55,9 @@ struct HotelPage {
     sent: Option<i64>,
     /// Why a change from a row did not happen, above the register.
     alert: Option<String>,
+    /// The one guest whose full document number is shown, after an audited
+    /// request; every other number stays masked.
+    revealed: Option<Uuid>,
     /// The place's own figures: this month so far, and last month.
     figures: Option<(Summary, Summary)>,
     today: String,
@@ -81,6 +85,9 @@ impl HotelPage {
     }
     fn num(&self, value: &Option<f64>) -> String {
         value.map_or("–".to_owned(), |v| format!("{v:.2}"))
+    }
+    fn is_revealed(&self, guest: &Uuid) -> bool {
+        self.revealed.as_ref() == Some(guest)
     }
     fn overdue(&self) -> usize {
         self.due.iter().filter(|d| d.status == "overdue").count()
@@ -169,6 +176,7 @@ async fn build(
         batches,
         sent: None,
         alert: None,
+        revealed: None,
         figures,
         today: crate::localtime::today(state.tz()).to_string(),
         offset: query.offset.unwrap_or(0),
@@ -429,6 +437,64 @@ async fn guest_undo(
     Path(ids): Path<(i64, Uuid)>,
 ) -> PageResult<Response> {
     guest_leaves(state, user, headers, ids, true).await
+}
+
+#[derive(serde::Deserialize)]
+struct RevealForm {
+    view: Option<String>,
+}
+
+/// Show one guest's full document number: whoever reads the register may,
+/// and each time is written in the audit log.
+async fn reveal(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    headers: HeaderMap,
+    Path((place_id, id)): Path<(i64, Uuid)>,
+    Form(form): Form<RevealForm>,
+) -> PageResult<Response> {
+    same_origin(&headers)?;
+    let lang = Lang::negotiate(None, &headers);
+    let wrap = |error| PageError { error, lang };
+    let user = user.ok_or(Error::Unauthorized)?;
+    user.require_register(place_id).map_err(wrap)?;
+    let belongs = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM guests WHERE id = $1 AND place_id = $2"#,
+        id,
+        place_id
+    )
+    .fetch_one(&state.db)
+    .await
+    .map_err(|e| wrap(e.into()))?;
+    if belongs == 0 {
+        return Err(wrap(Error::NotFound(
+            "there is no such guest at this place",
+        )));
+    }
+    crate::audit::record(
+        &state.db,
+        Some(user.id),
+        "guest.reveal",
+        Some(place_id),
+        Some(&id.to_string()),
+        serde_json::json!({}),
+    )
+    .await
+    .map_err(|e| wrap(e.into()))?;
+    let query = ListQuery {
+        status: form.view.clone(),
+        ..Default::default()
+    };
+    let mut page = build(&state, user, &query, Some(place_id), lang)
+        .await
+        .map_err(wrap)?;
+    page.revealed = Some(id);
+    let mut response = render(&page);
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, no-store"),
+    );
+    Ok(response)
 }
 
 async fn checkout(
