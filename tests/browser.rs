@@ -837,7 +837,7 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
         .unwrap();
     room.clear().await.unwrap();
     room.send_keys("305").await.unwrap();
-    click_in_row(&client, "KIM MINJUN", "secondary").await;
+    click_in_row(&client, "KIM MINJUN", "move").await;
     wait_for_text(&client, "#register", "305", true).await;
 
     // Check out by mistake, then undo from the history.

@@ -283,3 +283,35 @@ async fn a_document_number_is_shown_in_full_only_on_request_and_each_time_audite
         StatusCode::FORBIDDEN
     );
 }
+
+#[sqlx::test]
+async fn the_same_document_is_not_in_house_twice_at_one_place(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let stay = app.check_in(&place, json!([korean_guest()]), 2).await;
+    let again = json!({"code": place["code"], "guests": [korean_guest()],
+                       "expected_departure": (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
+                       "consent": true});
+    let (status, body) = app.post_json("/api/v1/checkins", None, &again).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["codes"]["guests[0].document_number"][0], "already_in_house",
+        "{body}"
+    );
+    // Once they have left, the same passport checks in again.
+    let token = stay["checkout_token"].as_str().unwrap();
+    let (status, _) = app
+        .post_json(
+            &format!(
+                "/api/v1/stays/{}/checkout",
+                stay["stay_id"].as_str().unwrap()
+            ),
+            None,
+            &json!({"checkout_token": token}),
+        )
+        .await;
+    assert!(status.is_success());
+    let (status, _) = app.post_json("/api/v1/checkins", None, &again).await;
+    assert_eq!(status, StatusCode::CREATED);
+}

@@ -455,8 +455,8 @@ async fn stays_past_their_departure_are_checked_out_automatically(pool: sqlx::Pg
     let app = spawn(pool).await;
     let office = app.sign_in_as(Role::Office, &[]).await;
     let (place_id, code) = hotel_code(&app).await;
-    let check_in = |departure: String| {
-        let body = json!({"code": code, "guests": [vietnamese_guest()], "expected_departure": departure, "consent": true});
+    let check_in = |departure: String, guest: Value| {
+        let body = json!({"code": code, "guests": [guest], "expected_departure": departure, "consent": true});
         let app = &app;
         async move {
             let (status, stay) = app.post_json("/api/v1/checkins", None, &body).await;
@@ -464,8 +464,8 @@ async fn stays_past_their_departure_are_checked_out_automatically(pool: sqlx::Pg
             stay
         }
     };
-    let gone = check_in(in_days(1)).await;
-    let staying = check_in(in_days(3)).await;
+    let gone = check_in(in_days(1), vietnamese_guest()).await;
+    let staying = check_in(in_days(3), korean_guest()).await;
     let gone_id: uuid::Uuid = gone["stay_id"].as_str().unwrap().parse().unwrap();
     // The first party arrived three days ago and was due to leave yesterday.
     for table in ["stays", "guests"] {

@@ -72,6 +72,43 @@ pub async fn insert_stay(
     tz: Tz,
     stay: &NewStay<'_>,
 ) -> Result<(Uuid, Vec<CreatedGuest>)> {
+    // The same document in house twice at one place is a double entry (a
+    // guest who checked in by QR and again at the desk): the register and
+    // the police declaration would count them twice.
+    if stay.departed_at.is_none() {
+        let mut errors = crate::error::FieldErrors::default();
+        for (i, guest) in stay.guests.iter().enumerate() {
+            let Some(doc) = &guest.document else { continue };
+            let room = sqlx::query_scalar!(
+                r#"SELECT COALESCE(s.room, '') AS "room!" FROM guests g
+                   JOIN guest_identities gi ON gi.guest_id = g.id
+                   JOIN stays s ON s.id = g.stay_id AND s.status = 'active'
+                   WHERE g.place_id = $1 AND g.departed_at IS NULL AND gi.document_index = $2
+                   LIMIT 1"#,
+                stay.place_id,
+                cipher.blind_index(&doc.number)
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(room) = room {
+                let at = if room.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (room {room})")
+                };
+                errors.add(
+                    format!("guests[{i}].document_number"),
+                    "already_in_house",
+                    format!(
+                        "a guest with this document is already in house here{at}: ask the desk"
+                    ),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+    }
     let id = Uuid::now_v7();
     let arrival_date = localtime::date(tz, stay.arrived_at);
     let departure_date = stay.departed_at.map(|d| localtime::date(tz, d));
