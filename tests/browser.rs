@@ -377,7 +377,7 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
         .find_all(Locator::Css("#charts svg.chart"))
         .await
         .unwrap();
-    assert_eq!(charts.len(), 8);
+    assert_eq!(charts.len(), 9);
     assert!(fits_the_screen(&client).await, "charts fit a phone");
     client
         .execute(

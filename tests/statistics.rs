@@ -148,6 +148,11 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
             Some(&inspector),
         )
         .await;
+    // The hotel has three stars: every arrival of the range is in that class.
+    assert_eq!(
+        s["by_class"],
+        json!([{"key": "3", "arrivals": 5, "guest_nights": 8}])
+    );
     let korea = s["by_nationality"]
         .as_array()
         .unwrap()

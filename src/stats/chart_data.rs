@@ -58,63 +58,68 @@ pub async fn chart_csv(
             })
             .collect()
     };
-    let (head, rows): (Vec<&str>, Vec<Vec<String>>) = match q.chart.as_str() {
-        "by_day" => (
-            vec![
-                "date",
-                "arrivals",
-                "guest_nights",
-                "same_day_guests",
-                "attraction_visitors",
-            ],
-            s.by_day
-                .iter()
-                .map(|d| {
-                    vec![
-                        d.date.to_string(),
-                        d.arrivals.to_string(),
-                        d.guest_nights.to_string(),
-                        d.same_day_guests.to_string(),
-                        d.attraction_visitors.to_string(),
-                    ]
-                })
-                .collect(),
-        ),
-        "by_month" => {
-            let mut months: Vec<(String, i64, i64)> = Vec::new();
-            for d in &s.by_day {
-                let key = format!("{}-{:02}", d.date.year(), d.date.month());
-                match months.last_mut() {
-                    Some(m) if m.0 == key => {
-                        m.1 += d.arrivals;
-                        m.2 += d.guest_nights;
-                    }
-                    _ => months.push((key, d.arrivals, d.guest_nights)),
-                }
-            }
-            (
-                vec!["month", "arrivals", "guest_nights"],
-                months
-                    .into_iter()
-                    .map(|(m, a, n)| vec![m, a.to_string(), n.to_string()])
+    let (head, rows): (Vec<&str>, Vec<Vec<String>>) =
+        match q.chart.as_str() {
+            "by_day" => (
+                vec![
+                    "date",
+                    "arrivals",
+                    "guest_nights",
+                    "same_day_guests",
+                    "attraction_visitors",
+                ],
+                s.by_day
+                    .iter()
+                    .map(|d| {
+                        vec![
+                            d.date.to_string(),
+                            d.arrivals.to_string(),
+                            d.guest_nights.to_string(),
+                            d.same_day_guests.to_string(),
+                            d.attraction_visitors.to_string(),
+                        ]
+                    })
                     .collect(),
-            )
-        }
-        "nationality" => (
-            vec!["nationality", "arrivals", "guest_nights"],
-            breakdown(&s.by_nationality),
-        ),
-        "ward" => (
-            vec!["ward", "arrivals", "guest_nights"],
-            breakdown(&s.by_ward),
-        ),
-        "type" => (
-            vec!["accommodation_type", "arrivals", "guest_nights"],
-            breakdown(&s.by_accommodation_type),
-        ),
-        "sites" | "provinces" | "hours" => {
-            let rows = sqlx::query!(
-                r#"SELECT CASE $3::text WHEN 'sites' THEN p.name
+            ),
+            "by_month" => {
+                let mut months: Vec<(String, i64, i64)> = Vec::new();
+                for d in &s.by_day {
+                    let key = format!("{}-{:02}", d.date.year(), d.date.month());
+                    match months.last_mut() {
+                        Some(m) if m.0 == key => {
+                            m.1 += d.arrivals;
+                            m.2 += d.guest_nights;
+                        }
+                        _ => months.push((key, d.arrivals, d.guest_nights)),
+                    }
+                }
+                (
+                    vec!["month", "arrivals", "guest_nights"],
+                    months
+                        .into_iter()
+                        .map(|(m, a, n)| vec![m, a.to_string(), n.to_string()])
+                        .collect(),
+                )
+            }
+            "nationality" => (
+                vec!["nationality", "arrivals", "guest_nights"],
+                breakdown(&s.by_nationality),
+            ),
+            "ward" => (
+                vec!["ward", "arrivals", "guest_nights"],
+                breakdown(&s.by_ward),
+            ),
+            "class" => (
+                vec!["class", "arrivals", "guest_nights"],
+                breakdown(&s.by_class),
+            ),
+            "type" => (
+                vec!["accommodation_type", "arrivals", "guest_nights"],
+                breakdown(&s.by_accommodation_type),
+            ),
+            "sites" | "provinces" | "hours" => {
+                let rows = sqlx::query!(
+                    r#"SELECT CASE $3::text WHEN 'sites' THEN p.name
                                         WHEN 'provinces' THEN COALESCE(pr.name, '')
                                         ELSE lpad(v.visit_hour::text, 2, '0') END AS "key!",
                           sum(v.party_size)::bigint AS "n!"
@@ -123,34 +128,32 @@ pub async fn chart_csv(
                    WHERE v.visit_date BETWEEN $1 AND $2
                      AND ($3 <> 'provinces' OR v.origin_province_id IS NOT NULL)
                    GROUP BY 1 ORDER BY CASE WHEN $3 = 'hours' THEN 0 ELSE 1 END, 2 DESC, 1"#,
-                from,
-                to,
-                q.chart.as_str()
-            )
-            .fetch_all(&state.db)
-            .await?;
-            let label = match q.chart.as_str() {
-                "sites" => "site",
-                "provinces" => "province",
-                _ => "hour",
-            };
-            let mut rows: Vec<Vec<String>> = rows
-                .into_iter()
-                .map(|r| vec![r.key, r.n.to_string()])
-                .collect();
-            if label == "hour" {
-                rows.sort();
+                    from,
+                    to,
+                    q.chart.as_str()
+                )
+                .fetch_all(&state.db)
+                .await?;
+                let label = match q.chart.as_str() {
+                    "sites" => "site",
+                    "provinces" => "province",
+                    _ => "hour",
+                };
+                let mut rows: Vec<Vec<String>> = rows
+                    .into_iter()
+                    .map(|r| vec![r.key, r.n.to_string()])
+                    .collect();
+                if label == "hour" {
+                    rows.sort();
+                }
+                (vec![label, "visitors"], rows)
             }
-            (vec![label, "visitors"], rows)
-        }
-        _ => {
-            return Err(FieldErrors::single(
+            _ => return Err(FieldErrors::single(
                 "chart",
                 "invalid",
-                "one of by_day, by_month, nationality, ward, type, sites, provinces, hours",
-            ))
-        }
-    };
+                "one of by_day, by_month, nationality, ward, type, class, sites, provinces, hours",
+            )),
+        };
     let mut out = Vec::from("\u{feff}".as_bytes());
     {
         let mut w = csv::Writer::from_writer(&mut out);

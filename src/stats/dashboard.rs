@@ -128,6 +128,15 @@ pub async fn charts(
             &bars_of(&s.by_accommodation_type, 8, kind),
         ),
     });
+    let stars = |k: &str| match k {
+        "none" => t.get("chart.no_class").to_owned(),
+        k => format!("{k} ★"),
+    };
+    out.push(Chart {
+        data: "class",
+        title: t.get("chart.by_class").to_owned(),
+        svg: chart::bars(t.get("chart.by_class"), &bars_of(&s.by_class, 6, stars)),
+    });
     // Sites: the ranking, provinces of origin, and the hours of the day.
     let sites = sqlx::query!(
         r#"SELECT p.name, sum(v.party_size)::bigint AS "n!" FROM visits v JOIN places p ON p.id = v.place_id

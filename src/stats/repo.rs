@@ -46,6 +46,8 @@ pub struct Summary {
     pub by_nationality: Vec<Breakdown>,
     pub by_ward: Vec<Breakdown>,
     pub by_accommodation_type: Vec<Breakdown>,
+    /// Stars of the accommodation (1 to 5), or "none".
+    pub by_class: Vec<Breakdown>,
 }
 
 fn round1(x: f64) -> f64 {
@@ -60,6 +62,7 @@ pub fn fold_small_cells(summary: &mut Summary, min: i64) {
         &mut summary.by_nationality,
         &mut summary.by_ward,
         &mut summary.by_accommodation_type,
+        &mut summary.by_class,
     ] {
         let (keep, small): (Vec<Breakdown>, Vec<Breakdown>) =
             list.drain(..).partition(|b| b.arrivals >= min);
@@ -134,7 +137,7 @@ pub async fn summary(
 
     let breakdowns = sqlx::query!(
         r#"WITH g AS (
-               SELECT g.nationality, w.name AS ward, p.accommodation_type AS kind,
+               SELECT g.nationality, w.name AS ward, p.accommodation_type AS kind, p.class,
                       (g.arrival_date >= $1) AS arrived_in_range,
                       GREATEST(0, LEAST(COALESCE(g.departure_date, $3), $2::date + 1) - GREATEST(g.arrival_date, $1::date)) AS nights
                FROM guests g JOIN stays s ON s.id = g.stay_id JOIN places p ON p.id = g.place_id
@@ -146,7 +149,9 @@ pub async fn summary(
            UNION ALL
            SELECT 'ward', ward, count(*) FILTER (WHERE arrived_in_range), sum(nights)::bigint FROM g GROUP BY ward
            UNION ALL
-           SELECT 'type', COALESCE(kind, 'other'), count(*) FILTER (WHERE arrived_in_range), sum(nights)::bigint FROM g GROUP BY kind"#,
+           SELECT 'type', COALESCE(kind, 'other'), count(*) FILTER (WHERE arrived_in_range), sum(nights)::bigint FROM g GROUP BY kind
+           UNION ALL
+           SELECT 'class', COALESCE(class::text, 'none'), count(*) FILTER (WHERE arrived_in_range), sum(nights)::bigint FROM g GROUP BY class"#,
         from,
         to,
         today,
@@ -157,6 +162,7 @@ pub async fn summary(
     let mut by_nationality: Vec<Breakdown> = Vec::new();
     let mut by_ward = Vec::new();
     let mut by_type = Vec::new();
+    let mut by_class = Vec::new();
     for r in breakdowns {
         match r.dim.as_str() {
             "nationality" => {
@@ -173,6 +179,11 @@ pub async fn summary(
                     }),
                 }
             }
+            "class" => by_class.push(Breakdown {
+                key: r.key,
+                arrivals: r.arrivals,
+                guest_nights: r.nights,
+            }),
             "ward" => by_ward.push(Breakdown {
                 key: r.key,
                 arrivals: r.arrivals,
@@ -185,7 +196,12 @@ pub async fn summary(
             }),
         }
     }
-    for list in [&mut by_nationality, &mut by_ward, &mut by_type] {
+    for list in [
+        &mut by_nationality,
+        &mut by_ward,
+        &mut by_type,
+        &mut by_class,
+    ] {
         list.sort_by(|a, b| {
             b.arrivals
                 .cmp(&a.arrivals)
@@ -245,5 +261,6 @@ pub async fn summary(
         by_nationality,
         by_ward,
         by_accommodation_type: by_type,
+        by_class,
     })
 }
