@@ -60,6 +60,7 @@ use crate::AppState;
         crate::stats::routes::compare,
         crate::stats::routes::compliance,
         crate::stats::routes::monthly_xlsx,
+        crate::stats::routes::monthly_pdf,
         crate::stats::chart_data::chart_csv,
         crate::stats::stream::live_stream,
     ),

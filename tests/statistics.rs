@@ -226,6 +226,45 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
         "no March 2025 to compare with"
     );
 
+    // The same report as a PDF, read back as text.
+    let response = app
+        .client
+        .get(app.url("/api/v1/stats/monthly.pdf?month=2026-03"))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let pdf = response.bytes().await.unwrap();
+    let file = std::env::temp_dir().join(format!(
+        "luutru-report-{}.pdf",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&file, &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    let _ = std::fs::remove_file(&file);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Báo cáo tình hình khách du lịch lưu trú tháng 3/2026"),
+        "{text}"
+    );
+    let arrivals_line = text
+        .lines()
+        .find(|l| l.contains("Lượt khách lưu trú"))
+        .unwrap();
+    assert!(
+        arrivals_line
+            .split_whitespace()
+            .any(|w| w == march["arrivals"].to_string()),
+        "{arrivals_line}"
+    );
+
     // Each chart's numbers as CSV: the days computed above.
     let csv = app
         .client

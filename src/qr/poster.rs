@@ -110,7 +110,7 @@ impl Fonts {
     }
 
     /// The face that has the glyphs of `text`: CJK faces for Hangul and Han.
-    fn for_text(&self, text: &str, bold: bool) -> Font {
+    pub fn for_text(&self, text: &str, bold: bool) -> Font {
         let hangul = text.chars().any(|c| {
             ('\u{AC00}'..='\u{D7AF}').contains(&c) || ('\u{1100}'..='\u{11FF}').contains(&c)
         });

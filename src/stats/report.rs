@@ -167,6 +167,98 @@ pub fn xlsx(r: &Report) -> anyhow::Result<Vec<u8>> {
     Ok(book.save_to_buffer()?)
 }
 
+/// The same report as a one-page PDF (A4 landscape), for the post.
+pub fn pdf(r: &Report, fonts: &crate::qr::poster::Fonts) -> anyhow::Result<Vec<u8>> {
+    use krilla::geom::{PathBuilder, Point, Rect};
+    use krilla::page::PageSettings;
+    use krilla::paint::Fill;
+    use krilla::text::TextDirection;
+
+    let (width, height) = (842.0f32, 595.0f32);
+    let margin = 36.0f32;
+    let mut document = krilla::Document::new();
+    let settings =
+        PageSettings::from_wh(width, height).ok_or_else(|| anyhow::anyhow!("bad page size"))?;
+    let mut page = document.start_page_with(settings);
+    let mut surface = page.surface();
+    surface.set_fill(Some(Fill::default()));
+    let mut text = |x: f32, y: f32, size: f32, bold: bool, s: &str| {
+        surface.draw_text(
+            Point::from_xy(x, y),
+            fonts.for_text(s, bold),
+            size,
+            s,
+            false,
+            TextDirection::Auto,
+        );
+    };
+    text(
+        margin,
+        margin + 14.0,
+        16.0,
+        true,
+        &format!(
+            "Báo cáo tình hình khách du lịch lưu trú tháng {}/{}",
+            r.month.month(),
+            r.month.year()
+        ),
+    );
+    // The label column, then six columns of figures.
+    let label_w = 250.0f32;
+    let col_w = (width - 2.0 * margin - label_w) / 6.0;
+    let x_of = |c: usize| {
+        if c == 0 {
+            margin
+        } else {
+            margin + label_w + (c - 1) as f32 * col_w
+        }
+    };
+    let mut y = margin + 50.0;
+    for (c, h) in headings(r).iter().enumerate() {
+        // Headings wrap onto two lines within their column.
+        let mut line = String::new();
+        let mut dy = 0.0;
+        for word in h.split_whitespace() {
+            if !line.is_empty()
+                && (line.chars().count() + word.chars().count()) as f32 * 4.6 > col_w
+            {
+                text(x_of(c), y + dy, 8.5, true, &line);
+                line.clear();
+                dy += 11.0;
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        text(x_of(c), y + dy, 8.5, true, &line);
+    }
+    y += 30.0;
+    let rows = rows(r);
+    for row in &rows {
+        for (c, cell) in row.iter().enumerate() {
+            text(x_of(c), y, 9.5, false, cell);
+        }
+        y += 20.0;
+    }
+
+    // Rules under the headings and at the foot of the table.
+    let mut rules = PathBuilder::new();
+    for at in [margin + 66.0, y - 12.0] {
+        if let Some(rect) = Rect::from_xywh(margin, at, width - 2.0 * margin, 0.6) {
+            rules.push_rect(rect);
+        }
+    }
+    if let Some(path) = rules.finish() {
+        surface.draw_path(&path);
+    }
+    surface.finish();
+    page.finish();
+    document
+        .finish()
+        .map_err(|e| anyhow::anyhow!("writing the PDF: {e:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/stats/compare", get(compare))
         .route("/api/v1/stats/compliance", get(compliance))
         .route("/api/v1/stats/monthly.xlsx", get(monthly_xlsx))
+        .route("/api/v1/stats/monthly.pdf", get(monthly_pdf))
         .route("/api/v1/stats/chart.csv", get(super::chart_data::chart_csv))
         .route("/api/v1/stats/live/stream", get(super::stream::live_stream))
 }
@@ -142,6 +143,28 @@ pub async fn monthly_xlsx(
     user: CurrentUser,
     ApiQuery(q): ApiQuery<MonthQuery>,
 ) -> Result<axum::response::Response> {
+    monthly(&state, &user, &q, "xlsx").await
+}
+
+/// The same monthly report as a one-page PDF.
+#[utoipa::path(get, path = "/api/v1/stats/monthly.pdf", tag = "statistics", params(MonthQuery),
+    responses((status = 200, content_type = "application/pdf", description = "One page, A4 landscape"),
+              (status = 403, description = "The office, admins and inspectors only"),
+              (status = 422, description = "The month is not YYYY-MM")))]
+pub async fn monthly_pdf(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(q): ApiQuery<MonthQuery>,
+) -> Result<axum::response::Response> {
+    monthly(&state, &user, &q, "pdf").await
+}
+
+async fn monthly(
+    state: &AppState,
+    user: &CurrentUser,
+    q: &MonthQuery,
+    format: &str,
+) -> Result<axum::response::Response> {
     use axum::response::IntoResponse;
     user.require_stats(None)?;
     let today = localtime::today(state.tz());
@@ -163,19 +186,29 @@ pub async fn monthly_xlsx(
             })?,
     };
     let report = super::report::build(&state.db, first, today, state.tz()).await?;
-    let body = super::report::xlsx(&report)?;
+    let (body, kind, ext) = match format {
+        "pdf" => {
+            let fonts = crate::qr::poster::Fonts::get(&state.config.font_dir).map_err(|e| {
+                tracing::error!(error = %e, "report fonts missing");
+                crate::error::Error::Unavailable("report printing")
+            })?;
+            (
+                super::report::pdf(&report, &fonts)?,
+                "application/pdf",
+                "pdf",
+            )
+        }
+        _ => (
+            super::report::xlsx(&report)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+    };
     let name = format!(
-        "attachment; filename=\"bao-cao-{}.xlsx\"",
+        "attachment; filename=\"bao-cao-{}.{ext}\"",
         first.format("%Y-%m")
     );
-    let mut response = (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )],
-        body,
-    )
-        .into_response();
+    let mut response = ([(axum::http::header::CONTENT_TYPE, kind)], body).into_response();
     if let Ok(v) = axum::http::HeaderValue::from_str(&name) {
         response
             .headers_mut()
