@@ -254,14 +254,13 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
         text.contains("Báo cáo tình hình khách du lịch lưu trú tháng 3/2026"),
         "{text}"
     );
+    let arrivals = march["arrivals"].to_string();
     let arrivals_line = text
         .lines()
         .find(|l| l.contains("Lượt khách lưu trú"))
         .unwrap();
     assert!(
-        arrivals_line
-            .split_whitespace()
-            .any(|w| w == march["arrivals"].to_string()),
+        arrivals_line.split_whitespace().any(|w| w == arrivals),
         "{arrivals_line}"
     );
 
