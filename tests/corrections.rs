@@ -123,15 +123,8 @@ async fn a_misspelt_name_and_a_wrong_passport_digit_are_corrected_and_audited(po
     let (status, _) = patch(&app, &path, &office, json!({"full_name": "X"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let html = app
-        .client
-        .get(app.url(&format!("/hotel/{id}/guests/{guest_id}")))
-        .bearer_auth(&manager)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text(&format!("/hotel/{id}/guests/{guest_id}"), &manager)
+        .await;
     assert!(html.contains("value=\"KIM MIN-JUN\"") && html.contains("value=\"M99999999\""));
 }
 

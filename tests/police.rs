@@ -44,16 +44,7 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
     assert_eq!(status, StatusCode::CREATED);
 
     // The board lists both, due.
-    let page = app
-        .client
-        .get(app.url(&format!("/hotel?place={id}")))
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text(&format!("/hotel?place={id}"), &staff).await;
     let board = page.split("id=\"police\"").nth(1).unwrap();
     assert!(board.contains("Nguyễn Văn An") && board.contains("KIM MINJUN"));
     // The place's own month, for its people: two arrivals so far.
@@ -63,12 +54,8 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
 
     // The workbook: one sheet each, the layout's headings, every number in full.
     let response = app
-        .client
-        .get(app.url(&format!("/api/v1/places/{id}/police.xlsx")))
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap();
+        .get_response(&format!("/api/v1/places/{id}/police.xlsx"), &staff)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     // The file the desk downloads is numbered, to be marked sent as it was.
     let batch: i64 = response.headers()["x-police-batch"]
@@ -102,15 +89,11 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
 
     // The same as CSV, one sheet at a time, with a BOM for Excel.
     let csv = app
-        .client
-        .get(app.url(&format!("/api/v1/places/{id}/police.csv?sheet=foreign")))
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text(
+            &format!("/api/v1/places/{id}/police.csv?sheet=foreign"),
+            &staff,
+        )
+        .await;
     assert!(csv.starts_with('\u{feff}'));
     assert!(csv.contains("KIM MINJUN") && !csv.contains("Nguyễn Văn An"));
 
@@ -190,45 +173,31 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
         "sent_on_time"
     );
     let page = app
-        .client
-        .get(app.url(&format!("/hotel?place={id}&lang=en")))
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text(&format!("/hotel?place={id}&lang=en"), &staff)
+        .await;
     let board = page.split("id=\"police\"").nth(1).unwrap();
     let board = board.split("</section>").next().unwrap();
     assert!(!board.contains("KIM MINJUN") && board.contains("Lê Văn Muộn"));
     // Only what is not yet sent, on request: nothing now.
     let csv = app
-        .client
-        .get(app.url(&format!(
-            "/api/v1/places/{id}/police.csv?sheet=foreign&unsent=true"
-        )))
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text(
+            &format!("/api/v1/places/{id}/police.csv?sheet=foreign&unsent=true"),
+            &staff,
+        )
+        .await;
     assert_eq!(csv.lines().count(), 1, "headings only: {csv}");
 
     // The register itself as a workbook, for a range of days.
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let response = app
-        .client
-        .get(app.url(&format!(
-            "/api/v1/places/{id}/stays.xlsx?status=all&from={today}&to={}",
-            in_days(1)
-        )))
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap();
+        .get_response(
+            &format!(
+                "/api/v1/places/{id}/stays.xlsx?status=all&from={today}&to={}",
+                in_days(1)
+            ),
+            &staff,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let bytes = response.bytes().await.unwrap().to_vec();
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
@@ -239,15 +208,14 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
         .iter()
         .any(|r| r[6] == "KIM MINJUN" && r[11] == "M12345678"));
     let response = app
-        .client
-        .get(app.url(&format!(
-            "/api/v1/places/{id}/stays.xlsx?status=all&to={}",
-            in_days(-1)
-        )))
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap();
+        .get_response(
+            &format!(
+                "/api/v1/places/{id}/stays.xlsx?status=all&to={}",
+                in_days(-1)
+            ),
+            &staff,
+        )
+        .await;
     let bytes = response.bytes().await.unwrap().to_vec();
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     assert_eq!(

@@ -91,12 +91,8 @@ async fn codes_decode_at_every_size_and_after_scaling_and_blur(pool: sqlx::PgPoo
         );
         for &size in &sizes {
             let response = app
-                .client
-                .get(app.url(&format!("/api/v1/places/{id}/qr.png?size={size}")))
-                .bearer_auth(&office)
-                .send()
-                .await
-                .unwrap();
+                .get_response(&format!("/api/v1/places/{id}/qr.png?size={size}"), &office)
+                .await;
             assert_eq!(response.status(), StatusCode::OK);
             let png = response.bytes().await.unwrap();
             let img = image::load_from_memory(&png).unwrap().to_luma8();
@@ -122,12 +118,8 @@ async fn codes_decode_at_every_size_and_after_scaling_and_blur(pool: sqlx::PgPoo
             }
         }
         let svg = app
-            .client
-            .get(app.url(&format!("/api/v1/places/{id}/qr.svg")))
-            .bearer_auth(&office)
-            .send()
-            .await
-            .unwrap();
+            .get_response(&format!("/api/v1/places/{id}/qr.svg"), &office)
+            .await;
         assert_eq!(svg.headers()["content-type"], "image/svg+xml");
         let picture = render_svg(&svg.text().await.unwrap());
         assert_eq!(

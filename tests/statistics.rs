@@ -191,12 +191,8 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
         )
         .await;
     let response = app
-        .client
-        .get(app.url("/api/v1/stats/monthly.xlsx?month=2026-03"))
-        .bearer_auth(&office)
-        .send()
-        .await
-        .unwrap();
+        .get_response("/api/v1/stats/monthly.xlsx?month=2026-03", &office)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let bytes = response.bytes().await.unwrap().to_vec();
     let mut book: calamine::Xlsx<_> = calamine::Reader::new(std::io::Cursor::new(bytes)).unwrap();
@@ -228,12 +224,8 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
 
     // The same report as a PDF, read back as text.
     let response = app
-        .client
-        .get(app.url("/api/v1/stats/monthly.pdf?month=2026-03"))
-        .bearer_auth(&office)
-        .send()
-        .await
-        .unwrap();
+        .get_response("/api/v1/stats/monthly.pdf?month=2026-03", &office)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/pdf");
     let pdf = response.bytes().await.unwrap();
@@ -266,15 +258,11 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
 
     // Each chart's numbers as CSV: the days computed above.
     let csv = app
-        .client
-        .get(app.url("/api/v1/stats/chart.csv?chart=by_day&from=2026-03-10&to=2026-03-12"))
-        .bearer_auth(&office)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text(
+            "/api/v1/stats/chart.csv?chart=by_day&from=2026-03-10&to=2026-03-12",
+            &office,
+        )
+        .await;
     let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(
         lines[0],
@@ -443,16 +431,7 @@ async fn the_office_sees_quiet_establishments_and_late_notifications(pool: sqlx:
         .await;
     let (status, _) = app.get_json("/api/v1/stats/compliance", Some(&staff)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let page = app
-        .client
-        .get(app.url("/office"))
-        .bearer_auth(&office)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text("/office", &office).await;
     assert!(page
         .split("id=\"compliance\"")
         .nth(1)

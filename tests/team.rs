@@ -241,13 +241,7 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // The same on the page.
-    let page = app
-        .client
-        .get(app.url(&format!("/hotel/{id}/team")))
-        .bearer_auth(&boss)
-        .send()
-        .await
-        .unwrap();
+    let page = app.get_response(&format!("/hotel/{id}/team"), &boss).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("quanly@khachsan.vn") && html.contains("team.remove"));

@@ -548,15 +548,8 @@ async fn stays_past_their_departure_are_checked_out_automatically(pool: sqlx::Pg
     assert!(receipt.contains(&catalog("en")["receipt.auto_checkout"]));
     let manager = app.sign_in_as(Role::Manager, &[place_id]).await;
     let register = app
-        .client
-        .get(app.url(&format!("/hotel?place={place_id}&status=all")))
-        .bearer_auth(&manager)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text(&format!("/hotel?place={place_id}&status=all"), &manager)
+        .await;
     assert!(
         register.contains(&catalog("vi")["hotel.checkout_auto"]),
         "{register}"

@@ -188,6 +188,29 @@ pub async fn apply(
     Ok(())
 }
 
+struct GuestHead {
+    stay_id: Uuid,
+    arrived_at: chrono::DateTime<chrono::Utc>,
+    departed_at: Option<chrono::DateTime<chrono::Utc>>,
+    departure_date: Option<NaiveDate>,
+    stay_departed: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A guest of the place and their stay, locked for a change.
+async fn lock_guest(tx: &mut PgConnection, place_id: i64, guest_id: Uuid) -> Result<GuestHead> {
+    sqlx::query_as!(
+        GuestHead,
+        "SELECT g.stay_id, g.arrived_at, g.departed_at, g.departure_date, s.departed_at AS stay_departed
+         FROM guests g JOIN stays s ON s.id = g.stay_id
+         WHERE g.id = $1 AND g.place_id = $2 FOR UPDATE OF s, g",
+        guest_id,
+        place_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound("there is no such guest at this place"))
+}
+
 /// One guest of a stay leaves before the others; when the last one leaves,
 /// the stay is checked out with them.
 pub async fn check_out_guest(
@@ -198,15 +221,7 @@ pub async fn check_out_guest(
     actor: i64,
 ) -> Result<()> {
     let mut tx = pool.begin().await?;
-    let guest = sqlx::query!(
-        "SELECT g.stay_id, g.arrived_at, g.departed_at FROM guests g JOIN stays s ON s.id = g.stay_id
-         WHERE g.id = $1 AND g.place_id = $2 FOR UPDATE OF s, g",
-        guest_id,
-        place_id
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(Error::NotFound("there is no such guest at this place"))?;
+    let guest = lock_guest(&mut tx, place_id, guest_id).await?;
     if guest.departed_at.is_some() {
         return Ok(());
     }
@@ -260,16 +275,7 @@ pub async fn undo_guest_checkout(
     actor: i64,
 ) -> Result<()> {
     let mut tx = pool.begin().await?;
-    let guest = sqlx::query!(
-        "SELECT g.stay_id, g.departure_date, s.departed_at AS stay_departed FROM guests g
-         JOIN stays s ON s.id = g.stay_id
-         WHERE g.id = $1 AND g.place_id = $2 FOR UPDATE OF s, g",
-        guest_id,
-        place_id
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(Error::NotFound("there is no such guest at this place"))?;
+    let guest = lock_guest(&mut tx, place_id, guest_id).await?;
     let Some(left) = guest.departure_date else {
         return Ok(());
     };

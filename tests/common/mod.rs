@@ -124,6 +124,23 @@ impl TestApp {
         place
     }
 
+    /// A page or file as the user of `token` gets it: its text.
+    #[allow(dead_code)]
+    pub async fn get_text(&self, path: &str, token: &str) -> String {
+        self.get_response(path, token).await.text().await.unwrap()
+    }
+
+    /// The response itself, for its status, headers or bytes.
+    #[allow(dead_code)]
+    pub async fn get_response(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Guests check in at `place` by its code, leaving in `days` days: the
     /// answer of a 201, or the test stops.
     #[allow(dead_code)]
