@@ -66,6 +66,31 @@ pub fn notification_status(
     }
 }
 
+/// A guest's personal data as stored: the document number, address, phone
+/// and visa sealed under the data key, the number also as its blind index.
+pub struct Sealed {
+    pub name_search: String,
+    pub document_number: Option<Vec<u8>>,
+    pub document_index: Option<Vec<u8>>,
+    pub address: Option<Vec<u8>>,
+    pub phone: Option<Vec<u8>>,
+    pub visa_number: Option<Vec<u8>>,
+}
+
+impl Sealed {
+    pub fn of(cipher: &DataCipher, guest: &super::model::Guest) -> Sealed {
+        let number = guest.document.as_ref().map(|d| d.number.as_str());
+        Sealed {
+            name_search: super::model::search_key(&guest.full_name),
+            document_number: cipher.encrypt_opt(number),
+            document_index: number.map(|n| cipher.blind_index(n)),
+            address: cipher.encrypt_opt(guest.address.as_deref()),
+            phone: cipher.encrypt_opt(guest.phone.as_deref()),
+            visa_number: cipher.encrypt_opt(guest.visa_number.as_deref()),
+        }
+    }
+}
+
 pub async fn insert_stay(
     tx: &mut PgConnection,
     cipher: &DataCipher,
@@ -171,20 +196,20 @@ pub async fn insert_stay(
         )
         .execute(&mut *tx)
         .await?;
-        let number = guest.document.as_ref().map(|d| d.number.as_str());
+        let sealed = Sealed::of(cipher, guest);
         sqlx::query!(
             "INSERT INTO guest_identities (guest_id, full_name, name_search, date_of_birth, document_number,
                                            document_index, address, phone, visa_number, document_expiry, entry_date)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             guest_id,
             guest.full_name,
-            super::model::search_key(&guest.full_name),
+            sealed.name_search,
             guest.date_of_birth,
-            cipher.encrypt_opt(number),
-            number.map(|n| cipher.blind_index(n)),
-            cipher.encrypt_opt(guest.address.as_deref()),
-            cipher.encrypt_opt(guest.phone.as_deref()),
-            cipher.encrypt_opt(guest.visa_number.as_deref()),
+            sealed.document_number,
+            sealed.document_index,
+            sealed.address,
+            sealed.phone,
+            sealed.visa_number,
             guest.document_expiry,
             guest.entry_date
         )

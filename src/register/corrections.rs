@@ -172,8 +172,7 @@ pub async fn correct(
         };
         detail.insert((*field).to_owned(), value);
     }
-    let cipher = &state.cipher;
-    let number = guest.document.as_ref().map(|d| d.number.as_str());
+    let sealed = crate::checkin::repo::Sealed::of(&state.cipher, &guest);
     let mut tx = state.db.begin().await?;
     // The police hold what was declared: a correction of a declared guest
     // is declared again, within the same rules counted from now.
@@ -216,13 +215,13 @@ pub async fn correct(
          WHERE guest_id = $1",
         guest_id,
         guest.full_name,
-        model::search_key(&guest.full_name),
+        sealed.name_search,
         guest.date_of_birth,
-        cipher.encrypt_opt(number),
-        number.map(|n| cipher.blind_index(n)),
-        cipher.encrypt_opt(guest.address.as_deref()),
-        cipher.encrypt_opt(guest.phone.as_deref()),
-        cipher.encrypt_opt(guest.visa_number.as_deref()),
+        sealed.document_number,
+        sealed.document_index,
+        sealed.address,
+        sealed.phone,
+        sealed.visa_number,
         guest.document_expiry,
         guest.entry_date
     )

@@ -44,9 +44,7 @@ pub async fn chart_csv(
         today,
     )?;
     let mut s = summary(&state.db, from, to, today, None, state.tz()).await?;
-    if !user.role.sees_names() {
-        repo::fold_small_cells(&mut s, state.config.stats_min_cell);
-    }
+    repo::fold_for_reader(&mut s, user.role, state.config.stats_min_cell);
     let breakdown = |list: &[repo::Breakdown]| -> Vec<Vec<String>> {
         list.iter()
             .map(|b| {

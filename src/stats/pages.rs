@@ -96,9 +96,7 @@ async fn office_page(
         Err(e) => (translated(t, e)?, range(&SummaryQuery::default(), today)?),
     };
     let mut summary = repo::summary(&state.db, from, to, today, None, state.tz()).await?;
-    if !user.role.sees_names() {
-        repo::fold_small_cells(&mut summary, state.config.stats_min_cell);
-    }
+    repo::fold_for_reader(&mut summary, user.role, state.config.stats_min_cell);
     let comparison = super::compare::compare(&state.db, from, to, today, None, state.tz()).await?;
     let compliance = super::compliance::compliance(&state.db, 7, from, to, state.tz()).await?;
     let charts = super::dashboard::charts(&state.db, &summary, today, state.tz(), t).await?;

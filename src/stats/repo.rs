@@ -57,7 +57,13 @@ fn round1(x: f64) -> f64 {
 /// Fold every breakdown cell with fewer than `min` arrivals into one "other"
 /// cell, for readers who see no names: a cell of two Laotian guests at one
 /// ward points at two people.
-pub fn fold_small_cells(summary: &mut Summary, min: i64) {
+pub fn fold_for_reader(summary: &mut Summary, role: crate::auth::Role, min: i64) {
+    if !role.sees_names() {
+        fold_small_cells(summary, min);
+    }
+}
+
+fn fold_small_cells(summary: &mut Summary, min: i64) {
     for list in [
         &mut summary.by_nationality,
         &mut summary.by_ward,

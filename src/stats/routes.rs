@@ -77,9 +77,7 @@ pub async fn summary(
     let today = localtime::today(state.tz());
     let (from, to) = range(&q, today)?;
     let mut summary = repo::summary(&state.db, from, to, today, q.place_id, state.tz()).await?;
-    if !user.role.sees_names() {
-        repo::fold_small_cells(&mut summary, state.config.stats_min_cell);
-    }
+    repo::fold_for_reader(&mut summary, user.role, state.config.stats_min_cell);
     Ok(Json(summary))
 }
 
