@@ -198,9 +198,28 @@ async fn build(
 }
 
 /// A place's month so far and the whole month before, for its own people.
+/// Kept in Redis for a couple of minutes: the register page is opened all
+/// day long, and a month's figures need not follow each check-in.
 async fn month_figures(state: &AppState, place_id: i64) -> Result<(Summary, Summary), Error> {
-    use chrono::Datelike;
     let today = crate::localtime::today(state.tz());
+    let key = format!("figures:month:{place_id}:{today}");
+    if let Some(figures) = state.cache.get_json(&key).await {
+        return Ok(figures);
+    }
+    let figures = compute_month_figures(state, place_id, today).await?;
+    state
+        .cache
+        .set_json(&key, &figures, std::time::Duration::from_secs(120))
+        .await;
+    Ok(figures)
+}
+
+async fn compute_month_figures(
+    state: &AppState,
+    place_id: i64,
+    today: chrono::NaiveDate,
+) -> Result<(Summary, Summary), Error> {
+    use chrono::Datelike;
     let first = today.with_day(1).unwrap_or(today);
     let last_month_end = first.pred_opt().unwrap_or(first);
     let last_month_start = last_month_end.with_day(1).unwrap_or(last_month_end);

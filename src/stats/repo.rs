@@ -7,7 +7,7 @@ use sqlx::PgPool;
 
 use crate::error::Result;
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct DayFigures {
     pub date: NaiveDate,
     pub arrivals: i64,
@@ -18,14 +18,14 @@ pub struct DayFigures {
     pub attraction_visitors: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Breakdown {
     pub key: String,
     pub arrivals: i64,
     pub guest_nights: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Summary {
     pub from: NaiveDate,
     pub to: NaiveDate,
