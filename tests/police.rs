@@ -176,6 +176,16 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
         .get_text(&format!("/hotel?place={id}&lang=en"), &staff)
         .await;
     let board = page.split("id=\"police\"").nth(1).unwrap();
+    // The month's figures follow the later arrival, not a stale copy.
+    let figures = page.split("id=\"figures\"").nth(1).unwrap();
+    assert!(
+        figures
+            .split("</tr>")
+            .nth(1)
+            .unwrap()
+            .contains("<td>3</td>"),
+        "{figures}"
+    );
     let board = board.split("</section>").next().unwrap();
     assert!(!board.contains("KIM MINJUN") && board.contains("Lê Văn Muộn"));
     // Only what is not yet sent, on request: nothing now.

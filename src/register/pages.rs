@@ -198,11 +198,12 @@ async fn build(
 }
 
 /// A place's month so far and the whole month before, for its own people.
-/// Kept in Redis for a couple of minutes: the register page is opened all
-/// day long, and a month's figures need not follow each check-in.
+/// Kept in Redis until the place's figures move (every commit that moves
+/// them drops the copy, see `stats::live::invalidate`), at most two
+/// minutes: the register page is opened all day long.
 async fn month_figures(state: &AppState, place_id: i64) -> Result<(Summary, Summary), Error> {
     let today = crate::localtime::today(state.tz());
-    let key = format!("figures:month:{place_id}:{today}");
+    let key = crate::stats::live::month_key(place_id, today);
     if let Some(figures) = state.cache.get_json(&key).await {
         return Ok(figures);
     }

@@ -29,13 +29,23 @@ fn key(place_id: Option<i64>) -> String {
     }
 }
 
+/// Where a place's own month figures (its register page) are kept between
+/// changes.
+pub fn month_key(place_id: i64, today: chrono::NaiveDate) -> String {
+    format!("figures:month:{place_id}:{today}")
+}
+
 /// The channel on which every instance hears that a place's figures moved.
 pub const CHANNEL: &str = "live:changed";
 
 /// After a commit: forget the cached figures and tell every instance's
 /// live streams, which answer within a second.
 pub async fn invalidate(state: &AppState, place_id: i64) {
-    state.cache.delete(&[key(None), key(Some(place_id))]).await;
+    let today = crate::localtime::today(state.tz());
+    state
+        .cache
+        .delete(&[key(None), key(Some(place_id)), month_key(place_id, today)])
+        .await;
     state.cache.publish(CHANNEL, &place_id.to_string()).await;
 }
 
