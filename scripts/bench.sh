@@ -5,6 +5,11 @@
 #                           reference Python generator (segno), and the cached
 #                           qr.png endpoint under load against an axum handler
 #                           that does one Redis GET (the HTTP ceiling)
+#   scripts/bench.sh stats  City statistics on a demo city of BENCH_STAYS stays
+#                           (1,000,000 by default): p50 and p95 of the summary
+#                           of one month, of one year, and of the office page,
+#                           from the rollups against plain GROUP BY queries
+#                           over the raw tables; fails if any figure differs
 #
 # Load comes from wrk on loopback only, bounded in time (BENCH_SECONDS, 10 by
 # default; BENCH_CONNECTIONS, 32). PostgreSQL and Redis come from
@@ -23,18 +28,9 @@ ensure_cargo
 ensure_c_toolchain
 ensure_fonts
 
-if ! command -v wrk >/dev/null 2>&1; then
-    _lt_apt_install --minimal wrk
-fi
-venv=target/bench-venv
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q segno
-fi
-
 export SQLX_OFFLINE=true
-cargo build --release --bin luutru --example qr_render --example ceiling >&2
 bin=target/release
+venv=target/bench-venv
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -57,6 +53,14 @@ wait_for() {
 }
 
 bench_qr() {
+    if ! command -v wrk >/dev/null 2>&1; then
+        _lt_apt_install --minimal wrk
+    fi
+    if [ ! -x "$venv/bin/python" ]; then
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q segno
+    fi
+    cargo build --release --bin luutru --example qr_render --example ceiling >&2
     local prefix="HTTPS://LUUTRU.VUNGTAU.GOV.VN/C/"
     echo "== uncached PNG rendering, 8-pixel modules, $codes codes"
     ours=$("$bin/examples/qr_render" "$codes" "$prefix" | awk '{print $2}')
@@ -101,10 +105,31 @@ PY
     awk -v c="$ceiling" -v q="$cached" 'BEGIN {printf "ratio:                          %.2f of the ceiling\n", q / c}'
 }
 
+bench_stats() {
+    local stays=${BENCH_STAYS:-1000000}
+    cargo build --release --bin luutru >&2
+    local db_url="${DATABASE_URL%/*}/luutru_bench_stats"
+    psql "${DATABASE_URL%/*}/postgres" -qc 'DROP DATABASE IF EXISTS luutru_bench_stats WITH (FORCE)' >/dev/null
+    DATABASE_URL=$db_url "$bin/luutru" migrate >/dev/null
+    echo "== loading a demo city of $stays stays"
+    local start=$SECONDS
+    DATABASE_URL=$db_url REDIS_PREFIX=luutru-bench-stats: "$bin/luutru" seed --demo --stays "$stays" |
+        grep -v '^  ' || true
+    echo "loaded in $((SECONDS - start)) s"
+    psql "$db_url" -qAtc "VACUUM ANALYZE" >/dev/null
+    psql "$db_url" -qAt -F ' ' -c "SELECT 'stays:', count(*) FROM stays" \
+        -c "SELECT 'guests:', count(*) FROM guests" \
+        -c "SELECT 'rollup rows:', (SELECT count(*) FROM stats_place_days) + (SELECT count(*) FROM stats_nationality_days) + (SELECT count(*) FROM stats_visit_days)"
+    echo "== rollups against plain GROUP BY over the raw tables (ratio: raw ÷ rollups)"
+    DATABASE_URL=$db_url REDIS_PREFIX=luutru-bench-stats: "$bin/luutru" stats check \
+        --runs "${BENCH_RUNS:-20}" --raw-runs "${BENCH_RAW_RUNS:-5}"
+}
+
 case $what in
 qr) bench_qr ;;
+stats) bench_stats ;;
 *)
-    echo "bench.sh: unknown benchmark '$what' (known: qr)" >&2
+    echo "bench.sh: unknown benchmark '$what' (known: qr, stats)" >&2
     exit 2
     ;;
 esac

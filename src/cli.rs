@@ -58,10 +58,32 @@ enum Command {
         #[command(flatten)]
         config: Config,
     },
+    /// Statistics: compare the rollups with the raw tables, and time both.
+    Stats {
+        #[command(subcommand)]
+        command: StatsCommand,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StatsCommand {
+    /// Compute last month, the last 365 days and this month's office page
+    /// from the rollups and from the raw tables; print whether they agree
+    /// and how long each took. Fails if any figure differs.
+    Check {
+        /// Timed runs from the rollups (after one warm-up).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Timed runs from the raw tables (slow on a large city).
+        #[arg(long, default_value_t = 5)]
+        raw_runs: usize,
+        #[command(flatten)]
+        config: Config,
     },
 }
 
@@ -144,6 +166,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let state = state(config).await?;
             crate::seed::demo(&state, stays).await
+        }
+        Command::Stats {
+            command:
+                StatsCommand::Check {
+                    runs,
+                    raw_runs,
+                    config,
+                },
+        } => {
+            telemetry::init(false);
+            let state = state(config).await?;
+            crate::stats::rollup::fold(&state.db).await?;
+            let today = crate::localtime::today(state.tz());
+            let cases = crate::stats::check::run(
+                &state.db,
+                today,
+                state.tz(),
+                (runs.max(1), raw_runs.max(1)),
+            )
+            .await?;
+            print!("{}", crate::stats::check::report(&cases));
+            if cases.iter().any(|c| !c.same) {
+                anyhow::bail!("the rollups and the raw tables disagree");
+            }
+            Ok(())
         }
         Command::Posters {
             ward,

@@ -196,6 +196,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     tracing::info!(%addr, base_url = state.config.base_url(), "serving");
     tokio::spawn(idempotency::cleanup_loop(state.db.clone()));
     tokio::spawn(checkin::departures::run(state.clone()));
+    tokio::spawn(stats::rollup::run(state.db.clone()));
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())

@@ -295,6 +295,7 @@ pub async fn demo(state: &AppState, stays: Option<usize>) -> anyhow::Result<()> 
     };
     load_stays(state, &accommodation_ids, count, days).await?;
     load_visits(state, &attraction_ids, days).await?;
+    crate::stats::rollup::fold(&state.db).await?;
     println!(
         "Demo city loaded: {} accommodations, {} attractions, {count} stays.",
         ACCOMMODATIONS.len(),
@@ -482,6 +483,10 @@ async fn load_stays(
         made += size;
         insert_batch(state, &b).await?;
         bar.inc(size as u64);
+        // Keep what the statistics read pending small as the history grows.
+        if made % 100_000 < size {
+            crate::stats::rollup::fold(&state.db).await?;
+        }
     }
     bar.finish();
     Ok(())

@@ -116,34 +116,28 @@ pub async fn chart_csv(
                 breakdown(&s.by_accommodation_type),
             ),
             "sites" | "provinces" | "hours" => {
-                let rows = sqlx::query!(
-                    r#"SELECT CASE $3::text WHEN 'sites' THEN p.name
-                                        WHEN 'provinces' THEN COALESCE(pr.name, '')
-                                        ELSE lpad(v.visit_hour::text, 2, '0') END AS "key!",
-                          sum(v.party_size)::bigint AS "n!"
-                   FROM visits v JOIN places p ON p.id = v.place_id
-                   LEFT JOIN provinces pr ON pr.id = v.origin_province_id
-                   WHERE v.visit_date BETWEEN $1 AND $2
-                     AND ($3 <> 'provinces' OR v.origin_province_id IS NOT NULL)
-                   GROUP BY 1 ORDER BY CASE WHEN $3 = 'hours' THEN 0 ELSE 1 END, 2 DESC, 1"#,
-                    from,
-                    to,
-                    q.chart.as_str()
-                )
-                .fetch_all(&state.db)
-                .await?;
+                let v = repo::visitors_from(repo::Source::Rollups, &state.db, from, to).await?;
+                let listed = |list: &[(String, i64)]| -> Vec<Vec<String>> {
+                    list.iter()
+                        .map(|(k, n)| vec![k.clone(), n.to_string()])
+                        .collect()
+                };
                 let label = match q.chart.as_str() {
                     "sites" => "site",
                     "provinces" => "province",
                     _ => "hour",
                 };
-                let mut rows: Vec<Vec<String>> = rows
-                    .into_iter()
-                    .map(|r| vec![r.key, r.n.to_string()])
-                    .collect();
-                if label == "hour" {
-                    rows.sort();
-                }
+                let rows = match label {
+                    "site" => listed(&v.sites),
+                    "province" => listed(&v.provinces),
+                    _ => v
+                        .by_hour
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, n)| **n != 0)
+                        .map(|(h, n)| vec![format!("{h:02}"), n.to_string()])
+                        .collect(),
+                };
                 (vec![label, "visitors"], rows)
             }
             _ => return Err(FieldErrors::single(

@@ -5,7 +5,7 @@
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 
-use super::repo::{summary, Summary};
+use super::repo::{summary_from, Source, Summary};
 use crate::error::Result;
 
 /// The headline figures of a summary.
@@ -91,20 +91,21 @@ fn year_before(d: NaiveDate) -> NaiveDate {
         .unwrap_or(d - Duration::days(365))
 }
 
+/// `current` against the period before it and the same dates last year.
 pub async fn compare(
+    source: Source,
     pool: &sqlx::PgPool,
-    from: NaiveDate,
-    to: NaiveDate,
+    current: &Summary,
     today: NaiveDate,
-    place_id: Option<i64>,
     tz: chrono_tz::Tz,
 ) -> Result<Comparison> {
+    let (from, to, place_id) = (current.from, current.to, current.place_id);
     let days = (to - from).num_days() + 1;
-    let current = Key::from(&summary(pool, from, to, today, place_id, tz).await?);
+    let current = Key::from(current);
     let (pf, pt) = (from - Duration::days(days), from - Duration::days(1));
-    let previous = Key::from(&summary(pool, pf, pt, today, place_id, tz).await?);
+    let previous = Key::from(&summary_from(source, pool, pf, pt, today, place_id, tz).await?);
     let (lf, lt) = (year_before(from), year_before(to));
-    let last_year = Key::from(&summary(pool, lf, lt, today, place_id, tz).await?);
+    let last_year = Key::from(&summary_from(source, pool, lf, lt, today, place_id, tz).await?);
     Ok(Comparison {
         change_vs_previous: Change::between(&current, &previous),
         change_vs_last_year: Change::between(&current, &last_year),

@@ -4,7 +4,8 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::chart;
-use super::repo::{summary, Summary};
+use super::compare::{compare, Comparison};
+use super::repo::{summary_from, visitors_from, Source, Summary, Visitors};
 use crate::error::Result;
 use crate::i18n::Tr;
 
@@ -26,8 +27,22 @@ fn bars_of(
         .collect()
 }
 
+/// Every number the office page shows for a range, from one source: the
+/// page draws it, and `luutru stats check` compares the two sources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figures {
+    pub summary: Summary,
+    pub comparison: Comparison,
+    /// Arrivals per month of the range's year, up to the range's end.
+    pub this_year: Vec<i64>,
+    /// Arrivals per month of the year before, the whole year.
+    pub last_year: Vec<i64>,
+    pub visitors: Visitors,
+}
+
 /// Arrivals per month of `year` up to `until`, from one summary of the year.
 async fn months(
+    source: Source,
     pool: &sqlx::PgPool,
     year: i32,
     until: NaiveDate,
@@ -40,7 +55,7 @@ async fn months(
     ) else {
         return Ok(Vec::new());
     };
-    let s = summary(pool, jan, dec.min(until), today, None, tz).await?;
+    let s = summary_from(source, pool, jan, dec.min(until), today, None, tz).await?;
     let mut by_month = vec![0; 12];
     for d in &s.by_day {
         by_month[d.date.month0() as usize] += d.arrivals;
@@ -48,13 +63,28 @@ async fn months(
     Ok(by_month)
 }
 
-pub async fn charts(
+pub async fn figures(
+    source: Source,
     pool: &sqlx::PgPool,
-    s: &Summary,
+    (from, to): (NaiveDate, NaiveDate),
     today: NaiveDate,
     tz: chrono_tz::Tz,
-    t: Tr,
-) -> Result<Vec<Chart>> {
+) -> Result<Figures> {
+    let summary = summary_from(source, pool, from, to, today, None, tz).await?;
+    let comparison = compare(source, pool, &summary, today, tz).await?;
+    let year = to.year();
+    Ok(Figures {
+        this_year: months(source, pool, year, to, today, tz).await?,
+        last_year: months(source, pool, year - 1, today, today, tz).await?,
+        visitors: visitors_from(source, pool, from, to).await?,
+        summary,
+        comparison,
+    })
+}
+
+/// The charts of the page; `f.summary` already folded for its reader.
+pub fn charts(f: &Figures, t: Tr) -> Vec<Chart> {
+    let s = &f.summary;
     let mut out = Vec::new();
     let days: Vec<String> = s
         .by_day
@@ -74,8 +104,7 @@ pub async fn charts(
     });
     // The seasonality curve: this year's months against last year's.
     let year = s.to.year();
-    let this_year = months(pool, year, s.to, today, tz).await?;
-    let last_year = months(pool, year - 1, today, today, tz).await?;
+    let (this_year, last_year) = (&f.this_year, &f.last_year);
     let month_names: Vec<String> = (1..=12).map(|m| m.to_string()).collect();
     out.push(Chart {
         data: "by_month",
@@ -83,8 +112,8 @@ pub async fn charts(
         svg: chart::columns(
             t.get("chart.seasonality"),
             &month_names,
-            &this_year,
-            &last_year,
+            this_year,
+            last_year,
             (&year.to_string(), &(year - 1).to_string()),
         ),
     });
@@ -138,65 +167,27 @@ pub async fn charts(
         svg: chart::bars(t.get("chart.by_class"), &bars_of(&s.by_class, 6, stars)),
     });
     // Sites: the ranking, provinces of origin, and the hours of the day.
-    let sites = sqlx::query!(
-        r#"SELECT p.name, sum(v.party_size)::bigint AS "n!" FROM visits v JOIN places p ON p.id = v.place_id
-           WHERE v.visit_date BETWEEN $1 AND $2 GROUP BY p.name ORDER BY 2 DESC, 1 LIMIT 10"#,
-        s.from,
-        s.to
-    )
-    .fetch_all(pool)
-    .await?;
+    let top = |list: &[(String, i64)], n: usize| list.iter().take(n).cloned().collect::<Vec<_>>();
     out.push(Chart {
         data: "sites",
         title: t.get("chart.sites").to_owned(),
-        svg: chart::bars(
-            t.get("chart.sites"),
-            &sites.into_iter().map(|r| (r.name, r.n)).collect::<Vec<_>>(),
-        ),
+        svg: chart::bars(t.get("chart.sites"), &top(&f.visitors.sites, 10)),
     });
-    let provinces = sqlx::query!(
-        r#"SELECT pr.name, sum(v.party_size)::bigint AS "n!" FROM visits v JOIN provinces pr ON pr.id = v.origin_province_id
-           WHERE v.visit_date BETWEEN $1 AND $2 GROUP BY pr.name ORDER BY 2 DESC, 1 LIMIT 12"#,
-        s.from,
-        s.to
-    )
-    .fetch_all(pool)
-    .await?;
     out.push(Chart {
         data: "provinces",
         title: t.get("chart.provinces").to_owned(),
-        svg: chart::bars(
-            t.get("chart.provinces"),
-            &provinces
-                .into_iter()
-                .map(|r| (r.name, r.n))
-                .collect::<Vec<_>>(),
-        ),
+        svg: chart::bars(t.get("chart.provinces"), &top(&f.visitors.provinces, 12)),
     });
-    let hours = sqlx::query!(
-        r#"SELECT visit_hour, sum(party_size)::bigint AS "n!" FROM visits
-           WHERE visit_date BETWEEN $1 AND $2 GROUP BY visit_hour"#,
-        s.from,
-        s.to
-    )
-    .fetch_all(pool)
-    .await?;
-    let mut by_hour = vec![0; 24];
-    for r in hours {
-        if let Some(slot) = by_hour.get_mut(r.visit_hour as usize) {
-            *slot = r.n;
-        }
-    }
     out.push(Chart {
         data: "hours",
         title: t.get("chart.hours").to_owned(),
         svg: chart::columns(
             t.get("chart.hours"),
             &(0..24).map(|h| format!("{h}h")).collect::<Vec<_>>(),
-            &by_hour,
+            &f.visitors.by_hour,
             &[],
             (t.get("stats.visitors"), ""),
         ),
     });
-    Ok(out)
+    out
 }

@@ -4,13 +4,16 @@
 
 pub mod chart;
 pub mod chart_data;
+pub mod check;
 pub mod compare;
 pub mod compliance;
 pub mod dashboard;
 pub mod live;
 pub mod pages;
+pub mod raw;
 pub mod repo;
 pub mod report;
+pub mod rollup;
 pub mod routes;
 pub mod stream;
 

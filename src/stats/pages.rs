@@ -95,11 +95,22 @@ async fn office_page(
         Ok(range) => (Vec::new(), range),
         Err(e) => (translated(t, e)?, range(&SummaryQuery::default(), today)?),
     };
-    let mut summary = repo::summary(&state.db, from, to, today, None, state.tz()).await?;
-    repo::fold_for_reader(&mut summary, user.role, state.config.stats_min_cell);
-    let comparison = super::compare::compare(&state.db, from, to, today, None, state.tz()).await?;
+    let mut figures = super::dashboard::figures(
+        repo::Source::Rollups,
+        &state.db,
+        (from, to),
+        today,
+        state.tz(),
+    )
+    .await?;
+    repo::fold_for_reader(&mut figures.summary, user.role, state.config.stats_min_cell);
     let compliance = super::compliance::compliance(&state.db, 7, from, to, state.tz()).await?;
-    let charts = super::dashboard::charts(&state.db, &summary, today, state.tz(), t).await?;
+    let charts = super::dashboard::charts(&figures, t);
+    let super::dashboard::Figures {
+        summary,
+        comparison,
+        ..
+    } = figures;
     let live = live::get(state, None).await?;
     let places = places::list(&state.db, state.config.base_url(), None, None).await?;
     let wards = crate::regions::ward_names(&state.db).await?;

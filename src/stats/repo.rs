@@ -87,116 +87,96 @@ pub fn rate(numerator: i64, denominator: i64) -> Option<f64> {
     (denominator > 0).then(|| round1(numerator as f64 * 100.0 / denominator as f64))
 }
 
-/// Figures for the local dates `from..=to`; `today` closes the stays of
-/// guests still in house (they count the nights completed so far).
-pub async fn summary(
-    pool: &PgPool,
-    from: NaiveDate,
-    to: NaiveDate,
-    today: NaiveDate,
-    place_id: Option<i64>,
-    tz: chrono_tz::Tz,
-) -> Result<Summary> {
-    let days = sqlx::query!(
-        r#"WITH g AS (
-               SELECT g.arrival_date AS a, COALESCE(g.departure_date, $3) AS dep, g.departed_at IS NOT NULL AS departed,
-                      g.residence_country = 'VNM' AS domestic
-               FROM guests g JOIN stays s ON s.id = g.stay_id
-               WHERE s.status = 'active' AND ($4::bigint IS NULL OR g.place_id = $4)
-                 AND g.arrival_date <= $2 AND GREATEST(COALESCE(g.departure_date, $3), g.arrival_date) >= $1
-           ),
-           days AS (SELECT generate_series($1::date, $2::date, interval '1 day')::date AS d),
-           arr AS (
-               SELECT a AS d, count(*) AS n, count(*) FILTER (WHERE domestic) AS dom,
-                      count(*) FILTER (WHERE departed AND dep = a) AS same_day
-               FROM g WHERE a >= $1 GROUP BY a
-           ),
-           nights AS (SELECT days.d, count(*) AS n FROM days JOIN g ON g.a <= days.d AND days.d < g.dep GROUP BY days.d),
-           vis AS (
-               SELECT visit_date AS d, sum(party_size) AS n FROM visits
-               WHERE visit_date BETWEEN $1 AND $2 AND ($4::bigint IS NULL OR place_id = $4) GROUP BY visit_date
-           )
-           SELECT days.d AS "date!", COALESCE(arr.n, 0) AS "arrivals!", COALESCE(arr.dom, 0) AS "domestic!",
-                  COALESCE(arr.same_day, 0) AS "same_day!", COALESCE(nights.n, 0) AS "nights!",
-                  COALESCE(vis.n, 0)::bigint AS "visitors!"
-           FROM days LEFT JOIN arr ON arr.d = days.d LEFT JOIN nights ON nights.d = days.d LEFT JOIN vis ON vis.d = days.d
-           ORDER BY days.d"#,
-        from,
-        to,
-        today,
-        place_id
-    )
-    .fetch_all(pool)
-    .await?;
-    let by_day: Vec<DayFigures> = days
-        .into_iter()
-        .map(|r| DayFigures {
-            date: r.date,
-            arrivals: r.arrivals,
-            domestic_arrivals: r.domestic,
-            international_arrivals: r.arrivals - r.domestic,
-            same_day_guests: r.same_day,
-            guest_nights: r.nights,
-            attraction_visitors: r.visitors,
-        })
-        .collect();
+/// Where figures are read from: the rollups kept as data is written (what
+/// every page and route reads), or the raw tables (the definition, used to
+/// check the rollups and as the benchmark's baseline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Rollups,
+    Raw,
+}
 
-    let breakdowns = sqlx::query!(
-        r#"WITH g AS (
-               SELECT g.nationality, w.name AS ward, p.accommodation_type AS kind, p.class,
-                      (g.arrival_date >= $1) AS arrived_in_range,
-                      GREATEST(0, LEAST(COALESCE(g.departure_date, $3), $2::date + 1) - GREATEST(g.arrival_date, $1::date)) AS nights
-               FROM guests g JOIN stays s ON s.id = g.stay_id JOIN places p ON p.id = g.place_id
-               JOIN wards w ON w.id = p.ward_id
-               WHERE s.status = 'active' AND ($4::bigint IS NULL OR g.place_id = $4)
-                 AND g.arrival_date <= $2 AND GREATEST(COALESCE(g.departure_date, $3), g.arrival_date) >= $1
-           )
-           SELECT 'nationality' AS "dim!", nationality AS "key!", count(*) FILTER (WHERE arrived_in_range) AS "arrivals!", sum(nights)::bigint AS "nights!" FROM g GROUP BY nationality
-           UNION ALL
-           SELECT 'ward', ward, count(*) FILTER (WHERE arrived_in_range), sum(nights)::bigint FROM g GROUP BY ward
-           UNION ALL
-           SELECT 'type', COALESCE(kind, 'other'), count(*) FILTER (WHERE arrived_in_range), sum(nights)::bigint FROM g GROUP BY kind
-           UNION ALL
-           SELECT 'class', COALESCE(class::text, 'none'), count(*) FILTER (WHERE arrived_in_range), sum(nights)::bigint FROM g GROUP BY class"#,
-        from,
-        to,
-        today,
-        place_id
-    )
-    .fetch_all(pool)
-    .await?;
+/// One row of a breakdown as a query returns it: which breakdown, the key,
+/// arrivals and guest-nights.
+pub struct BreakdownRow {
+    pub dim: String,
+    pub key: String,
+    pub arrivals: i64,
+    pub nights: i64,
+}
+
+/// Nights counted against the nights available, for beds and for rooms.
+pub struct Capacity {
+    pub bed_nights: i64,
+    pub bed_days: i64,
+    pub room_nights: i64,
+    pub room_days: i64,
+}
+
+/// Site visitors of a range: every site and province of origin, most
+/// visited first, and the 24 hours of the day.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Visitors {
+    pub sites: Vec<(String, i64)>,
+    pub provinces: Vec<(String, i64)>,
+    pub by_hour: Vec<i64>,
+}
+
+impl Visitors {
+    pub fn new(
+        sites: Vec<(String, i64)>,
+        provinces: Vec<(String, i64)>,
+        hours: impl IntoIterator<Item = (i16, i64)>,
+    ) -> Visitors {
+        let ranked = |mut list: Vec<(String, i64)>| {
+            list.retain(|(_, n)| *n != 0);
+            list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            list
+        };
+        let mut by_hour = vec![0; 24];
+        for (hour, n) in hours {
+            if let Some(slot) = by_hour.get_mut(hour as usize) {
+                *slot += n;
+            }
+        }
+        Visitors {
+            sites: ranked(sites),
+            provinces: ranked(provinces),
+            by_hour,
+        }
+    }
+}
+
+/// The summary from its parts; totals are the sums of the daily figures.
+pub fn assemble(
+    (from, to, place_id): (NaiveDate, NaiveDate, Option<i64>),
+    by_day: Vec<DayFigures>,
+    breakdowns: Vec<BreakdownRow>,
+    capacity: Capacity,
+) -> Summary {
     let mut by_nationality: Vec<Breakdown> = Vec::new();
     let mut by_ward = Vec::new();
     let mut by_type = Vec::new();
     let mut by_class = Vec::new();
     for r in breakdowns {
-        match r.dim.as_str() {
-            "nationality" => {
-                let key = super::statistical_country(&r.key).to_owned();
-                match by_nationality.iter_mut().find(|b| b.key == key) {
-                    Some(b) => {
-                        b.arrivals += r.arrivals;
-                        b.guest_nights += r.nights;
-                    }
-                    None => by_nationality.push(Breakdown {
-                        key,
-                        arrivals: r.arrivals,
-                        guest_nights: r.nights,
-                    }),
-                }
+        let list = match r.dim.as_str() {
+            "nationality" => &mut by_nationality,
+            "class" => &mut by_class,
+            "ward" => &mut by_ward,
+            _ => &mut by_type,
+        };
+        let key = if r.dim == "nationality" {
+            super::statistical_country(&r.key).to_owned()
+        } else {
+            r.key
+        };
+        match list.iter_mut().find(|b| b.key == key) {
+            Some(b) => {
+                b.arrivals += r.arrivals;
+                b.guest_nights += r.nights;
             }
-            "class" => by_class.push(Breakdown {
-                key: r.key,
-                arrivals: r.arrivals,
-                guest_nights: r.nights,
-            }),
-            "ward" => by_ward.push(Breakdown {
-                key: r.key,
-                arrivals: r.arrivals,
-                guest_nights: r.nights,
-            }),
-            _ => by_type.push(Breakdown {
-                key: r.key,
+            None => list.push(Breakdown {
+                key,
                 arrivals: r.arrivals,
                 guest_nights: r.nights,
             }),
@@ -208,6 +188,7 @@ pub async fn summary(
         &mut by_type,
         &mut by_class,
     ] {
+        list.retain(|b| b.arrivals != 0 || b.guest_nights != 0);
         list.sort_by(|a, b| {
             b.arrivals
                 .cmp(&a.arrivals)
@@ -215,41 +196,10 @@ pub async fn summary(
                 .then(a.key.cmp(&b.key))
         });
     }
-
-    // Occupancy over open accommodations whose capacity is registered, from
-    // the day each was registered on; a seasonal place counts only the days
-    // of its months. Nights before a place's registration count on neither side.
-    let capacity = sqlx::query!(
-        r#"WITH cap AS (
-               SELECT p.id, p.beds, p.rooms, since,
-                      (SELECT count(*) FROM generate_series(since, $2::date, interval '1 day') d
-                       WHERE p.status = 'open'
-                          OR (p.status = 'seasonal' AND extract(month FROM d)::smallint = ANY (p.season_months))) AS open_days
-               FROM places p, LATERAL (SELECT GREATEST($1::date, (p.created_at AT TIME ZONE $5::text)::date) AS since) r
-               WHERE p.kind = 'accommodation' AND p.status <> 'closed' AND ($4::bigint IS NULL OR p.id = $4)
-           )
-           SELECT
-               COALESCE((SELECT sum(beds * open_days) FROM cap WHERE beds > 0), 0)::bigint AS "bed_days!",
-               COALESCE((SELECT sum(rooms * open_days) FROM cap WHERE rooms > 0), 0)::bigint AS "room_days!",
-               COALESCE((SELECT sum(GREATEST(0, LEAST(COALESCE(g.departure_date, $3), $2::date + 1) - GREATEST(g.arrival_date, cap.since)))
-                         FROM guests g JOIN stays s ON s.id = g.stay_id JOIN cap ON cap.id = g.place_id AND cap.beds > 0
-                         WHERE s.status = 'active' AND g.arrival_date <= $2), 0)::bigint AS "bed_nights!",
-               COALESCE((SELECT sum(GREATEST(0, LEAST(COALESCE(s.departure_date, $3), $2::date + 1) - GREATEST(s.arrival_date, cap.since)))
-                         FROM stays s JOIN cap ON cap.id = s.place_id AND cap.rooms > 0
-                         WHERE s.status = 'active' AND s.arrival_date <= $2), 0)::bigint AS "room_nights!""#,
-        from,
-        to,
-        today,
-        place_id,
-        tz.name()
-    )
-    .fetch_one(pool)
-    .await?;
-
     let sum = |f: fn(&DayFigures) -> i64| by_day.iter().map(f).sum::<i64>();
     let arrivals = sum(|d| d.arrivals);
     let guest_nights = sum(|d| d.guest_nights);
-    Ok(Summary {
+    Summary {
         from,
         to,
         place_id,
@@ -268,5 +218,46 @@ pub async fn summary(
         by_ward,
         by_accommodation_type: by_type,
         by_class,
-    })
+    }
+}
+
+/// Figures for the local dates `from..=to`, from the rollups; `today` closes
+/// the stays of guests still in house (they count the nights completed so far).
+pub async fn summary(
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+    place_id: Option<i64>,
+    tz: chrono_tz::Tz,
+) -> Result<Summary> {
+    summary_from(Source::Rollups, pool, from, to, today, place_id, tz).await
+}
+
+pub async fn summary_from(
+    source: Source,
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+    place_id: Option<i64>,
+    tz: chrono_tz::Tz,
+) -> Result<Summary> {
+    match source {
+        Source::Rollups => super::rollup::summary(pool, from, to, today, place_id, tz).await,
+        Source::Raw => super::raw::summary(pool, from, to, today, place_id, tz).await,
+    }
+}
+
+/// Site visitors of the whole city for the local dates `from..=to`.
+pub async fn visitors_from(
+    source: Source,
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Visitors> {
+    match source {
+        Source::Rollups => super::rollup::visitors(pool, from, to).await,
+        Source::Raw => super::raw::visitors(pool, from, to).await,
+    }
 }

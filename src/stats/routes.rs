@@ -229,8 +229,16 @@ pub async fn compare(
     known_place(&state, q.place_id).await?;
     let today = localtime::today(state.tz());
     let (from, to) = range(&q, today)?;
+    let current = repo::summary(&state.db, from, to, today, q.place_id, state.tz()).await?;
     Ok(Json(
-        super::compare::compare(&state.db, from, to, today, q.place_id, state.tz()).await?,
+        super::compare::compare(
+            repo::Source::Rollups,
+            &state.db,
+            &current,
+            today,
+            state.tz(),
+        )
+        .await?,
     ))
 }
 
