@@ -5,6 +5,12 @@
 #                           reference Python generator (segno), and the cached
 #                           qr.png endpoint under load against an axum handler
 #                           that does one Redis GET (the HTTP ceiling)
+#   scripts/bench.sh load   The scan page GET /c/{code} against the HTTP
+#                           ceiling; durable check-ins (site visits and
+#                           one-guest stays) against pgbench inserting one row
+#                           per transaction at the same concurrency; p50/p99,
+#                           errors, what was acknowledged against what was
+#                           stored, the service's peak RSS and start-up time
 #   scripts/bench.sh stats  City statistics on a demo city of BENCH_STAYS stays
 #                           (1,000,000 by default): p50 and p95 of the summary
 #                           of one month, of one year, and of the office page,
@@ -105,6 +111,105 @@ PY
     awk -v c="$ceiling" -v q="$cached" 'BEGIN {printf "ratio:                          %.2f of the ceiling\n", q / c}'
 }
 
+# load URL [wrk args…]: "req/s p50 p99 non2xx requests" of one wrk run.
+load() {
+    local url=$1
+    shift
+    wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@" "$url" | awk '
+        /Requests\/sec/ {rps = $2}
+        /^ +50%/ {p50 = $2}
+        /^ +99%/ {p99 = $2}
+        /Non-2xx/ {bad = $NF}
+        /requests in/ {total = $1}
+        END {printf "%s %s %s %d %d\n", rps, p50, p99, bad, total}'
+}
+
+bench_load() {
+    if ! command -v wrk >/dev/null 2>&1; then
+        _lt_apt_install --minimal wrk
+    fi
+    cargo build --release --bin luutru --example ceiling >&2
+    local root="${DATABASE_URL%/*}" db_url="${DATABASE_URL%/*}/luutru_bench_load"
+    psql "$root/postgres" -qc 'DROP DATABASE IF EXISTS luutru_bench_load WITH (FORCE)' >/dev/null
+    DATABASE_URL=$db_url "$bin/luutru" migrate >/dev/null
+    printf 'bench-office-password\n' |
+        DATABASE_URL=$db_url "$bin/luutru" user create --email office@bench.vn --role office --password-stdin >/dev/null
+    local started=$EPOCHREALTIME
+    DATABASE_URL=$db_url BIND_ADDR=127.0.0.1:18080 PUBLIC_BASE_URL=http://127.0.0.1:18080 RATE_LIMITS=off \
+        REDIS_PREFIX=luutru-bench-load: RUST_LOG=warn "$bin/luutru" serve &
+    local service=$!
+    pids+=("$service")
+    for _ in $(seq 2000); do
+        curl -fs http://127.0.0.1:18080/healthz >/dev/null 2>&1 && break
+        sleep 0.005
+    done
+    local ready=$EPOCHREALTIME
+    "$bin/examples/ceiling" 127.0.0.1:18081 "$REDIS_URL" &
+    pids+=($!)
+    wait_for http://127.0.0.1:18081/ceiling
+    local token site hotel
+    token=$(curl -fs http://127.0.0.1:18080/api/v1/auth/login -H 'content-type: application/json' \
+        -d '{"email":"office@bench.vn","password":"bench-office-password"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
+    site=$(curl -fs http://127.0.0.1:18080/api/v1/places -H "authorization: Bearer $token" -H 'content-type: application/json' \
+        -d '{"kind":"attraction","name":"Ngọn Hải Đăng","ward":"Vũng Tàu"}' | sed 's/.*"code":"\([^"]*\)".*/\1/')
+    hotel=$(curl -fs http://127.0.0.1:18080/api/v1/places -H "authorization: Bearer $token" -H 'content-type: application/json' \
+        -d '{"kind":"accommodation","name":"Khách sạn Đo Tải","ward":"Vũng Tàu","rooms":500,"beds":1000}' |
+        sed 's/.*"code":"\([^"]*\)".*/\1/')
+    local departure
+    departure=$(date -d '+2 days' +%F)
+    local lua=target/bench-lua
+    mkdir -p "$lua"
+    cat >"$lua/visit.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"code":"$site","party_size":2,"origin_country":"VNM"}'
+LUA
+    cat >"$lua/stay.lua" <<LUA
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+local n = 0
+function request()
+  n = n + 1
+  local body = string.format('{"code":"$hotel","guests":[{"full_name":"Kim Min Jun","date_of_birth":"1990-01-01",'
+    .. '"sex":"M","nationality":"KOR","document_type":"passport","document_number":"M%d%07d"}],'
+    .. '"expected_departure":"$departure","consent":true}', tid, n)
+  return wrk.format("POST", "/api/v1/checkins", {["Content-Type"] = "application/json"}, body)
+end
+LUA
+    cat >"$lua/pgbench.sql" <<'SQL'
+INSERT INTO bench_rows (place_id, at, party_size) VALUES (1, now(), 2);
+SQL
+    psql "$db_url" -qc 'CREATE TABLE bench_rows (id bigserial PRIMARY KEY, place_id bigint, at timestamptz, party_size int)'
+
+    echo "== start-up and the scan page ($connections connections, ${seconds}s each)"
+    awk -v a="$started" -v b="$ready" 'BEGIN {printf "start-up to /healthz:        %.0f ms\n", (b - a) * 1000}'
+    read -r c_rps c_p50 c_p99 _ _ < <(load http://127.0.0.1:18081/ceiling)
+    read -r s_rps s_p50 s_p99 s_bad _ < <(load "http://127.0.0.1:18080/c/$site")
+    printf 'axum + one Redis GET (ceiling): %s req/s, p50 %s, p99 %s\n' "$c_rps" "$c_p50" "$c_p99"
+    printf 'GET /c/{code}:                  %s req/s, p50 %s, p99 %s, errors %s\n' "$s_rps" "$s_p50" "$s_p99" "$s_bad"
+    awk -v c="$c_rps" -v q="$s_rps" 'BEGIN {printf "ratio:                          %.2f of the ceiling\n", q / c}'
+
+    echo "== durable check-ins ($connections connections, ${seconds}s each)"
+    local tps
+    tps=$(pgbench -n -c "$connections" -j 2 -T "$seconds" -f "$lua/pgbench.sql" "$db_url" 2>/dev/null |
+        awk '/^tps/ {print $3}')
+    printf 'pgbench, one row per transaction (ceiling): %.0f tps\n' "$tps"
+    local before after
+    before=$(psql "$db_url" -qAtc 'SELECT count(*) FROM visits')
+    read -r v_rps v_p50 v_p99 v_bad v_total < <(load http://127.0.0.1:18080/api/v1/checkins -s "$lua/visit.lua")
+    after=$(psql "$db_url" -qAtc 'SELECT count(*) FROM visits')
+    printf 'site visits:     %s req/s, p50 %s, p99 %s; acknowledged %d, errors %d, stored %d\n' \
+        "$v_rps" "$v_p50" "$v_p99" "$((v_total - v_bad))" "$v_bad" "$((after - before))"
+    awk -v c="$tps" -v q="$v_rps" 'BEGIN {printf "ratio:           %.2f of the pgbench ceiling\n", q / c}'
+    before=$(psql "$db_url" -qAtc 'SELECT count(*) FROM stays')
+    read -r g_rps g_p50 g_p99 g_bad g_total < <(load http://127.0.0.1:18080/api/v1/checkins -s "$lua/stay.lua")
+    after=$(psql "$db_url" -qAtc 'SELECT count(*) FROM stays')
+    printf 'one-guest stays: %s req/s, p50 %s, p99 %s; acknowledged %d, errors %d, stored %d\n' \
+        "$g_rps" "$g_p50" "$g_p99" "$((g_total - g_bad))" "$g_bad" "$((after - before))"
+    awk -v c="$tps" -v q="$g_rps" 'BEGIN {printf "ratio:           %.2f of the pgbench ceiling\n", q / c}'
+    printf 'peak RSS of the service: %s\n' "$(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$service/status")"
+}
+
 bench_stats() {
     local stays=${BENCH_STAYS:-1000000}
     cargo build --release --bin luutru >&2
@@ -127,9 +232,10 @@ bench_stats() {
 
 case $what in
 qr) bench_qr ;;
+load) bench_load ;;
 stats) bench_stats ;;
 *)
-    echo "bench.sh: unknown benchmark '$what' (known: qr, stats)" >&2
+    echo "bench.sh: unknown benchmark '$what' (known: qr, load, stats)" >&2
     exit 2
     ;;
 esac

@@ -122,6 +122,11 @@ pub struct Config {
     /// readers who see no names (the office).
     #[arg(long, env = "STATS_MIN_CELL", default_value_t = 5)]
     pub stats_min_cell: i64,
+    /// Days after a guest's departure when their personal data (name, date
+    /// of birth, document, address, phone, visa) is deleted; the facts the
+    /// statistics need stay.
+    #[arg(long, env = "RETENTION_DAYS", default_value_t = 1095)]
+    pub retention_days: i64,
 }
 
 impl Config {

@@ -23,6 +23,7 @@ pub mod qr;
 pub mod ratelimit;
 pub mod regions;
 pub mod register;
+pub mod retention;
 pub mod seed;
 pub mod stats;
 pub mod telemetry;
@@ -197,6 +198,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     tokio::spawn(idempotency::cleanup_loop(state.db.clone()));
     tokio::spawn(checkin::departures::run(state.clone()));
     tokio::spawn(stats::rollup::run(state.db.clone()));
+    tokio::spawn(retention::run(state.clone()));
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())

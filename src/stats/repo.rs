@@ -7,40 +7,63 @@ use sqlx::PgPool;
 
 use crate::error::Result;
 
+/// One local date's figures.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct DayFigures {
     pub date: NaiveDate,
+    /// Guests whose local arrival date is this date (children count;
+    /// cancelled and no-show stays count nowhere).
     pub arrivals: i64,
+    /// Arrivals residing in Viet Nam (country of residence VNM).
     pub domestic_arrivals: i64,
+    /// Arrivals residing abroad.
     pub international_arrivals: i64,
+    /// Arrivals who left on the day they came (zero nights).
     pub same_day_guests: i64,
+    /// Guests whose arrival ≤ this date < departure; a guest in house counts
+    /// as departing today.
     pub guest_nights: i64,
+    /// People (party sizes) counted in at tourist sites; not in arrivals.
     pub attraction_visitors: i64,
 }
 
+/// One cell of a breakdown: arrivals in the range and guest-nights inside it.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Breakdown {
+    /// The nationality (ICAO, mapped: D → DEU, GBD… → GBR), ward, type or
+    /// class; "other" gathers cells below the minimum for readers who see no names.
     pub key: String,
     pub arrivals: i64,
     pub guest_nights: i64,
 }
 
+/// The figures of a range of local dates, both included (definitions as in
+/// the README's "What the statistics mean"). Totals are the sums of `by_day`.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Summary {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub place_id: Option<i64>,
+    /// Guests arriving on a date of the range.
     pub arrivals: i64,
+    /// Arrivals residing in Viet Nam.
     pub domestic_arrivals: i64,
+    /// Arrivals residing abroad.
     pub international_arrivals: i64,
+    /// Arrivals with zero nights (also counted in arrivals).
     pub same_day_guests: i64,
+    /// Nights whose date is inside the range; guests in house count the
+    /// nights completed so far.
     pub guest_nights: i64,
     /// guest-nights ÷ arrivals; null without arrivals.
     pub average_length_of_stay: Option<f64>,
-    /// Percentage; null when no beds are known.
+    /// guest-nights ÷ (beds × open days) × 100 over open accommodations with
+    /// known beds, from each one's registration; null when no beds are known.
     pub bed_occupancy_rate: Option<f64>,
-    /// Percentage; null when no rooms are known.
+    /// Occupied room-nights (a stay's nights, once per stay) ÷ (rooms × open
+    /// days) × 100; null when no rooms are known.
     pub room_occupancy_rate: Option<f64>,
+    /// People counted in at tourist sites.
     pub attraction_visitors: i64,
     pub by_day: Vec<DayFigures>,
     pub by_nationality: Vec<Breakdown>,

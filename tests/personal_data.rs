@@ -1,0 +1,138 @@
+//! Personal data at rest: the retention purge deletes it and leaves every
+//! figure as it was; a database dump carries no plain document number,
+//! address or phone.
+
+mod common;
+
+use chrono::Duration;
+use common::spawn;
+use luutru::auth::Role;
+use luutru::stats::dashboard::figures;
+use luutru::stats::repo::Source;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn guest(name: &str, number: &str) -> Value {
+    json!({"full_name": name, "date_of_birth": "1979-03-03", "sex": "M", "nationality": "VNM",
+           "document_type": "cccd", "document_number": number,
+           "address": "88 Đường Hạ Long, Phường 2", "phone": "0912345678"})
+}
+
+#[sqlx::test]
+async fn the_retention_purge_deletes_personal_data_and_keeps_the_figures(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let tz = chrono_tz::Asia::Ho_Chi_Minh;
+    let today = luutru::localtime::today(tz);
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    sqlx::query("UPDATE places SET created_at = now() - interval '6 years'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    // Two stays from the paper register, four years ago; one last month.
+    let old = today - Duration::days(4 * 365);
+    let recent = today - Duration::days(30);
+    for (name, number, arrived) in [
+        ("Trần Văn Cũ", "079079000111", old),
+        ("Lê Thị Xưa", "079079000222", old + Duration::days(2)),
+        ("Phạm Văn Mới", "079079000333", recent),
+    ] {
+        let body = json!({"guests": [guest(name, number)],
+                          "arrived_at": format!("{arrived}T14:00:00+07:00"),
+                          "departed_at": format!("{}T11:00:00+07:00", arrived + Duration::days(3))});
+        let (status, answer) = app
+            .post_json(&format!("/api/v1/places/{id}/stays"), Some(&staff), &body)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    let range = (today - Duration::days(5 * 365), today);
+    let before = figures(Source::Rollups, &app.pool, range, today, tz)
+        .await
+        .unwrap();
+    assert_eq!(before.summary.arrivals, 3);
+    assert_eq!(before.summary.guest_nights, 9);
+
+    let cutoff = today - Duration::days(app.state.config.retention_days);
+    let purged = luutru::retention::purge(&app.pool, cutoff).await.unwrap();
+    assert_eq!(purged, 2, "the two guests who left four years ago");
+
+    let names: Vec<String> = sqlx::query_scalar("SELECT full_name FROM guest_identities")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(names, ["Phạm Văn Mới"]);
+    let guests: i64 = sqlx::query_scalar("SELECT count(*) FROM guests")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(guests, 3, "the facts statistics count stay");
+    for source in [Source::Rollups, Source::Raw] {
+        let after = figures(source, &app.pool, range, today, tz).await.unwrap();
+        assert_eq!(after, before, "{source:?}: figures after the purge");
+    }
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT (detail->>'guests')::bigint FROM audit_log WHERE action = 'retention.purge'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 2);
+    // The register still lists the old stays, without a name.
+    let (status, register) = app
+        .get_json(
+            &format!(
+                "/api/v1/places/{id}/stays?status=all&from={}&to={}",
+                old - Duration::days(1),
+                today
+            ),
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{register}");
+    let text = register.to_string();
+    assert!(text.contains("Phạm Văn Mới"), "{text}");
+    assert!(!text.contains("Trần Văn Cũ"), "{text}");
+    let stays = register
+        .as_array()
+        .or_else(|| register["stays"].as_array())
+        .map_or(0, Vec::len);
+    assert_eq!(stays, 3, "{text}");
+    // Purging again finds nothing.
+    assert_eq!(
+        luutru::retention::purge(&app.pool, cutoff).await.unwrap(),
+        0
+    );
+}
+
+#[sqlx::test]
+async fn a_database_dump_has_no_plain_document_number_address_or_phone(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    app.check_in(&place, json!([guest("Đỗ Văn Dump", "079088000444")]), 2)
+        .await;
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let url = std::env::var("DATABASE_URL").unwrap();
+    let server = &url[..url.rfind('/').unwrap()];
+    let dump = std::process::Command::new("pg_dump")
+        .arg("--data-only")
+        .arg(format!("{server}/{database}"))
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let text = String::from_utf8_lossy(&dump.stdout);
+    // The dump is real: the guest's name is there (names are not encrypted).
+    assert!(text.contains("Đỗ Văn Dump"));
+    for secret in ["079088000444", "Hạ Long", "0912345678"] {
+        assert!(!text.contains(secret), "the dump shows {secret}");
+    }
+}
