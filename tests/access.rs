@@ -281,3 +281,63 @@ async fn repeated_wrong_passwords_are_throttled_but_correct_ones_are_not(pool: s
         .unwrap();
     assert!(retry_after > 0 && retry_after <= limit.window.as_secs());
 }
+
+#[sqlx::test]
+async fn an_inspector_states_the_reason_for_each_search(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    app.check_in(&place, json!([vietnamese_guest()]), 2).await;
+    let inspector = app.sign_in_as(Role::Inspector, &[]).await;
+
+    let (status, body) = app
+        .get_json(
+            &format!("/api/v1/places/{id}/stays?q=nguyen"),
+            Some(&inspector),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["codes"]["reason"][0], "reason_required");
+    let page = app
+        .get_response(&format!("/hotel?place={id}&q=nguyen"), &inspector)
+        .await;
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let (status, body) = app
+        .get_json(
+            &format!("/api/v1/places/{id}/stays?q=nguyen&reason=HS-2026-0173"),
+            Some(&inspector),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body.as_array().map(Vec::len), Some(1), "{body}");
+    let page = app
+        .get_text(
+            &format!("/hotel?place={id}&q=nguyen&reason=HS-2026-0174"),
+            &inspector,
+        )
+        .await;
+    assert!(page.contains("Nguyễn Văn An"));
+    assert!(page.contains(r#"name="reason""#));
+
+    let reasons: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT detail->>'reason' FROM audit_log WHERE action = 'register.read' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        reasons,
+        [
+            Some("HS-2026-0173".to_owned()),
+            Some("HS-2026-0174".to_owned())
+        ]
+    );
+    // The place's own staff search without giving a reason.
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    let (status, _) = app
+        .get_json(&format!("/api/v1/places/{id}/stays?q=nguyen"), Some(&staff))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}

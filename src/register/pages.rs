@@ -64,6 +64,8 @@ struct HotelPage {
     offset: i64,
     limit: i64,
     q: String,
+    /// An inspector's stated reason for the search, kept in the form.
+    reason: String,
     /// The date filters of the register, as typed (YYYY-MM-DD).
     from: String,
     to: String,
@@ -157,6 +159,7 @@ async fn build(
             .map(|(_, n)| n.clone())
             .unwrap_or_default();
         let filter = filter_from(query, crate::localtime::today(state.tz()))?;
+        super::routes::audit_read(state, &user, id, "register.read", query).await?;
         stays = repo::list(&state.db, &state.cipher, id, &filter).await?;
         counts = repo::counts(&state.db, id, crate::localtime::today(state.tz())).await?;
         due = super::police::due(&state.db, id, Utc::now()).await?;
@@ -182,6 +185,7 @@ async fn build(
         offset: query.offset.unwrap_or(0),
         limit: query.limit.unwrap_or(100),
         q: query.q.clone().unwrap_or_default(),
+        reason: query.reason.clone().unwrap_or_default(),
         from: query.from.clone().unwrap_or_default(),
         to: query.to.clone().unwrap_or_default(),
         user,

@@ -201,6 +201,24 @@ pub struct ListQuery {
     /// Stays per page, 1 to 500 (default 100).
     pub limit: Option<i64>,
     pub offset: Option<i64>,
+    /// The case number or reason of an inspector's search (required with
+    /// `q` for inspectors); written in the audit log with the search.
+    pub reason: Option<String>,
+}
+
+/// An inspector says why they search a register; the reason goes into the
+/// audit log with the search.
+pub fn require_reason(user: &CurrentUser, q: &ListQuery) -> Result<()> {
+    let searching = q.q.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let stated = q.reason.as_deref().is_some_and(|s| !s.trim().is_empty());
+    if user.role == Role::Inspector && searching && !stated {
+        return Err(FieldErrors::single(
+            "reason",
+            "reason_required",
+            "state the case number or the reason for this search",
+        ));
+    }
+    Ok(())
 }
 
 pub fn filter_from(q: &ListQuery, today: chrono::NaiveDate) -> Result<Filter> {
@@ -250,13 +268,14 @@ pub fn filter_from(q: &ListQuery, today: chrono::NaiveDate) -> Result<Filter> {
 }
 
 /// People from outside the place reading names leave a trace.
-async fn audit_read(
+pub async fn audit_read(
     state: &AppState,
     user: &CurrentUser,
     place_id: i64,
     action: &str,
     q: &ListQuery,
 ) -> Result<()> {
+    require_reason(user, q)?;
     if matches!(user.role, Role::Inspector | Role::Admin) || action == "register.export" {
         crate::audit::record(
             &state.db,
@@ -264,7 +283,7 @@ async fn audit_read(
             action,
             Some(place_id),
             None,
-            json!({"status": q.status, "from": q.from, "to": q.to, "q": q.q}),
+            json!({"status": q.status, "from": q.from, "to": q.to, "q": q.q, "reason": q.reason}),
         )
         .await?;
     }
