@@ -136,3 +136,53 @@ async fn a_database_dump_has_no_plain_document_number_address_or_phone(pool: sql
         assert!(!text.contains(secret), "the dump shows {secret}");
     }
 }
+
+#[sqlx::test]
+async fn a_visitor_sees_what_is_stored_about_them_with_their_link(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let stay = app
+        .check_in(&place, json!([guest("Võ Thị Minh", "079088000555")]), 2)
+        .await;
+    let link = stay["receipt_url"].as_str().unwrap().to_owned();
+    let receipt = |lang: &'static str| {
+        let url = format!("{link}&lang={lang}");
+        let client = app.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let page = receipt("en").await;
+    assert!(page.contains("What we keep about you"), "{page}");
+    assert!(page.contains("Võ Thị Minh"));
+    assert!(page.contains("03/03/1979"));
+    assert!(page.contains("88 Đường Hạ Long"));
+    assert!(
+        page.contains("•••••••••555"),
+        "the document number, last digits only"
+    );
+    assert!(!page.contains("079088000555"));
+    assert!(page.contains("•••••••678"), "the phone, last digits only");
+    assert!(!page.contains("0912345678"));
+    assert!(receipt("ko").await.contains("저장된 내 정보"));
+
+    // After the retention purge the link still opens, and says so.
+    let cutoff = chrono::Utc::now().date_naive() + Duration::days(400);
+    sqlx::query("UPDATE stays SET departed_at = now(), departure_date = current_date")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE guests SET departed_at = now(), departure_date = current_date")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        luutru::retention::purge(&app.pool, cutoff).await.unwrap(),
+        1
+    );
+    let page = receipt("en").await;
+    assert!(
+        page.contains("Your personal details have been deleted"),
+        "{page}"
+    );
+    assert!(!page.contains("Võ Thị Minh"));
+}

@@ -719,6 +719,24 @@ struct Receipt {
     /// Closed by the job after the expected departure, not by anyone.
     automatic: bool,
     guests: Vec<String>,
+    /// What is stored about each guest, as the visitor may see it; empty
+    /// once the retention purge has deleted it.
+    stored: Vec<StoredGuest>,
+    retention_days: i64,
+}
+
+/// One guest's stored details on their receipt; numbers masked, since a
+/// link can be forwarded.
+struct StoredGuest {
+    full_name: String,
+    date_of_birth: String,
+    sex: String,
+    nationality: String,
+    document_type: String,
+    document_number: Option<String>,
+    address: Option<String>,
+    phone: Option<String>,
+    visa_number: Option<String>,
 }
 
 /// Load a stay for its visitor, checking the token from the link.
@@ -726,12 +744,9 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
     let lang = t.lang();
     let wrap = |error: Error| PageError { error, lang };
     let row = sqlx::query!(
-        r#"SELECT s.checkout_token_hash, s.arrived_at, s.expected_departure, s.departed_at, s.checkout_by, p.name AS place,
-                  array_agg(i.full_name ORDER BY g.position) AS "guests!"
+        r#"SELECT s.checkout_token_hash, s.arrived_at, s.expected_departure, s.departed_at, s.checkout_by, p.name AS place
            FROM stays s JOIN places p ON p.id = s.place_id
-           JOIN guests g ON g.stay_id = s.id
-           JOIN guest_identities i ON i.guest_id = g.id
-           WHERE s.id = $1 GROUP BY s.id, p.name"#,
+           WHERE s.id = $1"#,
         id
     )
     .fetch_optional(&state.db)
@@ -740,6 +755,45 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
     .ok_or_else(|| wrap(Error::NotFound("there is no such stay")))?;
     if !super::repo::token_matches(row.checkout_token_hash.as_deref(), token) {
         return Err(wrap(Error::NotFound("this link is not valid")));
+    }
+    let people = sqlx::query!(
+        r#"SELECT i.full_name, i.date_of_birth, g.sex, g.nationality, g.document_type,
+                  i.document_number, i.address, i.phone, i.visa_number
+           FROM guests g JOIN guest_identities i ON i.guest_id = g.id
+           WHERE g.stay_id = $1 ORDER BY g.position"#,
+        id
+    )
+    .fetch_all(&state.db)
+    .await
+    .map_err(|e| wrap(e.into()))?;
+    let masked = |data: Option<Vec<u8>>| -> Result<Option<String>, PageError> {
+        Ok(state
+            .cipher
+            .decrypt_opt(data.as_deref())
+            .map_err(wrap)?
+            .filter(|s| !s.is_empty())
+            .map(|s| crate::register::repo::mask(&s)))
+    };
+    let mut stored = Vec::with_capacity(people.len());
+    for p in people {
+        stored.push(StoredGuest {
+            date_of_birth: p.date_of_birth.format("%d/%m/%Y").to_string(),
+            sex: t.dynamic(&format!("sex.{}", p.sex)).to_owned(),
+            nationality: p.nationality,
+            document_type: match t.dynamic(&format!("doc.{}", p.document_type)) {
+                "" => p.document_type,
+                name => name.to_owned(),
+            },
+            document_number: masked(p.document_number)?,
+            address: state
+                .cipher
+                .decrypt_opt(p.address.as_deref())
+                .map_err(wrap)?
+                .filter(|s| !s.is_empty()),
+            phone: masked(p.phone)?,
+            visa_number: masked(p.visa_number)?,
+            full_name: p.full_name,
+        });
     }
     let local = |at: chrono::DateTime<chrono::Utc>| {
         at.with_timezone(&state.tz())
@@ -756,7 +810,9 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
         expected_departure: row.expected_departure.format("%d/%m/%Y").to_string(),
         departed: row.departed_at.map(local),
         automatic: row.checkout_by.as_deref() == Some("automatic"),
-        guests: row.guests,
+        guests: stored.iter().map(|g| g.full_name.clone()).collect(),
+        stored,
+        retention_days: state.config.retention_days,
     })
 }
 

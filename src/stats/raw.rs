@@ -32,7 +32,11 @@ pub async fn summary(
                       count(*) FILTER (WHERE departed AND dep = a) AS same_day
                FROM g WHERE a >= $1 GROUP BY a
            ),
-           nights AS (SELECT days.d, count(*) AS n FROM days JOIN g ON g.a <= days.d AND days.d < g.dep GROUP BY days.d),
+           nights AS (
+               SELECT n::date AS d, count(*) AS n
+               FROM g, generate_series(GREATEST(g.a, $1::date), LEAST(g.dep - 1, $2::date), interval '1 day') n
+               GROUP BY 1
+           ),
            vis AS (
                SELECT visit_date AS d, sum(party_size) AS n FROM visits
                WHERE visit_date BETWEEN $1 AND $2 AND ($4::bigint IS NULL OR place_id = $4) GROUP BY visit_date
