@@ -39,6 +39,16 @@ CREATE TABLE stats_place_days (
     visitors           bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (place_id, day)
 );
+CREATE INDEX stats_place_days_day_idx ON stats_place_days (day);
+
+-- Readers count guests in house unless their stay is cancelled or a
+-- no-show: a small set, found without reading the stays.
+CREATE INDEX stays_not_counted_idx ON stays (id) WHERE status <> 'active';
+-- The guests in house with what the readers need, read from the index alone.
+CREATE INDEX guests_in_house_stats_idx ON guests (place_id, arrival_date)
+    INCLUDE (nationality, stay_id) WHERE departed_at IS NULL;
+CREATE INDEX stays_in_house_stats_idx ON stays (place_id)
+    INCLUDE (arrival_date, status) WHERE departed_at IS NULL;
 
 -- Guests by nationality; place_id 0 holds the whole city.
 CREATE TABLE stats_nationality_days (

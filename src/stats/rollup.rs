@@ -37,6 +37,21 @@ pub async fn run(pool: PgPool) {
     }
 }
 
+/// A read-only transaction for the rollup queries: each reads a few hundred
+/// rows, where the planner's just-in-time compilation and parallel workers
+/// cost more than the query itself.
+async fn reader(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut tx = pool.begin().await?;
+    for setting in [
+        "SET TRANSACTION READ ONLY",
+        "SET LOCAL jit = off",
+        "SET LOCAL max_parallel_workers_per_gather = 0",
+    ] {
+        sqlx::query(setting).execute(&mut *tx).await?;
+    }
+    Ok(tx)
+}
+
 pub async fn summary(
     pool: &PgPool,
     from: NaiveDate,
@@ -45,6 +60,7 @@ pub async fn summary(
     place_id: Option<i64>,
     tz: chrono_tz::Tz,
 ) -> Result<Summary> {
+    let mut tx = reader(pool).await?;
     let days = sqlx::query!(
         r#"WITH days AS (SELECT generate_series($1::date, $2::date, interval '1 day')::date AS d),
            kept AS (
@@ -61,9 +77,10 @@ pub async fn summary(
            ),
            open_nights AS (
                SELECT n::date AS d, count(*) AS nights
-               FROM guests g JOIN stays s ON s.id = g.stay_id,
+               FROM guests g,
                     generate_series(GREATEST(g.arrival_date, $1::date), LEAST($3::date - 1, $2::date), interval '1 day') n
-               WHERE g.departed_at IS NULL AND s.status = 'active' AND ($4::bigint IS NULL OR g.place_id = $4)
+               WHERE g.departed_at IS NULL AND ($4::bigint IS NULL OR g.place_id = $4) AND g.arrival_date <= $2
+                 AND NOT EXISTS (SELECT 1 FROM stays s WHERE s.id = g.stay_id AND s.status <> 'active')
                GROUP BY 1
            )
            SELECT days.d AS "date!", COALESCE(p.arrivals, 0)::bigint AS "arrivals!",
@@ -77,7 +94,7 @@ pub async fn summary(
         today,
         place_id
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     let by_day: Vec<DayFigures> = days
         .into_iter()
@@ -97,9 +114,11 @@ pub async fn summary(
     let breakdowns = sqlx::query!(
         r#"WITH open AS (
                SELECT g.place_id, g.nationality,
-                      GREATEST(0, LEAST($3, $2::date + 1) - GREATEST(g.arrival_date, $1::date))::bigint AS nights
-               FROM guests g JOIN stays s ON s.id = g.stay_id
-               WHERE g.departed_at IS NULL AND s.status = 'active' AND ($4::bigint IS NULL OR g.place_id = $4)
+                      (count(*) * GREATEST(0, LEAST($3, $2::date + 1) - GREATEST(g.arrival_date, $1::date)))::bigint AS nights
+               FROM guests g
+               WHERE g.departed_at IS NULL AND ($4::bigint IS NULL OR g.place_id = $4) AND g.arrival_date <= $2
+                 AND NOT EXISTS (SELECT 1 FROM stays s WHERE s.id = g.stay_id AND s.status <> 'active')
+               GROUP BY g.place_id, g.nationality, g.arrival_date
            ),
            nationalities AS (
                SELECT nationality, sum(arrivals)::bigint AS arrivals, sum(nights)::bigint AS nights FROM (
@@ -139,7 +158,7 @@ pub async fn summary(
         today,
         place_id
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     let breakdowns = breakdowns
         .into_iter()
@@ -179,22 +198,24 @@ pub async fn summary(
                (COALESCE((SELECT sum(k.nights) FROM kept k JOIN cap ON cap.id = k.place_id AND cap.beds > 0
                           WHERE k.day >= cap.since), 0)
                 + COALESCE((SELECT sum(GREATEST(0, LEAST($3, $2::date + 1) - GREATEST(g.arrival_date, cap.since)))
-                            FROM guests g JOIN stays s ON s.id = g.stay_id JOIN cap ON cap.id = g.place_id AND cap.beds > 0
-                            WHERE g.departed_at IS NULL AND s.status = 'active'), 0))::bigint AS "bed_nights!",
+                            FROM guests g JOIN cap ON cap.id = g.place_id AND cap.beds > 0
+                            WHERE g.departed_at IS NULL AND g.arrival_date <= $2
+                              AND NOT EXISTS (SELECT 1 FROM stays s WHERE s.id = g.stay_id AND s.status <> 'active')), 0))::bigint AS "bed_nights!",
                (COALESCE((SELECT sum(k.room_nights) FROM kept k JOIN cap ON cap.id = k.place_id AND cap.rooms > 0
                           WHERE k.day >= cap.since), 0)
                 + COALESCE((SELECT sum(GREATEST(0, LEAST($3, $2::date + 1) - GREATEST(s.arrival_date, cap.since)))
                             FROM stays s JOIN cap ON cap.id = s.place_id AND cap.rooms > 0
-                            WHERE s.departed_at IS NULL AND s.status = 'active'), 0))::bigint AS "room_nights!""#,
+                            WHERE s.departed_at IS NULL AND s.status = 'active' AND s.arrival_date <= $2), 0))::bigint AS "room_nights!""#,
         from,
         to,
         today,
         place_id,
         tz.name()
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
 
+    tx.commit().await?;
     Ok(assemble(
         (from, to, place_id),
         by_day,
@@ -209,6 +230,7 @@ pub async fn summary(
 }
 
 pub async fn visitors(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> Result<Visitors> {
+    let mut tx = reader(pool).await?;
     let sites = sqlx::query!(
         r#"SELECT p.name, sum(x.visitors)::bigint AS "n!" FROM (
                SELECT place_id, visitors FROM stats_place_days WHERE place_id <> 0 AND day BETWEEN $1 AND $2
@@ -219,7 +241,7 @@ pub async fn visitors(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> Result<V
         from,
         to
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     let by = sqlx::query!(
         r#"SELECT hour AS "hour!", province_id AS "province_id!", sum(visitors)::bigint AS "n!" FROM (
@@ -231,11 +253,11 @@ pub async fn visitors(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> Result<V
         from,
         to
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     let names: std::collections::HashMap<i32, String> =
         sqlx::query!("SELECT id, name FROM provinces")
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?
             .into_iter()
             .map(|r| (r.id, r.name))
@@ -250,6 +272,7 @@ pub async fn visitors(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> Result<V
             None => provinces.push((name.clone(), r.n)),
         }
     }
+    tx.commit().await?;
     Ok(Visitors::new(
         sites.into_iter().map(|r| (r.name, r.n)).collect(),
         provinces,
