@@ -218,7 +218,7 @@ bench_stats() {
     DATABASE_URL=$db_url "$bin/luutru" migrate >/dev/null
     echo "== loading a demo city of $stays stays"
     local start=$SECONDS
-    DATABASE_URL=$db_url REDIS_PREFIX=luutru-bench-stats: "$bin/luutru" seed --demo --stays "$stays" |
+    DATABASE_URL=$db_url REDIS_PREFIX=luutru-bench-stats: RUST_LOG=error "$bin/luutru" seed --demo --stays "$stays" |
         grep -v '^  ' || true
     echo "loaded in $((SECONDS - start)) s"
     psql "$db_url" -qAtc "VACUUM ANALYZE" >/dev/null
@@ -226,7 +226,7 @@ bench_stats() {
         -c "SELECT 'guests:', count(*) FROM guests" \
         -c "SELECT 'rollup rows:', (SELECT count(*) FROM stats_place_days) + (SELECT count(*) FROM stats_nationality_days) + (SELECT count(*) FROM stats_visit_days)"
     echo "== rollups against plain GROUP BY over the raw tables (ratio: raw ÷ rollups)"
-    DATABASE_URL=$db_url REDIS_PREFIX=luutru-bench-stats: "$bin/luutru" stats check \
+    DATABASE_URL=$db_url REDIS_PREFIX=luutru-bench-stats: RUST_LOG=error "$bin/luutru" stats check \
         --runs "${BENCH_RUNS:-20}" --raw-runs "${BENCH_RAW_RUNS:-5}"
 }
 
