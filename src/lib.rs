@@ -66,6 +66,8 @@ pub struct Inner {
     pub cipher: DataCipher,
     /// Columns of the police-notification export.
     pub police: crate::register::police::Layout,
+    /// The provinces' names, read once: they change only with a migration.
+    provinces: std::sync::OnceLock<Arc<Vec<String>>>,
 }
 
 impl Deref for AppState {
@@ -96,7 +98,21 @@ impl AppState {
             presence,
             cipher,
             police,
+            provinces: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// The provinces' names in their order, for the visitors' forms; read
+    /// from the database once it has them.
+    pub async fn province_names(&self) -> sqlx::Result<Arc<Vec<String>>> {
+        if let Some(names) = self.provinces.get() {
+            return Ok(names.clone());
+        }
+        let names = Arc::new(crate::regions::province_names(&self.db).await?);
+        if names.is_empty() {
+            return Ok(names);
+        }
+        Ok(self.provinces.get_or_init(|| names).clone())
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {

@@ -99,16 +99,21 @@ pub async fn insert_stay(
 ) -> Result<(Uuid, Vec<CreatedGuest>)> {
     // The same document in house twice at one place is a double entry (a
     // guest who checked in by QR and again at the desk): the register and
-    // the police declaration would count them twice.
+    // the police declaration would count them twice. The document's blind
+    // index is looked up first, so a busy place's guests in house are never
+    // scanned.
     if stay.departed_at.is_none() {
         let mut errors = crate::error::FieldErrors::default();
         for (i, guest) in stay.guests.iter().enumerate() {
             let Some(doc) = &guest.document else { continue };
             let room = sqlx::query_scalar!(
-                r#"SELECT COALESCE(s.room, '') AS "room!" FROM guests g
-                   JOIN guest_identities gi ON gi.guest_id = g.id
+                r#"WITH same AS MATERIALIZED (
+                       SELECT guest_id FROM guest_identities WHERE document_index = $2
+                   )
+                   SELECT COALESCE(s.room, '') AS "room!" FROM same
+                   JOIN guests g ON g.id = same.guest_id
                    JOIN stays s ON s.id = g.stay_id AND s.status = 'active'
-                   WHERE g.place_id = $1 AND g.departed_at IS NULL AND gi.document_index = $2
+                   WHERE g.place_id = $1 AND g.departed_at IS NULL
                    LIMIT 1"#,
                 stay.place_id,
                 cipher.blind_index(&doc.number)

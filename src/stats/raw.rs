@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use sqlx::PgPool;
 
-use super::repo::{assemble, BreakdownRow, Capacity, DayFigures, Summary, Visitors};
+use super::repo::{assemble, BreakdownRow, Capacity, DayFigures, DayRow, Summary, Visitors};
 use crate::error::Result;
 
 /// Figures for the local dates `from..=to`; `today` closes the stays of
@@ -18,7 +18,8 @@ pub async fn summary(
     place_id: Option<i64>,
     tz: chrono_tz::Tz,
 ) -> Result<Summary> {
-    let days = sqlx::query!(
+    let days = sqlx::query_as!(
+        DayRow,
         r#"WITH g AS (
                SELECT g.arrival_date AS a, COALESCE(g.departure_date, $3) AS dep, g.departed_at IS NOT NULL AS departed,
                       g.residence_country = 'VNM' AS domestic
@@ -53,20 +54,10 @@ pub async fn summary(
     )
     .fetch_all(pool)
     .await?;
-    let by_day: Vec<DayFigures> = days
-        .into_iter()
-        .map(|r| DayFigures {
-            date: r.date,
-            arrivals: r.arrivals,
-            domestic_arrivals: r.domestic,
-            international_arrivals: r.arrivals - r.domestic,
-            same_day_guests: r.same_day,
-            guest_nights: r.nights,
-            attraction_visitors: r.visitors,
-        })
-        .collect();
+    let by_day: Vec<DayFigures> = days.into_iter().map(DayFigures::from).collect();
 
-    let breakdowns = sqlx::query!(
+    let breakdowns = sqlx::query_as!(
+        BreakdownRow,
         r#"WITH g AS (
                SELECT g.nationality, w.name AS ward, p.accommodation_type AS kind, p.class,
                       (g.arrival_date >= $1) AS arrived_in_range,
@@ -90,20 +81,12 @@ pub async fn summary(
     )
     .fetch_all(pool)
     .await?;
-    let breakdowns = breakdowns
-        .into_iter()
-        .map(|r| BreakdownRow {
-            dim: r.dim,
-            key: r.key,
-            arrivals: r.arrivals,
-            nights: r.nights,
-        })
-        .collect();
 
     // Occupancy over open accommodations whose capacity is registered, from
     // the day each was registered on; a seasonal place counts only the days
     // of its months. Nights before a place's registration count on neither side.
-    let capacity = sqlx::query!(
+    let capacity = sqlx::query_as!(
+        Capacity,
         r#"WITH cap AS (
                SELECT p.id, p.beds, p.rooms, since,
                       (SELECT count(*) FROM generate_series(since, $2::date, interval '1 day') d
@@ -130,17 +113,7 @@ pub async fn summary(
     .fetch_one(pool)
     .await?;
 
-    Ok(assemble(
-        (from, to, place_id),
-        by_day,
-        breakdowns,
-        Capacity {
-            bed_nights: capacity.bed_nights,
-            bed_days: capacity.bed_days,
-            room_nights: capacity.room_nights,
-            room_days: capacity.room_days,
-        },
-    ))
+    Ok(assemble((from, to, place_id), by_day, breakdowns, capacity))
 }
 
 /// Site visitors by site, province of origin and hour, from the visits.

@@ -119,6 +119,30 @@ pub enum Source {
     Raw,
 }
 
+/// One day as a query returns it.
+pub struct DayRow {
+    pub date: NaiveDate,
+    pub arrivals: i64,
+    pub domestic: i64,
+    pub same_day: i64,
+    pub nights: i64,
+    pub visitors: i64,
+}
+
+impl From<DayRow> for DayFigures {
+    fn from(r: DayRow) -> DayFigures {
+        DayFigures {
+            date: r.date,
+            arrivals: r.arrivals,
+            domestic_arrivals: r.domestic,
+            international_arrivals: r.arrivals - r.domestic,
+            same_day_guests: r.same_day,
+            guest_nights: r.nights,
+            attraction_visitors: r.visitors,
+        }
+    }
+}
+
 /// One row of a breakdown as a query returns it: which breakdown, the key,
 /// arrivals and guest-nights.
 pub struct BreakdownRow {

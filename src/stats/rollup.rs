@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use sqlx::PgPool;
 
-use super::repo::{assemble, BreakdownRow, Capacity, DayFigures, Summary, Visitors};
+use super::repo::{assemble, BreakdownRow, Capacity, DayFigures, DayRow, Summary, Visitors};
 use crate::error::Result;
 
 /// How often pending rows are folded into the day tables.
@@ -61,7 +61,8 @@ pub async fn summary(
     tz: chrono_tz::Tz,
 ) -> Result<Summary> {
     let mut tx = reader(pool).await?;
-    let days = sqlx::query!(
+    let days = sqlx::query_as!(
+        DayRow,
         r#"WITH days AS (SELECT generate_series($1::date, $2::date, interval '1 day')::date AS d),
            kept AS (
                SELECT day, arrivals, domestic_arrivals, same_day, nights, visitors FROM stats_place_days
@@ -96,22 +97,12 @@ pub async fn summary(
     )
     .fetch_all(&mut *tx)
     .await?;
-    let by_day: Vec<DayFigures> = days
-        .into_iter()
-        .map(|r| DayFigures {
-            date: r.date,
-            arrivals: r.arrivals,
-            domestic_arrivals: r.domestic,
-            international_arrivals: r.arrivals - r.domestic,
-            same_day_guests: r.same_day,
-            guest_nights: r.nights,
-            attraction_visitors: r.visitors,
-        })
-        .collect();
+    let by_day: Vec<DayFigures> = days.into_iter().map(DayFigures::from).collect();
 
     // Nights of a guest in house within the range: from arrival (or the
     // range's first day) to today (or the range's last day).
-    let breakdowns = sqlx::query!(
+    let breakdowns = sqlx::query_as!(
+        BreakdownRow,
         r#"WITH open AS (
                SELECT g.place_id, g.nationality,
                       (count(*) * GREATEST(0, LEAST($3, $2::date + 1) - GREATEST(g.arrival_date, $1::date)))::bigint AS nights
@@ -160,20 +151,12 @@ pub async fn summary(
     )
     .fetch_all(&mut *tx)
     .await?;
-    let breakdowns = breakdowns
-        .into_iter()
-        .map(|r| BreakdownRow {
-            dim: r.dim,
-            key: r.key,
-            arrivals: r.arrivals,
-            nights: r.nights,
-        })
-        .collect();
 
     // Occupancy as in the raw definition: nights from each place's
     // registration day on, against its open days, counted month by month
     // for seasonal places.
-    let capacity = sqlx::query!(
+    let capacity = sqlx::query_as!(
+        Capacity,
         r#"WITH cap AS (
                SELECT p.id, p.beds, p.rooms, since,
                       CASE WHEN p.status = 'open' THEN GREATEST(0, $2::date - since + 1)
@@ -216,17 +199,7 @@ pub async fn summary(
     .await?;
 
     tx.commit().await?;
-    Ok(assemble(
-        (from, to, place_id),
-        by_day,
-        breakdowns,
-        Capacity {
-            bed_nights: capacity.bed_nights,
-            bed_days: capacity.bed_days,
-            room_nights: capacity.room_nights,
-            room_days: capacity.room_days,
-        },
-    ))
+    Ok(assemble((from, to, place_id), by_day, breakdowns, capacity))
 }
 
 pub async fn visitors(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> Result<Visitors> {
