@@ -61,7 +61,7 @@ impl Guarded<'_> {
     }
 }
 
-fn request_hash(body: &impl serde::Serialize) -> Vec<u8> {
+pub fn request_hash(body: &impl serde::Serialize) -> Vec<u8> {
     Sha256::digest(serde_json::to_vec(body).unwrap_or_default()).to_vec()
 }
 
@@ -122,6 +122,79 @@ pub async fn finish(
         key,
         status.as_u16() as i16,
         body
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// A key held by one request of a batch written together.
+#[derive(Clone, Copy)]
+pub struct Claim<'a> {
+    pub scope: &'a str,
+    pub key: &'a str,
+    pub hash: &'a [u8],
+}
+
+/// Take the keys of a batch of requests in one statement. Returns, for each
+/// claim, whether it is this batch's to answer; a key that was taken before
+/// (a retry, or the same key twice in the batch) is not, and its request is
+/// answered on its own afterwards, where it replays or conflicts. Keys are
+/// taken in a fixed order, so two batches never wait on each other in a
+/// cycle.
+pub async fn claim_many(tx: &mut PgConnection, claims: &[Claim<'_>]) -> Result<Vec<bool>> {
+    let scopes: Vec<&str> = claims.iter().map(|c| c.scope).collect();
+    let keys: Vec<&str> = claims.iter().map(|c| c.key).collect();
+    let hashes: Vec<&[u8]> = claims.iter().map(|c| c.hash).collect();
+    sqlx::query!(
+        "DELETE FROM idempotency_keys k USING unnest($1::text[], $2::text[]) AS c(scope, key)
+         WHERE k.scope = c.scope AND k.key = c.key AND k.created_at < now() - interval '24 hours'",
+        &scopes as &[&str],
+        &keys as &[&str]
+    )
+    .execute(&mut *tx)
+    .await?;
+    let taken = sqlx::query!(
+        r#"INSERT INTO idempotency_keys (scope, key, request_hash)
+           SELECT DISTINCT ON (scope, key) scope, key, hash
+           FROM unnest($1::text[], $2::text[], $3::bytea[]) AS c(scope, key, hash)
+           ORDER BY scope, key
+           ON CONFLICT DO NOTHING RETURNING scope AS "scope!", key AS "key!""#,
+        &scopes as &[&str],
+        &keys as &[&str],
+        &hashes as &[&[u8]]
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut taken: std::collections::HashSet<(String, String)> =
+        taken.into_iter().map(|r| (r.scope, r.key)).collect();
+    // The first request of the batch with a key owns it; the rest replay.
+    Ok(claims
+        .iter()
+        .map(|c| taken.remove(&(c.scope.to_owned(), c.key.to_owned())))
+        .collect())
+}
+
+/// Store the answers of a batch's claimed keys in one statement.
+pub async fn finish_many(
+    tx: &mut PgConnection,
+    answers: &[(Claim<'_>, StatusCode, &Value)],
+) -> Result<()> {
+    if answers.is_empty() {
+        return Ok(());
+    }
+    let scopes: Vec<&str> = answers.iter().map(|(c, _, _)| c.scope).collect();
+    let keys: Vec<&str> = answers.iter().map(|(c, _, _)| c.key).collect();
+    let statuses: Vec<i16> = answers.iter().map(|(_, s, _)| s.as_u16() as i16).collect();
+    let bodies: Vec<Value> = answers.iter().map(|(_, _, b)| (*b).clone()).collect();
+    sqlx::query!(
+        "UPDATE idempotency_keys k SET status = a.status, response = a.response
+         FROM unnest($1::text[], $2::text[], $3::int2[], $4::jsonb[]) AS a(scope, key, status, response)
+         WHERE k.scope = a.scope AND k.key = a.key",
+        &scopes as &[&str],
+        &keys as &[&str],
+        &statuses,
+        &bodies
     )
     .execute(tx)
     .await?;

@@ -68,6 +68,8 @@ pub struct Inner {
     pub police: crate::register::police::Layout,
     /// The provinces' names, read once: they change only with a migration.
     provinces: std::sync::OnceLock<Arc<Vec<String>>>,
+    /// The writers that store site visits in batches, started on first use.
+    visits: std::sync::OnceLock<checkin::batch::Visits>,
 }
 
 impl Deref for AppState {
@@ -99,6 +101,7 @@ impl AppState {
             cipher,
             police,
             provinces: std::sync::OnceLock::new(),
+            visits: std::sync::OnceLock::new(),
         }))
     }
 
@@ -113,6 +116,17 @@ impl AppState {
             return Ok(names);
         }
         Ok(self.provinces.get_or_init(|| names).clone())
+    }
+
+    /// The queue of site visits to store (see `checkin::batch`).
+    pub fn visits(&self) -> &checkin::batch::Visits {
+        self.visits.get_or_init(|| {
+            checkin::batch::Visits::start(
+                self.db.clone(),
+                self.tz(),
+                self.config.visit_repeat_minutes,
+            )
+        })
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {

@@ -2,6 +2,7 @@
 //! and check-out. The desk's entry of a stay shares the same parser and the
 //! same insert (see `register`).
 
+pub mod batch;
 pub mod countries;
 pub mod departures;
 pub mod model;

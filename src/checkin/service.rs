@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Digest;
 
+use super::batch;
 use super::model::{self, GuestInput, Purpose};
 use super::repo::{self, NewStay};
 use crate::error::{Error, FieldErrors, Result};
@@ -293,23 +294,77 @@ async fn visit(
         .filter(|d| !d.is_empty())
         .map(|d| sha2::Sha256::digest(d.as_bytes())[..16].to_vec());
 
+    let written = state
+        .visits()
+        .write(batch::Visit {
+            place_id: target.place_id,
+            place_name: target.name.clone(),
+            party_size: party,
+            country: country.clone(),
+            province,
+            device: device.clone(),
+            key: key.map(|k| (scope.to_owned(), k.to_owned(), idempotency::request_hash(req))),
+        })
+        .await?;
+    match written {
+        batch::Written::Answer(status, body) => {
+            if status == StatusCode::CREATED {
+                crate::stats::live::invalidate(state, target.place_id).await;
+            }
+            Ok((status, body))
+        }
+        batch::Written::Alone => {
+            let visit = Alone {
+                party,
+                country: &country,
+                province,
+                device: device.as_deref(),
+            };
+            visit_alone(state, target, req, key, scope, visit).await
+        }
+    }
+}
+
+/// A count-in written on its own transaction: a request whose idempotency
+/// key was used before, which replays the first answer or conflicts.
+struct Alone<'a> {
+    party: i32,
+    country: &'a str,
+    province: Option<i32>,
+    device: Option<&'a [u8]>,
+}
+
+async fn visit_alone(
+    state: &AppState,
+    target: &ScanTarget,
+    req: &CheckinRequest,
+    key: Option<&str>,
+    scope: &str,
+    visit: Alone<'_>,
+) -> Result<(StatusCode, Value)> {
+    let Alone {
+        party,
+        country,
+        province,
+        device,
+    } = visit;
     let mut guard = match idempotency::start(&state.db, scope, key, req).await? {
         Start::Replay(status, body) => return Ok((status, body)),
         Start::Fresh(guard) => guard,
     };
-    if let Some(device) = &device {
+    if let Some(device) = device {
         let window = state.config.visit_repeat_minutes;
         if let Some(earlier) =
             repo::recent_visit(&mut guard.tx, target.place_id, device, window).await?
         {
-            let body = json!({
-                "kind": "visit",
-                "counted": false,
-                "visit_id": earlier.id,
-                "place": {"id": target.place_id, "name": target.name},
-                "party_size": earlier.party_size,
-                "visited_at": earlier.visited_at,
-            });
+            let body = batch::answer(
+                false,
+                earlier.id,
+                target.place_id,
+                &target.name,
+                earlier.party_size,
+                earlier.visited_at,
+            );
             guard.commit(StatusCode::OK, &body).await?;
             return Ok((StatusCode::OK, body));
         }
@@ -319,19 +374,12 @@ async fn visit(
         state.tz(),
         target.place_id,
         party,
-        &country,
+        country,
         province,
-        device.as_deref(),
+        device,
     )
     .await?;
-    let body = json!({
-        "kind": "visit",
-        "counted": true,
-        "visit_id": visit_id,
-        "place": {"id": target.place_id, "name": target.name},
-        "party_size": party,
-        "visited_at": at,
-    });
+    let body = batch::answer(true, visit_id, target.place_id, &target.name, party, at);
     guard.commit(StatusCode::CREATED, &body).await?;
     crate::stats::live::invalidate(state, target.place_id).await;
     Ok((StatusCode::CREATED, body))

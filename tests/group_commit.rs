@@ -1,0 +1,128 @@
+//! Site visits arriving together are written together (one transaction per
+//! batch): every acknowledged count-in is stored exactly once, a retried key
+//! gets its first answer, a phone tapping twice is counted once, and the live
+//! figures follow.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+
+use common::TestApp;
+use futures_util::future::join_all;
+use luutru::auth::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn count_in(app: &TestApp, body: Value, key: Option<String>) -> (StatusCode, Value) {
+    let mut request = app.client.post(app.url("/api/v1/checkins")).json(&body);
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+#[sqlx::test]
+async fn count_ins_sent_at_once_are_each_stored_exactly_once(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let site = app
+        .create_place(
+            &office,
+            json!({"kind": "attraction", "name": "Tượng Chúa Kitô", "ward": "Vũng Tàu"}),
+        )
+        .await;
+    let code = site["code"].clone();
+    let party = |n: i64| json!({"code": code, "party_size": n, "origin_country": "VNM"});
+
+    // 120 parties, each with a key of its own; 20 keys each sent three
+    // times at once (a phone retrying over a bad network); one phone tapping
+    // 15 times at once.
+    let mut sends = Vec::new();
+    for i in 0..120 {
+        sends.push(("own", party(1 + i % 4), Some(format!("own-{i}"))));
+    }
+    for i in 0..20 {
+        for _ in 0..3 {
+            sends.push(("retried", party(2), Some(format!("retried-{i}"))));
+        }
+    }
+    for _ in 0..15 {
+        let mut body = party(5);
+        body["device_id"] = json!("phone-tapping-twice");
+        sends.push(("tapping", body, None));
+    }
+    let answers = join_all(sends.iter().map(|(kind, body, key)| {
+        let app = &app;
+        async move { (*kind, key.clone(), count_in(app, body.clone(), key.clone()).await) }
+    }))
+    .await;
+
+    let mut own_ids = HashSet::new();
+    let mut retried: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut tapping = (0, 0, HashSet::new());
+    for (kind, key, (status, body)) in &answers {
+        let id = body["visit_id"].as_str().unwrap_or_default().to_owned();
+        match *kind {
+            "own" => {
+                assert_eq!(*status, StatusCode::CREATED, "{body}");
+                assert!(own_ids.insert(id), "two parties got one visit");
+            }
+            "retried" => {
+                assert_eq!(*status, StatusCode::CREATED, "{body}");
+                retried.entry(key.clone().unwrap()).or_default().insert(id);
+            }
+            _ => {
+                match *status {
+                    StatusCode::CREATED => tapping.0 += 1,
+                    StatusCode::OK => {
+                        assert_eq!(body["counted"], json!(false), "{body}");
+                        tapping.1 += 1;
+                    }
+                    other => panic!("a tap answered {other}: {body}"),
+                }
+                tapping.2.insert(id);
+            }
+        }
+    }
+    assert_eq!(own_ids.len(), 120);
+    assert_eq!(retried.len(), 20);
+    assert!(
+        retried.values().all(|ids| ids.len() == 1),
+        "every retry of a key gets the first visit: {retried:?}"
+    );
+    assert_eq!(
+        (tapping.0, tapping.1, tapping.2.len()),
+        (1, 14, 1),
+        "the phone counted once"
+    );
+
+    // What was acknowledged is what is stored, once each.
+    let (rows, people): (i64, i64) =
+        sqlx::query_as("SELECT count(*), sum(party_size)::bigint FROM visits")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let own_people: i64 = (0..120).map(|i| 1 + i % 4).sum();
+    assert_eq!(rows, 120 + 20 + 1);
+    assert_eq!(people, own_people + 20 * 2 + 5);
+    let answered: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM idempotency_keys WHERE response IS NOT NULL AND status = 201",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(answered, 140, "each key keeps its answer");
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id::text FROM visits")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let stored: HashSet<String> = ids.into_iter().collect();
+    assert!(own_ids.is_subset(&stored));
+    assert!(retried.values().flatten().all(|id| stored.contains(id)));
+
+    // The live figures follow the commits.
+    let live = luutru::stats::live::get(&app.state, None).await.unwrap();
+    assert_eq!(live.attraction_visitors_today, people);
+}
