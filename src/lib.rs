@@ -70,6 +70,8 @@ pub struct Inner {
     provinces: std::sync::OnceLock<Arc<Vec<String>>>,
     /// The writers that store site visits in batches, started on first use.
     visits: std::sync::OnceLock<checkin::batch::Visits>,
+    /// Codes resolved lately, in this process (see `places::local`).
+    local_codes: std::sync::OnceLock<Arc<places::local::LocalCodes>>,
 }
 
 impl Deref for AppState {
@@ -102,6 +104,7 @@ impl AppState {
             police,
             provinces: std::sync::OnceLock::new(),
             visits: std::sync::OnceLock::new(),
+            local_codes: std::sync::OnceLock::new(),
         }))
     }
 
@@ -127,6 +130,12 @@ impl AppState {
                 self.config.visit_repeat_minutes,
             )
         })
+    }
+
+    /// The codes this process keeps, listening for changes from first use.
+    pub fn local_codes(&self) -> &places::local::LocalCodes {
+        self.local_codes
+            .get_or_init(|| places::local::LocalCodes::start(self.cache.clone()))
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {

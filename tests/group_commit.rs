@@ -55,7 +55,13 @@ async fn count_ins_sent_at_once_are_each_stored_exactly_once(pool: sqlx::PgPool)
     }
     let answers = join_all(sends.iter().map(|(kind, body, key)| {
         let app = &app;
-        async move { (*kind, key.clone(), count_in(app, body.clone(), key.clone()).await) }
+        async move {
+            (
+                *kind,
+                key.clone(),
+                count_in(app, body.clone(), key.clone()).await,
+            )
+        }
     }))
     .await;
 

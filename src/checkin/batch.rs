@@ -155,16 +155,9 @@ async fn write_batch(
         .iter()
         .enumerate()
         .filter_map(|(i, v)| {
-            v.key.as_ref().map(|(scope, key, hash)| {
-                (
-                    i,
-                    Claim {
-                        scope,
-                        key,
-                        hash,
-                    },
-                )
-            })
+            v.key
+                .as_ref()
+                .map(|(scope, key, hash)| (i, Claim { scope, key, hash }))
         })
         .collect();
     let mut alone = vec![false; visits.len()];

@@ -303,7 +303,13 @@ async fn visit(
             country: country.clone(),
             province,
             device: device.clone(),
-            key: key.map(|k| (scope.to_owned(), k.to_owned(), idempotency::request_hash(req))),
+            key: key.map(|k| {
+                (
+                    scope.to_owned(),
+                    k.to_owned(),
+                    idempotency::request_hash(req),
+                )
+            }),
         })
         .await?;
     match written {

@@ -248,6 +248,7 @@ pub async fn update(state: &AppState, id: i64, input: &PlaceInput, actor: i64) -
     if let Some(code) = &current.code {
         state.cache.delete(&[code_cache_key(code)]).await;
     }
+    super::local::announce(state.local_codes(), &state.cache).await;
     get(&state.db, state.config.base_url(), id).await
 }
 
@@ -303,6 +304,7 @@ pub async fn rotate_code(state: &AppState, place_id: i64, actor: i64) -> Result<
         .chain([crate::qr::routes::image_cache_key(base, place_id)])
         .collect();
     state.cache.delete(&keys).await;
+    super::local::announce(state.local_codes(), &state.cache).await;
     get(&state.db, state.config.base_url(), place_id).await
 }
 
@@ -351,8 +353,20 @@ fn code_cache_key(code: &str) -> String {
     format!("code:{code}")
 }
 
-/// Resolve a verified code to its place: Redis first, PostgreSQL behind it.
+/// Resolve a verified code to its place: this process's memory first, then
+/// Redis, then PostgreSQL.
 pub async fn lookup_code(state: &AppState, code: &VerifiedCode) -> Result<CodeLookup> {
+    let local = state.local_codes();
+    if let Some(hit) = local.get(code.as_str()) {
+        return Ok(hit);
+    }
+    let generation = local.generation();
+    let found = shared_lookup(state, code).await?;
+    local.keep(code.as_str(), &found, generation);
+    Ok(found)
+}
+
+async fn shared_lookup(state: &AppState, code: &VerifiedCode) -> Result<CodeLookup> {
     let key = code_cache_key(code.as_str());
     if let Some(hit) = state.cache.get_json::<CodeLookup>(&key).await {
         return Ok(hit);
