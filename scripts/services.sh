@@ -23,7 +23,8 @@
 # ensure_chromium and ensure_fonts for the other scripts.
 
 _lt_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-_lt_svc=$_lt_root/target/services
+# LUUTRU_SERVICES_DIR keeps a second pair apart (scripts/faults.sh breaks its own).
+_lt_svc=${LUUTRU_SERVICES_DIR:-$_lt_root/target/services}
 
 _lt_say() { printf '%s\n' "$*" >&2; }
 _lt_fail() {
@@ -297,7 +298,7 @@ EOF
                 "if the port is taken, choose another with LUUTRU_PG_PORT"
             return 1
         fi
-        _lt_say "PostgreSQL: started private instance on 127.0.0.1:$port (data in target/services/pg)"
+        _lt_say "PostgreSQL: started private instance on 127.0.0.1:$port (data in ${_lt_svc#"$_lt_root"/}/pg)"
     fi
     _lt_pg_ready 127.0.0.1 "$port" ||
         _lt_fail "PostgreSQL runs but does not answer on 127.0.0.1:$port" || return

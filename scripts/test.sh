@@ -3,6 +3,7 @@
 #   cargo fmt --check
 #   cargo clippy --all-targets -- -D warnings
 #   cargo test          (unit, database, HTTP and browser tests)
+#   scripts/faults.sh   (Redis killed, PostgreSQL restarted, SIGTERM, under load)
 #
 #   scripts/test.sh              everything
 #   scripts/test.sh checkin      arguments go to `cargo test` (here: a name filter)
@@ -63,7 +64,13 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 step tests env SQLX_OFFLINE=true bash -o pipefail -c 'cargo test --all-targets "$@" 2>&1 | tee "$0"' "$log" "$@"
 
+# The fault scenarios run against a PostgreSQL and a Redis of their own
+# (skipped when only some tests were asked for).
+if [ $# -eq 0 ]; then
+    step faults ./scripts/faults.sh
+fi
+
 passed=$(sed -n 's/^test result: .* \([0-9][0-9]*\) passed.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 failed=$(sed -n 's/^test result: .* \([0-9][0-9]*\) failed.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
-printf '\ntest.sh: OK: fmt, clippy and tests passed in %ss\n' $((SECONDS - started)) >&2
+printf '\ntest.sh: OK: fmt, clippy, tests and fault scenarios passed in %ss\n' $((SECONDS - started)) >&2
 printf 'tests: %s passed, %s failed\n' "$passed" "$failed"

@@ -141,13 +141,19 @@ impl Error {
 
 /// The database could not be reached (as opposed to a query that failed).
 fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
+    match e {
         sqlx::Error::PoolTimedOut
-            | sqlx::Error::Io(_)
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_)
-    )
+        | sqlx::Error::Io(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_) => true,
+        // The server is shutting down, restarting or not yet accepting
+        // (class 57, operator intervention), or the connection broke
+        // (class 08): a retry a moment later succeeds.
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+        _ => false,
+    }
 }
 
 impl IntoResponse for Error {

@@ -52,6 +52,11 @@ use crate::qr::code::CodeSigner;
 /// many times over.
 const BODY_LIMIT: usize = 1024 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long requests in flight may take to finish once the service is told
+/// to stop (a check-in takes milliseconds; live streams would never end on
+/// their own), within the 30 seconds orchestrators usually wait before they
+/// kill.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Everything a request handler needs, shared by every request.
 #[derive(Clone)]
@@ -126,6 +131,7 @@ impl AppState {
         self.visits.get_or_init(|| {
             checkin::batch::Visits::start(
                 self.db.clone(),
+                self.cache.clone(),
                 self.tz(),
                 self.config.visit_repeat_minutes,
             )
@@ -239,9 +245,24 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     tokio::spawn(stats::rollup::run(state.db.clone()));
     tokio::spawn(retention::run(state.clone()));
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // Once told to stop, stop taking connections and let the requests in
+    // flight finish; a request (or a live stream) still open after the
+    // grace period is cut, so the process always exits in time.
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let server = axum::serve(listener, service).with_graceful_shutdown({
+        let stop = stop.clone();
+        async move {
+            shutdown_signal().await;
+            stop.notify_one();
+        }
+    });
+    tokio::select! {
+        served = server => served?,
+        () = async {
+            stop.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => tracing::warn!("stopped with requests still open after {SHUTDOWN_GRACE:?}"),
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -5,7 +5,8 @@
 //! next free writer takes all of them and writes them in one transaction of
 //! multi-row statements: their idempotency keys, the repeat check of their
 //! phones, the visits and the stored answers. Each request is answered only
-//! after that commit; when the transaction fails, every request of the batch
+//! after that commit, and the live figures of the places it touched are
+//! refreshed once for the batch; when the transaction fails, every request of the batch
 //! gets the error and nothing of the batch is stored.
 
 use std::collections::HashMap;
@@ -19,6 +20,8 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
 use uuid::Uuid;
 
+use super::repo::EarlierVisit;
+use crate::cache::Cache;
 use crate::error::{Error, Result};
 use crate::idempotency::{self, Claim};
 use crate::localtime;
@@ -62,11 +65,17 @@ pub struct Visits {
 
 impl Visits {
     /// Start the writers; they stop once the queue is dropped.
-    pub fn start(db: PgPool, tz: Tz, repeat_minutes: i64) -> Visits {
+    pub fn start(db: PgPool, cache: Cache, tz: Tz, repeat_minutes: i64) -> Visits {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let jobs = Arc::new(Mutex::new(jobs));
         for _ in 0..WRITERS {
-            tokio::spawn(writer(db.clone(), tz, repeat_minutes, jobs.clone()));
+            let writer = Writer {
+                db: db.clone(),
+                cache: cache.clone(),
+                tz,
+                repeat_minutes,
+            };
+            tokio::spawn(writer.run(jobs.clone()));
         }
         Visits { queue }
     }
@@ -82,39 +91,58 @@ impl Visits {
     }
 }
 
-async fn writer(db: PgPool, tz: Tz, repeat_minutes: i64, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
-    loop {
-        let mut batch = Vec::new();
-        {
-            let mut jobs = jobs.lock().await;
-            match jobs.recv().await {
-                Some(job) => batch.push(job),
-                None => return,
-            }
-            while batch.len() < MAX_BATCH {
-                match jobs.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
+struct Writer {
+    db: PgPool,
+    cache: Cache,
+    tz: Tz,
+    repeat_minutes: i64,
+}
+
+impl Writer {
+    async fn run(self, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+        loop {
+            let mut batch = Vec::new();
+            {
+                let mut jobs = jobs.lock().await;
+                match jobs.recv().await {
+                    Some(job) => batch.push(job),
+                    None => return,
+                }
+                while batch.len() < MAX_BATCH {
+                    match jobs.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
                 }
             }
-        }
-        let (visits, replies): (Vec<Visit>, Vec<_>) = batch.into_iter().unzip();
-        tracing::debug!(size = visits.len(), "writing a batch of visits");
-        match write_batch(&db, tz, repeat_minutes, &visits).await {
-            Ok(written) => {
-                for (reply, written) in replies.into_iter().zip(written) {
-                    let _ = reply.send(Ok(written));
+            let (visits, replies): (Vec<Visit>, Vec<_>) = batch.into_iter().unzip();
+            tracing::debug!(size = visits.len(), "writing a batch of visits");
+            match write_batch(&self.db, self.tz, self.repeat_minutes, &visits).await {
+                Ok(written) => {
+                    // The live figures follow the commit, once for the batch.
+                    let mut places: Vec<i64> = visits
+                        .iter()
+                        .zip(&written)
+                        .filter(|(_, w)| matches!(w, Written::Answer(StatusCode::CREATED, _)))
+                        .map(|(v, _)| v.place_id)
+                        .collect();
+                    places.sort_unstable();
+                    places.dedup();
+                    crate::stats::live::invalidate_places(&self.cache, self.tz, &places).await;
+                    for (reply, written) in replies.into_iter().zip(written) {
+                        let _ = reply.send(Ok(written));
+                    }
                 }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, size = visits.len(), "a batch of visits was not stored");
-                let unavailable = e.status() == StatusCode::SERVICE_UNAVAILABLE;
-                for reply in replies {
-                    let _ = reply.send(Err(if unavailable {
-                        Error::Unavailable("the database")
-                    } else {
-                        Error::Internal(anyhow::anyhow!("a batch of visits failed: {e}"))
-                    }));
+                Err(e) => {
+                    tracing::warn!(error = %e, size = visits.len(), "a batch of visits was not stored");
+                    let unavailable = e.status() == StatusCode::SERVICE_UNAVAILABLE;
+                    for reply in replies {
+                        let _ = reply.send(Err(if unavailable {
+                            Error::Unavailable("the database")
+                        } else {
+                            Error::Internal(anyhow::anyhow!("a batch of visits failed: {e}"))
+                        }));
+                    }
                 }
             }
         }
@@ -171,7 +199,7 @@ async fn write_batch(
 
     // Phones: lock each (site, phone) as a count-in written alone does, in a
     // fixed order, then find their count-ins within the repeat window.
-    let mut earlier: HashMap<(i64, &[u8]), (Uuid, DateTime<Utc>, i32)> = HashMap::new();
+    let mut earlier: HashMap<(i64, &[u8]), EarlierVisit> = HashMap::new();
     let phones: Vec<(i64, &[u8])> = visits
         .iter()
         .zip(&alone)
@@ -209,7 +237,14 @@ async fn write_batch(
                 .iter()
                 .find(|p| p.0 == row.place_id && p.1 == row.device.as_slice())
             {
-                earlier.insert(*phone, (row.id, row.visited_at, row.party_size));
+                earlier.insert(
+                    *phone,
+                    EarlierVisit {
+                        id: row.id,
+                        visited_at: row.visited_at,
+                        party_size: row.party_size,
+                    },
+                );
             }
         }
     }
@@ -226,15 +261,29 @@ async fn write_batch(
         }
         let phone = visit.device.as_deref().map(|d| (visit.place_id, d));
         let (status, body) = match phone.and_then(|p| earlier.get(&p)) {
-            Some(&(id, at, party)) => (
+            Some(e) => (
                 StatusCode::OK,
-                answer(false, id, visit.place_id, &visit.place_name, party, at),
+                answer(
+                    false,
+                    e.id,
+                    visit.place_id,
+                    &visit.place_name,
+                    e.party_size,
+                    e.visited_at,
+                ),
             ),
             None => {
                 let id = Uuid::now_v7();
                 rows.push((id, visit));
                 if let Some(phone) = phone {
-                    earlier.insert(phone, (id, now, visit.party_size));
+                    earlier.insert(
+                        phone,
+                        EarlierVisit {
+                            id,
+                            visited_at: now,
+                            party_size: visit.party_size,
+                        },
+                    );
                 }
                 (
                     StatusCode::CREATED,

@@ -258,6 +258,7 @@ pub async fn insert_visit(
     Ok((id, now))
 }
 
+#[derive(Clone, Copy)]
 pub struct EarlierVisit {
     pub id: Uuid,
     pub visited_at: DateTime<Utc>,

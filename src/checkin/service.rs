@@ -313,12 +313,7 @@ async fn visit(
         })
         .await?;
     match written {
-        batch::Written::Answer(status, body) => {
-            if status == StatusCode::CREATED {
-                crate::stats::live::invalidate(state, target.place_id).await;
-            }
-            Ok((status, body))
-        }
+        batch::Written::Answer(status, body) => Ok((status, body)),
         batch::Written::Alone => {
             let visit = Alone {
                 party,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::Cache;
 use crate::error::Result;
 use crate::AppState;
 
@@ -41,12 +42,31 @@ pub const CHANNEL: &str = "live:changed";
 /// After a commit: forget the cached figures and tell every instance's
 /// live streams, which answer within a second.
 pub async fn invalidate(state: &AppState, place_id: i64) {
-    let today = crate::localtime::today(state.tz());
-    state
-        .cache
-        .delete(&[key(None), key(Some(place_id)), month_key(place_id, today)])
-        .await;
-    state.cache.publish(CHANNEL, &place_id.to_string()).await;
+    invalidate_places(&state.cache, state.tz(), &[place_id]).await;
+}
+
+/// The same for every place a batch of check-ins touched: one deletion and
+/// one message (the places' ids, comma-separated) for the whole batch.
+pub async fn invalidate_places(cache: &Cache, tz: chrono_tz::Tz, places: &[i64]) {
+    if places.is_empty() {
+        return;
+    }
+    let today = crate::localtime::today(tz);
+    let keys: Vec<String> = std::iter::once(key(None))
+        .chain(
+            places
+                .iter()
+                .flat_map(|&id| [key(Some(id)), month_key(id, today)]),
+        )
+        .collect();
+    cache.delete(&keys).await;
+    let ids: Vec<String> = places.iter().map(i64::to_string).collect();
+    cache.publish(CHANNEL, &ids.join(",")).await;
+}
+
+/// Whether a message on [`CHANNEL`] concerns `place` (any place: `None`).
+pub fn touches(message: &str, place: Option<i64>) -> bool {
+    place.is_none_or(|place| message.split(',').any(|id| id.parse() == Ok(place)))
 }
 
 pub async fn get(state: &AppState, place_id: Option<i64>) -> Result<Live> {

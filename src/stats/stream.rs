@@ -49,11 +49,9 @@ pub async fn live_stream(
             let state = state.clone();
             messages
                 .filter_map(move |msg| {
-                    let touched = msg
+                    let relevant = msg
                         .get_payload::<String>()
-                        .ok()
-                        .and_then(|p| p.parse::<i64>().ok());
-                    let relevant = place.is_none() || touched == place;
+                        .is_ok_and(|p| live::touches(&p, place));
                     async move { relevant.then_some(()) }
                 })
                 .then(move |()| {
