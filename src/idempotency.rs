@@ -175,6 +175,25 @@ pub async fn claim_many(tx: &mut PgConnection, claims: &[Claim<'_>]) -> Result<V
         .collect())
 }
 
+/// Give back keys claimed by requests that were refused, so that a corrected
+/// retry with the same key is not taken for the same request.
+pub async fn release_many(tx: &mut PgConnection, claims: &[Claim<'_>]) -> Result<()> {
+    if claims.is_empty() {
+        return Ok(());
+    }
+    let scopes: Vec<&str> = claims.iter().map(|c| c.scope).collect();
+    let keys: Vec<&str> = claims.iter().map(|c| c.key).collect();
+    sqlx::query!(
+        "DELETE FROM idempotency_keys k USING unnest($1::text[], $2::text[]) AS c(scope, key)
+         WHERE k.scope = c.scope AND k.key = c.key",
+        &scopes as &[&str],
+        &keys as &[&str]
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 /// Store the answers of a batch's claimed keys in one statement.
 pub async fn finish_many(
     tx: &mut PgConnection,

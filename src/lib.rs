@@ -74,7 +74,9 @@ pub struct Inner {
     /// The provinces' names, read once: they change only with a migration.
     provinces: std::sync::OnceLock<Arc<Vec<String>>>,
     /// The writers that store site visits in batches, started on first use.
-    visits: std::sync::OnceLock<checkin::batch::Visits>,
+    visits: std::sync::OnceLock<checkin::batch::Queue<checkin::batch::Visits>>,
+    /// The writers that store visitors' stays in batches, started on first use.
+    stays: std::sync::OnceLock<checkin::batch::Queue<checkin::stay_batch::Stays>>,
     /// Codes resolved lately, in this process (see `places::local`).
     local_codes: std::sync::OnceLock<Arc<places::local::LocalCodes>>,
 }
@@ -109,6 +111,7 @@ impl AppState {
             police,
             provinces: std::sync::OnceLock::new(),
             visits: std::sync::OnceLock::new(),
+            stays: std::sync::OnceLock::new(),
             local_codes: std::sync::OnceLock::new(),
         }))
     }
@@ -127,14 +130,28 @@ impl AppState {
     }
 
     /// The queue of site visits to store (see `checkin::batch`).
-    pub fn visits(&self) -> &checkin::batch::Visits {
+    pub fn visits(&self) -> &checkin::batch::Queue<checkin::batch::Visits> {
         self.visits.get_or_init(|| {
-            checkin::batch::Visits::start(
-                self.db.clone(),
-                self.cache.clone(),
-                self.tz(),
-                self.config.visit_repeat_minutes,
-            )
+            checkin::batch::Queue::start(checkin::batch::Visits {
+                db: self.db.clone(),
+                cache: self.cache.clone(),
+                tz: self.tz(),
+                repeat_minutes: self.config.visit_repeat_minutes,
+            })
+        })
+    }
+
+    /// The queue of visitors' stays to store (see `checkin::stay_batch`).
+    pub fn stays(&self) -> &checkin::batch::Queue<checkin::stay_batch::Stays> {
+        self.stays.get_or_init(|| {
+            checkin::batch::Queue::start(checkin::stay_batch::Stays {
+                db: self.db.clone(),
+                cache: self.cache.clone(),
+                cipher: self.cipher.clone(),
+                tz: self.tz(),
+                base_url: self.config.base_url().to_owned(),
+                consent_version: self.config.consent_version.clone(),
+            })
         })
     }
 

@@ -132,3 +132,120 @@ async fn count_ins_sent_at_once_are_each_stored_exactly_once(pool: sqlx::PgPool)
     let live = luutru::stats::live::get(&app.state, None).await.unwrap();
     assert_eq!(live.attraction_visitors_today, people);
 }
+
+fn stay(code: &Value, passport: &str) -> Value {
+    json!({
+        "code": code,
+        "guests": [{"full_name": "Kim Min Jun", "date_of_birth": "1990-01-01", "sex": "M",
+                    "nationality": "KOR", "document_type": "passport", "document_number": passport},
+                   {"full_name": "Kim Ji Woo", "date_of_birth": "2018-05-05", "sex": "F",
+                    "nationality": "KOR", "with_guest": 0}],
+        "expected_departure": (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
+        "consent": true,
+    })
+}
+
+#[sqlx::test]
+async fn stays_sent_at_once_are_each_stored_exactly_once(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let hotel = app.hotel(&office).await;
+    let code = hotel["code"].clone();
+
+    // 60 families, each with a key of its own; 10 keys each sent three times
+    // at once; one passport sent five times at once under five keys (a
+    // double entry: one stays, four are refused).
+    let mut sends = Vec::new();
+    for i in 0..60 {
+        sends.push(("own", stay(&code, &format!("M{i:07}")), format!("own-{i}")));
+    }
+    for i in 0..10 {
+        for _ in 0..3 {
+            sends.push((
+                "retried",
+                stay(&code, &format!("R{i:07}")),
+                format!("retried-{i}"),
+            ));
+        }
+    }
+    for i in 0..5 {
+        sends.push(("twice", stay(&code, "D0000001"), format!("twice-{i}")));
+    }
+    let answers = join_all(sends.iter().map(|(kind, body, key)| {
+        let app = &app;
+        async move {
+            (
+                *kind,
+                key.clone(),
+                count_in(app, body.clone(), Some(key.clone())).await,
+            )
+        }
+    }))
+    .await;
+
+    let mut own = HashSet::new();
+    let mut retried: HashMap<String, HashSet<String>> = HashMap::new();
+    let (mut kept, mut refused) = (0, Vec::new());
+    for (kind, key, (status, body)) in &answers {
+        let id = body["stay_id"].as_str().unwrap_or_default().to_owned();
+        match (*kind, *status) {
+            ("own", StatusCode::CREATED) => {
+                assert_eq!(body["guests"].as_array().unwrap().len(), 2, "{body}");
+                assert!(own.insert(id));
+            }
+            ("retried", StatusCode::CREATED) => {
+                retried.entry(key.clone()).or_default().insert(id);
+            }
+            ("twice", StatusCode::CREATED) => kept += 1,
+            ("twice", StatusCode::UNPROCESSABLE_ENTITY) => {
+                assert_eq!(
+                    body["codes"]["guests[0].document_number"],
+                    json!(["already_in_house"]),
+                    "{body}"
+                );
+                refused.push(key.clone());
+            }
+            (kind, status) => panic!("{kind} answered {status}: {body}"),
+        }
+    }
+    assert_eq!(own.len(), 60);
+    assert_eq!(retried.len(), 10);
+    assert!(retried.values().all(|ids| ids.len() == 1), "{retried:?}");
+    assert_eq!((kept, refused.len()), (1, 4), "one passport in house once");
+
+    // A refused check-in gave its key back: corrected, the same key is a
+    // new check-in.
+    let (status, body) = count_in(&app, stay(&code, "D0000002"), Some(refused[0].clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (stays, guests, identities, with_parent): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM stays), (SELECT count(*) FROM guests),
+                (SELECT count(*) FROM guest_identities),
+                (SELECT count(*) FROM guests WHERE companion_of IS NOT NULL)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let acknowledged = 60 + 10 + 1 + 1;
+    assert_eq!(stays, acknowledged);
+    assert_eq!(
+        (guests, identities, with_parent),
+        (2 * acknowledged, 2 * acknowledged, acknowledged)
+    );
+    // Every stored document reads back under the key.
+    let sealed: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT document_number FROM guest_identities WHERE document_number IS NOT NULL",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(sealed.len() as i64, acknowledged);
+    for number in &sealed {
+        assert!(app.state.cipher.decrypt(number).is_ok());
+    }
+    let live = luutru::stats::live::get(&app.state, None).await.unwrap();
+    assert_eq!(
+        (live.guests_in_house, live.arrivals_today),
+        (2 * acknowledged, 2 * acknowledged)
+    );
+}

@@ -10,6 +10,7 @@
 //! gets the error and nothing of the batch is stored.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -56,97 +57,120 @@ pub enum Written {
     Alone,
 }
 
-type Job = (Visit, oneshot::Sender<Result<Written>>);
-
-/// The queue in front of the writers.
-pub struct Visits {
-    queue: mpsc::Sender<Job>,
+/// A kind of check-in written in batches.
+pub trait Batch: Send + Sync + 'static {
+    type Job: Send + 'static;
+    /// What a batch holds, for the logs.
+    const WHAT: &'static str;
+    /// Write the jobs in one transaction and refresh what follows its
+    /// commit. Each job gets its outcome; an error stores none of them.
+    fn write(
+        &self,
+        jobs: &[Self::Job],
+    ) -> impl Future<Output = Result<Vec<Result<Written>>>> + Send;
 }
 
-impl Visits {
+type Job<B> = (<B as Batch>::Job, oneshot::Sender<Result<Written>>);
+type Jobs<B> = Arc<Mutex<mpsc::Receiver<Job<B>>>>;
+
+/// The queue in front of a kind's writers.
+pub struct Queue<B: Batch> {
+    queue: mpsc::Sender<Job<B>>,
+}
+
+impl<B: Batch> Queue<B> {
     /// Start the writers; they stop once the queue is dropped.
-    pub fn start(db: PgPool, cache: Cache, tz: Tz, repeat_minutes: i64) -> Visits {
+    pub fn start(batch: B) -> Queue<B> {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        let jobs = Arc::new(Mutex::new(jobs));
+        let jobs: Jobs<B> = Arc::new(Mutex::new(jobs));
+        let batch = Arc::new(batch);
         for _ in 0..WRITERS {
-            let writer = Writer {
-                db: db.clone(),
-                cache: cache.clone(),
-                tz,
-                repeat_minutes,
-            };
-            tokio::spawn(writer.run(jobs.clone()));
+            tokio::spawn(run(batch.clone(), jobs.clone()));
         }
-        Visits { queue }
+        Queue { queue }
     }
 
-    /// Store a count-in with the next batch; returns after its commit.
-    pub async fn write(&self, visit: Visit) -> Result<Written> {
+    /// Store a check-in with the next batch; returns after its commit.
+    pub async fn write(&self, job: B::Job) -> Result<Written> {
         let (reply, answer) = oneshot::channel();
-        let stopped = Error::Unavailable("the visit counter");
-        if self.queue.send((visit, reply)).await.is_err() {
+        let stopped = Error::Unavailable("the check-in writer");
+        if self.queue.send((job, reply)).await.is_err() {
             return Err(stopped);
         }
         answer.await.unwrap_or(Err(stopped))
     }
 }
 
-struct Writer {
-    db: PgPool,
-    cache: Cache,
-    tz: Tz,
-    repeat_minutes: i64,
-}
-
-impl Writer {
-    async fn run(self, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
-        loop {
-            let mut batch = Vec::new();
-            {
-                let mut jobs = jobs.lock().await;
-                match jobs.recv().await {
-                    Some(job) => batch.push(job),
-                    None => return,
-                }
-                while batch.len() < MAX_BATCH {
-                    match jobs.try_recv() {
-                        Ok(job) => batch.push(job),
-                        Err(_) => break,
-                    }
+async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>) {
+    loop {
+        let mut taken = Vec::new();
+        {
+            let mut jobs = jobs.lock().await;
+            match jobs.recv().await {
+                Some(job) => taken.push(job),
+                None => return,
+            }
+            while taken.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => taken.push(job),
+                    Err(_) => break,
                 }
             }
-            let (visits, replies): (Vec<Visit>, Vec<_>) = batch.into_iter().unzip();
-            tracing::debug!(size = visits.len(), "writing a batch of visits");
-            match write_batch(&self.db, self.tz, self.repeat_minutes, &visits).await {
-                Ok(written) => {
-                    // The live figures follow the commit, once for the batch.
-                    let mut places: Vec<i64> = visits
-                        .iter()
-                        .zip(&written)
-                        .filter(|(_, w)| matches!(w, Written::Answer(StatusCode::CREATED, _)))
-                        .map(|(v, _)| v.place_id)
-                        .collect();
-                    places.sort_unstable();
-                    places.dedup();
-                    crate::stats::live::invalidate_places(&self.cache, self.tz, &places).await;
-                    for (reply, written) in replies.into_iter().zip(written) {
-                        let _ = reply.send(Ok(written));
-                    }
+        }
+        let (jobs_now, replies): (Vec<B::Job>, Vec<_>) = taken.into_iter().unzip();
+        tracing::debug!(size = jobs_now.len(), what = B::WHAT, "writing a batch");
+        match batch.write(&jobs_now).await {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(outcome);
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, size = visits.len(), "a batch of visits was not stored");
-                    let unavailable = e.status() == StatusCode::SERVICE_UNAVAILABLE;
-                    for reply in replies {
-                        let _ = reply.send(Err(if unavailable {
-                            Error::Unavailable("the database")
-                        } else {
-                            Error::Internal(anyhow::anyhow!("a batch of visits failed: {e}"))
-                        }));
-                    }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, size = jobs_now.len(), what = B::WHAT, "a batch was not stored");
+                let unavailable = e.status() == StatusCode::SERVICE_UNAVAILABLE;
+                for reply in replies {
+                    let _ = reply.send(Err(if unavailable {
+                        Error::Unavailable("the database")
+                    } else {
+                        Error::Internal(anyhow::anyhow!("a batch of {} failed: {e}", B::WHAT))
+                    }));
                 }
             }
         }
     }
+}
+
+/// Site visits, written in batches.
+pub struct Visits {
+    pub db: PgPool,
+    pub cache: Cache,
+    pub tz: Tz,
+    pub repeat_minutes: i64,
+}
+
+impl Batch for Visits {
+    type Job = Visit;
+    const WHAT: &'static str = "visits";
+
+    async fn write(&self, visits: &[Visit]) -> Result<Vec<Result<Written>>> {
+        let written = write_visits(&self.db, self.tz, self.repeat_minutes, visits).await?;
+        // The live figures follow the commit, once for the batch.
+        let places = visits
+            .iter()
+            .zip(&written)
+            .filter(|(_, w)| matches!(w, Written::Answer(StatusCode::CREATED, _)))
+            .map(|(v, _)| v.place_id);
+        invalidate(&self.cache, self.tz, places).await;
+        Ok(written.into_iter().map(Ok).collect())
+    }
+}
+
+/// Refresh the live figures of the places a batch added to.
+async fn invalidate(cache: &Cache, tz: Tz, places: impl Iterator<Item = i64>) {
+    let mut places: Vec<i64> = places.collect();
+    places.sort_unstable();
+    places.dedup();
+    crate::stats::live::invalidate_places(cache, tz, &places).await;
 }
 
 /// The answer to a count-in, the same whether it was written in a batch or
@@ -169,7 +193,7 @@ pub fn answer(
     })
 }
 
-async fn write_batch(
+async fn write_visits(
     db: &PgPool,
     tz: Tz,
     repeat_minutes: i64,

@@ -10,3 +10,4 @@ pub mod pages;
 pub mod repo;
 pub mod routes;
 pub mod service;
+pub mod stay_batch;

@@ -91,6 +91,21 @@ impl Sealed {
     }
 }
 
+/// Refuse guest `i` of a check-in: their document is in house at the place
+/// already (in `room`, when one is known).
+pub fn already_in_house(errors: &mut crate::error::FieldErrors, i: usize, room: &str) {
+    let at = if room.is_empty() {
+        String::new()
+    } else {
+        format!(" (room {room})")
+    };
+    errors.add(
+        format!("guests[{i}].document_number"),
+        "already_in_house",
+        format!("a guest with this document is already in house here{at}: ask the desk"),
+    );
+}
+
 pub async fn insert_stay(
     tx: &mut PgConnection,
     cipher: &DataCipher,
@@ -121,18 +136,7 @@ pub async fn insert_stay(
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(room) = room {
-                let at = if room.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (room {room})")
-                };
-                errors.add(
-                    format!("guests[{i}].document_number"),
-                    "already_in_house",
-                    format!(
-                        "a guest with this document is already in house here{at}: ask the desk"
-                    ),
-                );
+                already_in_house(&mut errors, i, &room);
             }
         }
         if !errors.is_empty() {

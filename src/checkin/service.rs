@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Digest;
 
-use super::batch;
 use super::model::{self, GuestInput, Purpose};
 use super::repo::{self, NewStay};
+use super::{batch, stay_batch};
 use crate::error::{Error, FieldErrors, Result};
 use crate::idempotency::{self, Start};
 use crate::localtime;
@@ -191,6 +191,30 @@ async fn stay(
     };
 
     let token = crate::auth::repo::new_token();
+    let written = state
+        .stays()
+        .write(stay_batch::Stay {
+            place_id: target.place_id,
+            place_name: target.name.clone(),
+            expected_departure: departure,
+            purpose,
+            presence,
+            token: token.clone(),
+            guests: guests.clone(),
+            key: key.map(|k| {
+                (
+                    scope.to_owned(),
+                    k.to_owned(),
+                    idempotency::request_hash(req),
+                )
+            }),
+        })
+        .await?;
+    if let batch::Written::Answer(status, body) = written {
+        return Ok((status, body));
+    }
+    // Its key was used before: the first answer again, or a conflict (or,
+    // should the first one's key have expired in between, a stay of its own).
     let mut guard = match idempotency::start(&state.db, scope, key, req).await? {
         Start::Replay(status, body) => return Ok((status, body)),
         Start::Fresh(guard) => guard,

@@ -1,0 +1,375 @@
+//! Visitors' own check-ins at accommodations, written in batches (see
+//! `batch`): the stays, their guests and the guests' sealed personal data of
+//! every check-in that arrived together go in as three multi-row inserts in
+//! one transaction, after one lookup of all their documents among the
+//! guests in house.
+
+use std::collections::HashSet;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::batch::{Batch, Written};
+use super::model::{Guest, Purpose};
+use super::repo::{self, Sealed};
+use crate::cache::Cache;
+use crate::crypto::DataCipher;
+use crate::error::{Error, FieldErrors, Result};
+use crate::idempotency::{self, Claim};
+use crate::localtime;
+
+/// A visitor's check-in at an accommodation, checked and ready to store.
+pub struct Stay {
+    pub place_id: i64,
+    pub place_name: String,
+    pub expected_departure: NaiveDate,
+    pub purpose: Purpose,
+    /// printed_code or desk_screen
+    pub presence: &'static str,
+    /// The check-out token handed to the visitor.
+    pub token: String,
+    pub guests: Vec<Guest>,
+    /// The request's idempotency key, with its scope and the request's hash.
+    pub key: Option<(String, String, Vec<u8>)>,
+}
+
+/// Visitors' stays, written in batches.
+pub struct Stays {
+    pub db: PgPool,
+    pub cache: Cache,
+    pub cipher: DataCipher,
+    pub tz: Tz,
+    pub base_url: String,
+    pub consent_version: String,
+}
+
+impl Batch for Stays {
+    type Job = Stay;
+    const WHAT: &'static str = "stays";
+
+    async fn write(&self, stays: &[Stay]) -> Result<Vec<Result<Written>>> {
+        let outcomes = self.write_stays(stays).await?;
+        let places = stays
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| matches!(o, Ok(Written::Answer(..))))
+            .map(|(s, _)| s.place_id);
+        let mut places: Vec<i64> = places.collect();
+        places.sort_unstable();
+        places.dedup();
+        crate::stats::live::invalidate_places(&self.cache, self.tz, &places).await;
+        Ok(outcomes)
+    }
+}
+
+/// One guest's row, with what the inserts need.
+struct Row<'a> {
+    stay: usize,
+    stay_id: Uuid,
+    guest_id: Uuid,
+    position: i16,
+    guest: &'a Guest,
+    deadline: DateTime<Utc>,
+    companion: Option<Uuid>,
+    sealed: Sealed,
+}
+
+impl Stays {
+    async fn write_stays(&self, stays: &[Stay]) -> Result<Vec<Result<Written>>> {
+        let mut tx = self.db.begin().await?;
+        let mut outcomes: Vec<Option<Result<Written>>> = stays.iter().map(|_| None).collect();
+
+        // Idempotency keys: a request whose key was used before is answered
+        // on its own.
+        let keyed: Vec<(usize, Claim)> = stays
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.key
+                    .as_ref()
+                    .map(|(scope, key, hash)| (i, Claim { scope, key, hash }))
+            })
+            .collect();
+        if !keyed.is_empty() {
+            let claims: Vec<Claim> = keyed.iter().map(|(_, c)| *c).collect();
+            let owned = idempotency::claim_many(&mut tx, &claims).await?;
+            for ((i, _), owned) in keyed.iter().zip(owned) {
+                if !owned {
+                    outcomes[*i] = Some(Ok(Written::Alone));
+                }
+            }
+        }
+
+        // A document already in house at the place (or earlier in this
+        // batch) is a double entry, refused as a check-in alone would be.
+        let now = Utc::now();
+        let arrival_date = localtime::date(self.tz, now);
+        let mut rows: Vec<Row> = Vec::new();
+        for (i, stay) in stays.iter().enumerate() {
+            if outcomes[i].is_some() {
+                continue;
+            }
+            let stay_id = Uuid::now_v7();
+            let ids: Vec<Uuid> = stay.guests.iter().map(|_| Uuid::now_v7()).collect();
+            for (position, guest) in stay.guests.iter().enumerate() {
+                rows.push(Row {
+                    stay: i,
+                    stay_id,
+                    guest_id: ids[position],
+                    position: position as i16,
+                    guest,
+                    deadline: repo::notify_deadline(self.tz, guest.is_vietnamese(), now),
+                    companion: guest.companion.map(|c| ids[c]),
+                    sealed: Sealed::of(&self.cipher, guest),
+                });
+            }
+        }
+        let documents: Vec<(usize, i64, &[u8])> = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(r, row)| {
+                let index = row.sealed.document_index.as_deref()?;
+                Some((r, stays[row.stay].place_id, index))
+            })
+            .collect();
+        let mut in_house: Vec<(usize, String)> = Vec::new();
+        if !documents.is_empty() {
+            let found = sqlx::query!(
+                r#"SELECT t.r AS "r!", COALESCE(s.room, '') AS "room!"
+                   FROM unnest($1::int[], $2::bigint[], $3::bytea[]) AS t(r, place_id, doc)
+                   JOIN guest_identities gi ON gi.document_index = t.doc
+                   JOIN guests g ON g.id = gi.guest_id AND g.place_id = t.place_id AND g.departed_at IS NULL
+                   JOIN stays s ON s.id = g.stay_id AND s.status = 'active'"#,
+                &documents.iter().map(|d| d.0 as i32).collect::<Vec<_>>(),
+                &documents.iter().map(|d| d.1).collect::<Vec<_>>(),
+                &documents.iter().map(|d| d.2).collect::<Vec<_>>() as &[&[u8]]
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            in_house.extend(found.into_iter().map(|f| (f.r as usize, f.room)));
+            let mut seen = HashSet::new();
+            for &(r, place, index) in &documents {
+                if !seen.insert((place, index)) {
+                    in_house.push((r, String::new()));
+                }
+            }
+        }
+        let mut refused: Vec<Option<FieldErrors>> = stays.iter().map(|_| None).collect();
+        for (r, room) in in_house {
+            let row = &rows[r];
+            repo::already_in_house(
+                refused[row.stay].get_or_insert_with(FieldErrors::default),
+                row.position as usize,
+                &room,
+            );
+        }
+        // A refused check-in gives its key back, so that a corrected retry
+        // is not taken for the same request.
+        let released: Vec<Claim> = keyed
+            .iter()
+            .filter(|(i, _)| refused[*i].is_some())
+            .map(|(_, c)| *c)
+            .collect();
+        idempotency::release_many(&mut tx, &released).await?;
+        rows.retain(|row| refused[row.stay].is_none());
+        for (i, errors) in refused.into_iter().enumerate() {
+            if let Some(mut errors) = errors {
+                // The same guest refused twice reads once.
+                for list in errors.0.values_mut() {
+                    list.dedup();
+                }
+                outcomes[i] = Some(Err(Error::Validation(errors)));
+            }
+        }
+
+        let stored: Vec<usize> = (0..stays.len())
+            .filter(|i| outcomes[*i].is_none())
+            .collect();
+        if !stored.is_empty() {
+            let stay_ids: Vec<Uuid> = stored
+                .iter()
+                .map(|&i| {
+                    rows.iter()
+                        .find(|r| r.stay == i)
+                        .map_or_else(Uuid::now_v7, |r| r.stay_id)
+                })
+                .collect();
+            self.insert(&mut tx, stays, &stored, &stay_ids, &rows, now, arrival_date)
+                .await?;
+            for (&i, &stay_id) in stored.iter().zip(&stay_ids) {
+                let stay = &stays[i];
+                let guests: Vec<_> = rows
+                    .iter()
+                    .filter(|r| r.stay == i)
+                    .map(|r| json!({"id": r.guest_id, "position": r.position, "notify_deadline": r.deadline}))
+                    .collect();
+                let body = json!({
+                    "kind": "stay",
+                    "stay_id": stay_id,
+                    "checkout_token": stay.token,
+                    "receipt_url": format!("{}/stay/{stay_id}?t={}", self.base_url, stay.token),
+                    "place": {"id": stay.place_id, "name": stay.place_name},
+                    "arrived_at": now,
+                    "expected_departure": stay.expected_departure,
+                    "guests": guests,
+                });
+                outcomes[i] = Some(Ok(Written::Answer(StatusCode::CREATED, body)));
+            }
+        }
+
+        let answers: Vec<(Claim, StatusCode, &serde_json::Value)> = keyed
+            .iter()
+            .filter_map(|(i, claim)| match &outcomes[*i] {
+                Some(Ok(Written::Answer(status, body))) => Some((*claim, *status, body)),
+                _ => None,
+            })
+            .collect();
+        idempotency::finish_many(&mut tx, &answers).await?;
+        tx.commit().await?;
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(Ok(Written::Alone)))
+            .collect())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        stays: &[Stay],
+        stored: &[usize],
+        stay_ids: &[Uuid],
+        rows: &[Row<'_>],
+        now: DateTime<Utc>,
+        arrival_date: NaiveDate,
+    ) -> Result<()> {
+        let of = |i: &usize| &stays[*i];
+        sqlx::query!(
+            "INSERT INTO stays (id, place_id, arrived_at, arrival_date, expected_departure, purpose,
+                                source, presence, consent_version, checkout_token_hash)
+             SELECT id, place_id, $1, $2, departure, purpose, 'self_qr', presence, $3, token_hash
+             FROM unnest($4::uuid[], $5::bigint[], $6::date[], $7::text[], $8::text[], $9::bytea[])
+                  AS s(id, place_id, departure, purpose, presence, token_hash)",
+            now,
+            arrival_date,
+            self.consent_version,
+            stay_ids,
+            &stored.iter().map(|i| of(i).place_id).collect::<Vec<_>>(),
+            &stored
+                .iter()
+                .map(|i| of(i).expected_departure)
+                .collect::<Vec<_>>(),
+            &stored
+                .iter()
+                .map(|i| of(i).purpose.as_str())
+                .collect::<Vec<_>>() as &[&str],
+            &stored.iter().map(|i| of(i).presence).collect::<Vec<_>>() as &[&str],
+            &stored
+                .iter()
+                .map(|i| crate::auth::repo::token_hash(&of(i).token))
+                .collect::<Vec<_>>()
+        )
+        .execute(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        sqlx::query!(
+            "INSERT INTO guests (id, stay_id, place_id, position, arrived_at, arrival_date, nationality,
+                                 residence_country, sex, age_band, document_type, capture, companion_of,
+                                 notify_deadline)
+             SELECT id, stay_id, place_id, position, $1, $2, nationality, residence, sex, age_band,
+                    document_type, capture, companion_of, deadline
+             FROM unnest($3::uuid[], $4::uuid[], $5::bigint[], $6::int2[], $7::text[], $8::text[],
+                         $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[], $14::timestamptz[])
+                  AS g(id, stay_id, place_id, position, nationality, residence, sex, age_band,
+                       document_type, capture, companion_of, deadline)",
+            now,
+            arrival_date,
+            &rows.iter().map(|r| r.guest_id).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.stay_id).collect::<Vec<_>>(),
+            &rows
+                .iter()
+                .map(|r| stays[r.stay].place_id)
+                .collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.position).collect::<Vec<_>>(),
+            &rows
+                .iter()
+                .map(|r| r.guest.nationality.as_str())
+                .collect::<Vec<_>>() as &[&str],
+            &rows
+                .iter()
+                .map(|r| r.guest.residence_country.as_str())
+                .collect::<Vec<_>>() as &[&str],
+            &rows.iter().map(|r| r.guest.sex).collect::<Vec<_>>() as &[&str],
+            &rows
+                .iter()
+                .map(|r| localtime::age_band(r.guest.date_of_birth, arrival_date))
+                .collect::<Vec<_>>() as &[&str],
+            &rows
+                .iter()
+                .map(|r| r.guest.document.as_ref().map_or("none", |d| d.kind.as_str()))
+                .collect::<Vec<_>>() as &[&str],
+            &rows.iter().map(|r| r.guest.capture).collect::<Vec<_>>() as &[&str],
+            &rows.iter().map(|r| r.companion).collect::<Vec<_>>() as &[Option<Uuid>],
+            &rows.iter().map(|r| r.deadline).collect::<Vec<_>>()
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "INSERT INTO guest_identities (guest_id, full_name, name_search, date_of_birth, document_number,
+                                           document_index, address, phone, visa_number, document_expiry,
+                                           entry_date)
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::bytea[], $6::bytea[],
+                                  $7::bytea[], $8::bytea[], $9::bytea[], $10::date[], $11::date[])",
+            &rows.iter().map(|r| r.guest_id).collect::<Vec<_>>(),
+            &rows
+                .iter()
+                .map(|r| r.guest.full_name.as_str())
+                .collect::<Vec<_>>() as &[&str],
+            &rows
+                .iter()
+                .map(|r| r.sealed.name_search.as_str())
+                .collect::<Vec<_>>() as &[&str],
+            &rows
+                .iter()
+                .map(|r| r.guest.date_of_birth)
+                .collect::<Vec<_>>(),
+            &rows
+                .iter()
+                .map(|r| r.sealed.document_number.as_deref())
+                .collect::<Vec<_>>() as &[Option<&[u8]>],
+            &rows
+                .iter()
+                .map(|r| r.sealed.document_index.as_deref())
+                .collect::<Vec<_>>() as &[Option<&[u8]>],
+            &rows
+                .iter()
+                .map(|r| r.sealed.address.as_deref())
+                .collect::<Vec<_>>() as &[Option<&[u8]>],
+            &rows
+                .iter()
+                .map(|r| r.sealed.phone.as_deref())
+                .collect::<Vec<_>>() as &[Option<&[u8]>],
+            &rows
+                .iter()
+                .map(|r| r.sealed.visa_number.as_deref())
+                .collect::<Vec<_>>() as &[Option<&[u8]>],
+            &rows
+                .iter()
+                .map(|r| r.guest.document_expiry)
+                .collect::<Vec<_>>() as &[Option<NaiveDate>],
+            &rows
+                .iter()
+                .map(|r| r.guest.entry_date)
+                .collect::<Vec<_>>() as &[Option<NaiveDate>]
+        )
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+}
