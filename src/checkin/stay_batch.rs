@@ -139,10 +139,15 @@ impl Stays {
         let mut in_house: Vec<(usize, String)> = Vec::new();
         if !documents.is_empty() {
             let found = sqlx::query!(
-                r#"SELECT t.r AS "r!", COALESCE(s.room, '') AS "room!"
-                   FROM unnest($1::int[], $2::bigint[], $3::bytea[]) AS t(r, place_id, doc)
-                   JOIN guest_identities gi ON gi.document_index = t.doc
-                   JOIN guests g ON g.id = gi.guest_id AND g.place_id = t.place_id AND g.departed_at IS NULL
+                // The documents are looked up first, so a busy place's
+                // guests in house are never scanned.
+                r#"WITH same AS MATERIALIZED (
+                       SELECT t.r, t.place_id, gi.guest_id
+                       FROM unnest($1::int[], $2::bigint[], $3::bytea[]) AS t(r, place_id, doc)
+                       JOIN guest_identities gi ON gi.document_index = t.doc
+                   )
+                   SELECT same.r AS "r!", COALESCE(s.room, '') AS "room!" FROM same
+                   JOIN guests g ON g.id = same.guest_id AND g.place_id = same.place_id AND g.departed_at IS NULL
                    JOIN stays s ON s.id = g.stay_id AND s.status = 'active'"#,
                 &documents.iter().map(|d| d.0 as i32).collect::<Vec<_>>(),
                 &documents.iter().map(|d| d.1).collect::<Vec<_>>(),
