@@ -125,7 +125,9 @@ pub struct Config {
     /// Days after a guest's departure when their personal data (name, date
     /// of birth, document, address, phone, visa) is deleted; the facts the
     /// statistics need stay.
-    #[arg(long, env = "RETENTION_DAYS", default_value_t = 1095)]
+    /// At least one day: a guest in house is never purged.
+    #[arg(long, env = "RETENTION_DAYS", default_value_t = 1095,
+          value_parser = clap::value_parser!(i64).range(1..))]
     pub retention_days: i64,
 }
 
@@ -188,5 +190,32 @@ impl Config {
 
     pub fn base_url(&self) -> &str {
         self.public_base_url.trim_end_matches('/')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        config: super::Config,
+    }
+
+    fn parse(args: &[&str]) -> Result<super::Config, clap::Error> {
+        <Wrapper as clap::Parser>::try_parse_from(
+            std::iter::once("luutru").chain(args.iter().copied()),
+        )
+        .map(|w| w.config)
+    }
+
+    #[test]
+    fn retention_is_at_least_a_day() {
+        assert_eq!(
+            parse(&["--retention-days", "30"]).unwrap().retention_days,
+            30
+        );
+        let error = parse(&["--retention-days", "0"]).err().expect("refused");
+        assert!(error.to_string().contains("retention-days"), "{error}");
+        assert!(parse(&["--retention-days=-5"]).is_err());
     }
 }
