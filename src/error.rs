@@ -95,6 +95,9 @@ struct Body<'a> {
     /// their user's language.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     codes: BTreeMap<&'a str, Vec<&'a str>>,
+    /// The request's id, to quote when asking about this error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
 }
 
 impl Error {
@@ -196,6 +199,7 @@ impl IntoResponse for Error {
                 message,
                 errors,
                 codes,
+                request_id: crate::request_id::current(),
             }),
         )
             .into_response();

@@ -23,6 +23,7 @@ pub mod qr;
 pub mod ratelimit;
 pub mod regions;
 pub mod register;
+pub mod request_id;
 pub mod retention;
 pub mod seed;
 pub mod stats;
@@ -245,8 +246,14 @@ pub fn app(state: AppState) -> Router {
                 .extensions()
                 .get::<MatchedPath>()
                 .map_or("unmatched", MatchedPath::as_str);
-            tracing::info_span!("request", method = %req.method(), route)
+            let id = req
+                .headers()
+                .get(&request_id::HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %req.method(), route, request_id = id)
         }))
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 

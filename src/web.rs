@@ -150,8 +150,13 @@ impl IntoResponse for PageError {
             }
         }
         if status.is_server_error() {
-            // The JSON response logs the cause; the page says only what a person can act on.
+            // The JSON response logs the cause; the page says only what a
+            // person can act on, and the reference that finds the cause.
             let _ = self.error.into_response();
+            if let Some(id) = crate::request_id::current() {
+                message.push(' ');
+                message.push_str(&t.get("page.reference").replace("{id}", &id));
+            }
         }
         render_status(
             status,

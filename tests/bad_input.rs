@@ -317,3 +317,59 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
         "the second guest is kept"
     );
 }
+
+#[sqlx::test]
+async fn every_error_carries_the_request_id_its_logs_carry(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    // An id of our own is made for each request, in the header and the body.
+    let response = app
+        .client
+        .post(app.url("/api/v1/checkins"))
+        .json(&serde_json::json!({"code": "NOT-A-CODE"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error());
+    let header = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["request_id"], serde_json::json!(header));
+    assert_eq!(header.len(), 32);
+    // A proxy's id is kept when it is a plain one, replaced when it is not.
+    for (sent, kept) in [("lb-7f3a-0001", true), ("bad id\twith tab", false)] {
+        let response = app
+            .client
+            .get(app.url("/api/v1/places/1"))
+            .header("x-request-id", sent)
+            .send()
+            .await
+            .unwrap();
+        let header = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(header == sent, kept, "{header}");
+        assert_eq!(body["request_id"], serde_json::json!(header));
+    }
+    // A page that fails on our side names the reference in the reader's language.
+    app.pool.close().await;
+    let response = app
+        .client
+        .get(app.url(&format!("/stay/{}?t=x&lang=en", uuid::Uuid::now_v7())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains(&format!("quote this reference: {id}")),
+        "{page}"
+    );
+}

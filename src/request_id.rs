@@ -1,0 +1,54 @@
+//! Every request gets an id: the `X-Request-Id` a proxy in front of us set,
+//! when it is a sane one, else one made here. It is in the request's log
+//! span, in the response's `X-Request-Id` header and in the body of every
+//! error (a JSON `request_id`; on a page, a reference to quote), so that a
+//! visitor's complaint leads to the log lines of their request.
+
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+pub static HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static CURRENT: String;
+}
+
+/// The id of the request being answered, inside [`assign`].
+pub fn current() -> Option<String> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+fn sane(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+pub async fn assign(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(&HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| sane(id))
+        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned);
+    let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    request.headers_mut().insert(HEADER.clone(), value.clone());
+    let mut response = CURRENT.scope(id, next.run(request)).await;
+    response.headers_mut().insert(HEADER.clone(), value);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_short_plain_ids_are_taken_from_outside() {
+        assert!(super::sane("5f0c2a9e-1b2c-4d5e-8f90-a1b2c3d4e5f6"));
+        assert!(!super::sane(""));
+        assert!(!super::sane("a b"));
+        assert!(!super::sane("x\u{1b}[31m"));
+        assert!(!super::sane(&"a".repeat(65)));
+    }
+}
