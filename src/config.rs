@@ -214,7 +214,7 @@ mod tests {
             parse(&["--retention-days", "30"]).unwrap().retention_days,
             30
         );
-        let error = parse(&["--retention-days", "0"]).err().expect("refused");
+        let error = parse(&["--retention-days", "0"]).expect_err("refused");
         assert!(error.to_string().contains("retention-days"), "{error}");
         assert!(parse(&["--retention-days=-5"]).is_err());
     }
