@@ -186,3 +186,126 @@ async fn a_visitor_sees_what_is_stored_about_them_with_their_link(pool: sqlx::Pg
     );
     assert!(!page.contains("Võ Thị Minh"));
 }
+
+/// Run a PostgreSQL client program; panic with its message if it fails.
+fn run(program: &str, args: &[&str]) {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    assert!(
+        out.status.success(),
+        "{program}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const NAMES: [&str; 5] = ["An", "Bình", "Chi", "Dũng", "Em"];
+
+#[sqlx::test]
+async fn a_backup_restores_every_stay_and_it_still_decrypts(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    for i in 0..5 {
+        app.check_in(
+            &place,
+            json!([guest(
+                &format!("Lê Văn {}", NAMES[i]),
+                &format!("07908800{i:04}")
+            )]),
+            2,
+        )
+        .await;
+    }
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let url = std::env::var("DATABASE_URL").unwrap();
+    let server = &url[..url.rfind('/').unwrap()];
+    let restored = format!("luutru_restored_{}", uuid::Uuid::new_v4().simple());
+    let file = std::env::temp_dir().join(format!("{database}.dump"));
+    let file = file.to_str().unwrap();
+
+    // The documented round trip: a custom-format dump, restored into a new
+    // database.
+    run(
+        "pg_dump",
+        &[
+            "--format=custom",
+            "--file",
+            file,
+            &format!("{server}/{database}"),
+        ],
+    );
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{restored}\""))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE \"{restored}\""))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    run(
+        "pg_restore",
+        &[
+            "--exit-on-error",
+            "--dbname",
+            &format!("{server}/{restored}"),
+            file,
+        ],
+    );
+    std::fs::remove_file(file).unwrap();
+
+    let copy = sqlx::PgPool::connect(&format!("{server}/{restored}"))
+        .await
+        .unwrap();
+    let read = |pool: sqlx::PgPool| async move {
+        let rows: Vec<(uuid::Uuid, String, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+            "SELECT g.stay_id, i.full_name, i.document_number, i.address
+             FROM guests g JOIN guest_identities i ON i.guest_id = g.id ORDER BY g.id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        rows
+    };
+    let (before, after) = (read(app.pool.clone()).await, read(copy.clone()).await);
+    assert_eq!(after.len(), 5);
+    assert_eq!(before, after, "every stay and guest is back, byte for byte");
+    for (i, (_, name, number, address)) in after.iter().enumerate() {
+        assert_eq!(name, &format!("Lê Văn {}", NAMES[i]));
+        assert_eq!(
+            app.state.cipher.decrypt(number).unwrap(),
+            format!("07908800{i:04}")
+        );
+        assert_eq!(
+            app.state.cipher.decrypt(address).unwrap(),
+            "88 Đường Hạ Long, Phường 2"
+        );
+    }
+    // The figures come out the same from the copy.
+    let today = luutru::localtime::today(chrono_tz::Asia::Ho_Chi_Minh);
+    let summary = |pool: sqlx::PgPool| async move {
+        luutru::stats::repo::summary(
+            &pool,
+            today,
+            today,
+            today,
+            None,
+            chrono_tz::Asia::Ho_Chi_Minh,
+        )
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        serde_json::to_value(summary(app.pool.clone()).await).unwrap(),
+        serde_json::to_value(summary(copy.clone()).await).unwrap()
+    );
+    copy.close().await;
+    sqlx::query(&format!("DROP DATABASE \"{restored}\" WITH (FORCE)"))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+}
