@@ -207,13 +207,10 @@ async fn a_backup_restores_every_stay_and_it_still_decrypts(pool: sqlx::PgPool) 
     let app = spawn(pool).await;
     let office = app.sign_in_as(Role::Office, &[]).await;
     let place = app.hotel(&office).await;
-    for i in 0..5 {
+    for (i, name) in NAMES.iter().enumerate() {
         app.check_in(
             &place,
-            json!([guest(
-                &format!("Lê Văn {}", NAMES[i]),
-                &format!("07908800{i:04}")
-            )]),
+            json!([guest(&format!("Lê Văn {name}"), &format!("07908800{i:04}"))]),
             2,
         )
         .await;
