@@ -96,15 +96,20 @@ impl Cache {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let conn = self.connection().await?;
+        let Some(conn) = self.connection().await else {
+            crate::metrics::redis_fallback("unreachable");
+            return None;
+        };
         match tokio::time::timeout(COMMAND_TIMEOUT, f(conn)).await {
             Ok(Ok(v)) => Some(v),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "redis command failed");
+                crate::metrics::redis_fallback("error");
                 None
             }
             Err(_) => {
                 tracing::warn!("redis command timed out");
+                crate::metrics::redis_fallback("timeout");
                 None
             }
         }

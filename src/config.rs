@@ -59,6 +59,10 @@ pub struct Config {
     pub redis_prefix: String,
     #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
     pub bind_addr: SocketAddr,
+    /// Where Prometheus metrics are served (`GET /metrics`), on a listener
+    /// of their own; none when unset. Keep it off the public network.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
     /// What QR codes point at, e.g. https://luutru.vungtau.gov.vn (no trailing slash).
     #[arg(long, env = "PUBLIC_BASE_URL", default_value = "http://127.0.0.1:8080")]
     pub public_base_url: String,

@@ -225,12 +225,13 @@ pub async fn cleanup_loop(pool: sqlx::PgPool) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        if let Err(e) = sqlx::query!(
+        let result = sqlx::query!(
             "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'"
         )
         .execute(&pool)
-        .await
-        {
+        .await;
+        crate::metrics::job_ran("idempotency_cleanup", result.is_ok());
+        if let Err(e) = result {
             tracing::warn!(error = %e, "idempotency cleanup failed");
         }
     }

@@ -17,6 +17,7 @@ pub mod health;
 pub mod i18n;
 pub mod idempotency;
 pub mod localtime;
+pub mod metrics;
 pub mod openapi;
 pub mod places;
 pub mod qr;
@@ -197,6 +198,7 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .fallback(web::not_found)
         .layer(axum::middleware::from_fn(web::reject_nul))
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
@@ -268,6 +270,21 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     tokio::spawn(checkin::departures::run(state.clone()));
     tokio::spawn(stats::rollup::run(state.db.clone()));
     tokio::spawn(retention::run(state.clone()));
+    if let Some(metrics_addr) = state.config.metrics_addr {
+        match metrics::install() {
+            Some(handle) => {
+                let listener = tokio::net::TcpListener::bind(metrics_addr).await?;
+                tracing::info!(%metrics_addr, "metrics on /metrics");
+                let router = metrics::router(state.clone(), handle);
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, router).await {
+                        tracing::error!(error = %e, "metrics listener stopped");
+                    }
+                });
+            }
+            None => tracing::warn!("metrics: no recorder, METRICS_ADDR ignored"),
+        }
+    }
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     // Once told to stop, stop taking connections and let the requests in
     // flight finish; a request (or a live stream) still open after the

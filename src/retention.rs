@@ -63,7 +63,9 @@ pub async fn run(state: AppState) {
         tick.tick().await;
         let cutoff = crate::localtime::today(state.tz())
             - chrono::Duration::days(state.config.retention_days);
-        match purge(&state.db, cutoff).await {
+        let result = purge(&state.db, cutoff).await;
+        crate::metrics::job_ran("retention_purge", result.is_ok());
+        match result {
             Ok(0) => {}
             Ok(n) => tracing::info!(guests = n, %cutoff, "personal data past retention deleted"),
             Err(e) => {

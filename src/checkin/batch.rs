@@ -119,6 +119,7 @@ async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>) {
         }
         let (jobs_now, replies): (Vec<B::Job>, Vec<_>) = taken.into_iter().unzip();
         tracing::debug!(size = jobs_now.len(), what = B::WHAT, "writing a batch");
+        crate::metrics::batch_written(B::WHAT, jobs_now.len());
         match batch.write(&jobs_now).await {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {

@@ -97,7 +97,9 @@ pub async fn run(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match run_once(&state.db, state.tz(), state.config.checkout_time).await {
+        let result = run_once(&state.db, state.tz(), state.config.checkout_time).await;
+        crate::metrics::job_ran("automatic_checkout", result.is_ok());
+        match result {
             Ok(places) => {
                 for place in places {
                     crate::stats::live::invalidate(&state, place).await;

@@ -211,6 +211,7 @@ async fn stay(
         })
         .await?;
     if let batch::Written::Answer(status, body) = written {
+        crate::metrics::checked_in("stay", "self_qr");
         return Ok((status, body));
     }
     // Its key was used before: the first answer again, or a conflict (or,
@@ -337,7 +338,12 @@ async fn visit(
         })
         .await?;
     match written {
-        batch::Written::Answer(status, body) => Ok((status, body)),
+        batch::Written::Answer(status, body) => {
+            if status == StatusCode::CREATED {
+                crate::metrics::checked_in("visit", "self_qr");
+            }
+            Ok((status, body))
+        }
         batch::Written::Alone => {
             let visit = Alone {
                 party,

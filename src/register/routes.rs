@@ -182,6 +182,7 @@ pub async fn create_stay(
         })).collect::<Vec<_>>(),
     });
     guard.commit(StatusCode::CREATED, &body).await?;
+    crate::metrics::checked_in("stay", "desk");
     crate::stats::live::invalidate(state, place_id).await;
     Ok((StatusCode::CREATED, body))
 }

@@ -31,7 +31,9 @@ pub async fn run(pool: PgPool) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = fold(&pool).await {
+        let result = fold(&pool).await;
+        crate::metrics::job_ran("statistics_fold", result.is_ok());
+        if let Err(e) = result {
             tracing::warn!(error = %e, "statistics fold failed; figures stay exact, reads get slower");
         }
     }
