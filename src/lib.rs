@@ -27,6 +27,7 @@ pub mod register;
 pub mod request_id;
 pub mod retention;
 pub mod seed;
+pub mod server;
 pub mod stats;
 pub mod telemetry;
 pub mod web;
@@ -285,24 +286,19 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
             None => tracing::warn!("metrics: no recorder, METRICS_ADDR ignored"),
         }
     }
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     // Once told to stop, stop taking connections and let the requests in
     // flight finish; a request (or a live stream) still open after the
     // grace period is cut, so the process always exits in time.
-    let stop = Arc::new(tokio::sync::Notify::new());
-    let server = axum::serve(listener, service).with_graceful_shutdown({
-        let stop = stop.clone();
-        async move {
-            shutdown_signal().await;
-            stop.notify_one();
-        }
-    });
-    tokio::select! {
-        served = server => served?,
-        () = async {
-            stop.notified().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => tracing::warn!("stopped with requests still open after {SHUTDOWN_GRACE:?}"),
+    let finished = server::run(
+        listener,
+        app(state),
+        server::Limits::default(),
+        shutdown_signal(),
+        SHUTDOWN_GRACE,
+    )
+    .await;
+    if !finished {
+        tracing::warn!("stopped with requests still open after {SHUTDOWN_GRACE:?}");
     }
     tracing::info!("stopped");
     Ok(())

@@ -373,3 +373,68 @@ async fn every_error_carries_the_request_id_its_logs_carry(pool: sqlx::PgPool) {
         "{page}"
     );
 }
+
+/// Write `parts` with a pause after each, then read what the server says
+/// until it closes the connection or 3 seconds pass.
+async fn talk(addr: std::net::SocketAddr, parts: &[(&[u8], u64)]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    for (bytes, pause_ms) in parts {
+        if stream.write_all(bytes).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(*pause_ms)).await;
+    }
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[sqlx::test]
+async fn slow_and_oversized_requests_are_cut_off(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = luutru::server::Limits {
+        header_read_timeout: std::time::Duration::from_secs(1),
+        max_header_bytes: 16 * 1024,
+    };
+    tokio::spawn(luutru::server::run(
+        listener,
+        luutru::app(app.state.clone()),
+        limits,
+        std::future::pending(),
+        std::time::Duration::from_secs(1),
+    ));
+    let request = b"GET /healthz HTTP/1.1\r\nHost: luutru\r\n\r\n".as_slice();
+
+    // A plain request is answered.
+    let answer = talk(addr, &[(request, 0)]).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // A client trickling its headers is cut off before it finishes.
+    let answer = talk(
+        addr,
+        &[
+            (b"GET /healthz HTTP/1.1\r\n".as_slice(), 700),
+            (b"Host: luutru\r\n".as_slice(), 700),
+            (b"\r\n".as_slice(), 0),
+        ],
+    )
+    .await;
+    assert!(!answer.contains(" 200 "), "{answer}");
+    // A connection left idle after its answer is closed: the next request
+    // on it gets nothing.
+    let answer = talk(addr, &[(request, 1500), (request, 0)]).await;
+    assert_eq!(answer.matches("HTTP/1.1 200").count(), 1, "{answer}");
+    // Headers beyond the limit get 431.
+    let big = format!(
+        "GET /healthz HTTP/1.1\r\nHost: luutru\r\nX-Filler: {}\r\n\r\n",
+        "a".repeat(40 * 1024)
+    );
+    let answer = talk(addr, &[(big.as_bytes(), 0)]).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+}
