@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::poster::Bundle;
 use super::render;
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, Role};
 use crate::error::{Error, FieldErrors, Result};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::places::repo::{self, qr_payload};
@@ -49,10 +49,8 @@ pub async fn poster(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<PosterQuery>,
 ) -> Result<Response> {
+    may_print(&user, id)?;
     let paper = parse_paper(q.paper.as_deref())?;
-    if user.role.works_at_places() && !user.works_at(id) {
-        return Err(Error::Forbidden("you do not work at this place"));
-    }
     let place = repo::get(&state.db, state.config.base_url(), id).await?;
     let pdf =
         super::poster::for_places(&state, &[place], paper, Bundle::Pdf, Box::new(|| {})).await?;
@@ -160,10 +158,14 @@ pub fn parse_paper(raw: Option<&str>) -> Result<super::poster::Paper> {
 
 /// The QR payload of a place the user may print: the office, admins and the place's own people.
 fn may_print(user: &CurrentUser, id: i64) -> Result<()> {
-    if user.role.works_at_places() && !user.works_at(id) {
-        return Err(Error::Forbidden("you do not work at this place"));
+    match user.role {
+        Role::Admin | Role::Office => Ok(()),
+        Role::Manager | Role::Staff if user.works_at(id) => Ok(()),
+        Role::Manager | Role::Staff => Err(Error::Forbidden("you do not work at this place")),
+        Role::Inspector => Err(Error::Forbidden(
+            "only the office and the place's people print its code",
+        )),
     }
-    Ok(())
 }
 
 async fn payload(state: &AppState, user: &CurrentUser, id: i64) -> Result<String> {

@@ -134,6 +134,12 @@ async fn build(
     place: Option<i64>,
     lang: Lang,
 ) -> Result<HotelPage, Error> {
+    // The office reads figures, never a register, not even its list.
+    if user.role == crate::auth::Role::Office {
+        return Err(Error::Forbidden(
+            "the tourism office does not see guests' personal data",
+        ));
+    }
     let only = user
         .role
         .works_at_places()

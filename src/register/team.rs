@@ -201,6 +201,9 @@ pub async fn remove(
     place_id: i64,
     user_id: i64,
 ) -> Result<()> {
+    // Refused before anything is looked up: who is a member stays unknown
+    // to those who may not manage the place.
+    user.require_place_admin(place_id)?;
     let (role, email) = member(&state.db, place_id, user_id).await?;
     may_manage(user, place_id, role)?;
     within_reach(state, user, user_id).await?;
@@ -252,6 +255,7 @@ pub async fn reset_password(
     user_id: i64,
     new_password: &str,
 ) -> Result<()> {
+    user.require_place_admin(place_id)?;
     let (role, email) = member(&state.db, place_id, user_id).await?;
     may_manage(user, place_id, role)?;
     within_reach(state, user, user_id).await?;
