@@ -631,7 +631,8 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
         exit 2
         ;;
     esac
-else
-    # Sourced: the caller's arguments are not ours; just make the services available.
+elif [ -z "${LUUTRU_SERVICES_SKIP:-}" ]; then
+    # Sourced: the caller's arguments are not ours; just make the services
+    # available (LUUTRU_SERVICES_SKIP=1: only the ensure_* helpers).
     luutru_services_start
 fi

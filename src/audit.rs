@@ -10,7 +10,7 @@ pub async fn record<'e, E>(
     place_id: Option<i64>,
     target: Option<&str>,
     detail: Value,
-) -> sqlx::Result<()>
+) -> crate::error::Result<()>
 where
     E: sqlx::PgExecutor<'e>,
 {
@@ -23,6 +23,14 @@ where
         detail
     )
     .execute(db)
-    .await?;
+    .await
+    .map_err(|e| match crate::error::Error::from(e) {
+        // Nothing is recorded about a place that does not exist: the
+        // request was about nothing.
+        e if e.constraint() == Some("audit_log_place_id_fkey") => {
+            crate::error::Error::NotFound("there is no such place")
+        }
+        e => e,
+    })?;
     Ok(())
 }

@@ -86,18 +86,24 @@ pub enum Error {
     Internal(#[from] anyhow::Error),
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    message: String,
+/// The body of every error answer of the API.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct Body<'a> {
+    /// What went wrong, in a sentence.
+    pub message: String,
+    /// Each field's problems, by field (`guests[1].date_of_birth`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    errors: BTreeMap<&'a str, Vec<&'a str>>,
+    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
+    pub errors: BTreeMap<&'a str, Vec<&'a str>>,
     /// The same problems as stable codes, for clients that show them in
     /// their user's language.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    codes: BTreeMap<&'a str, Vec<&'a str>>,
+    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
+    pub codes: BTreeMap<&'a str, Vec<&'a str>>,
     /// The request's id, to quote when asking about this error.
     #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<String>,
+    pub request_id: Option<String>,
 }
 
 impl Error {

@@ -64,13 +64,56 @@ use crate::AppState;
         crate::stats::chart_data::chart_csv,
         crate::stats::stream::live_stream,
     ),
+    modifiers(&ErrorAnswers),
     components(schemas(
+        crate::error::Body,
         crate::checkin::model::GuestInput,
         crate::documents::ParsedDocument,
         crate::documents::routes::ParseRequest
     ))
 )]
 pub struct ApiDoc;
+
+/// Every operation may also answer an error (a malformed path, query or
+/// body, a missing sign-in or right, a place that does not exist, too many
+/// requests, a database away): each is the same JSON, declared once as
+/// every operation's `default` answer.
+struct ErrorAnswers;
+
+impl utoipa::Modify for ErrorAnswers {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = ResponseBuilder::new()
+            .description(
+                "An error: 400 malformed, 401 not signed in, 403 not allowed, 404 not found, \
+                 409 conflict, 413 too large, 415 wrong content type, 422 a field to fix, \
+                 429 too many requests (Retry-After), 503 unavailable (Retry-After)",
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Error")))
+                    .build(),
+            )
+            .build();
+        for item in api.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation
+                    .responses
+                    .responses
+                    .entry("default".to_owned())
+                    .or_insert_with(|| error.clone().into());
+            }
+        }
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()

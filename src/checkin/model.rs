@@ -23,6 +23,7 @@ pub const CHILD_AGE: i32 = 14;
 pub struct GuestInput {
     pub full_name: Option<String>,
     /// YYYY-MM-DD
+    #[schema(format = Date)]
     pub date_of_birth: Option<String>,
     /// M, F or X
     pub sex: Option<String>,
@@ -36,8 +37,10 @@ pub struct GuestInput {
     /// Permanent address (Vietnamese guests).
     pub address: Option<String>,
     pub phone: Option<String>,
+    #[schema(format = Date)]
     pub document_expiry: Option<String>,
     pub visa_number: Option<String>,
+    #[schema(format = Date)]
     pub entry_date: Option<String>,
     /// Index of the adult in the same list this child travels with.
     pub with_guest: Option<u32>,

@@ -27,6 +27,7 @@ pub struct CheckinRequest {
     /// Accommodation: everyone staying, 1 to 60.
     pub guests: Option<Vec<GuestInput>>,
     /// Accommodation: YYYY-MM-DD.
+    #[schema(format = Date)]
     pub expected_departure: Option<String>,
     /// Accommodation: tourism, business, visiting_family or other.
     pub purpose: Option<String>,

@@ -19,7 +19,9 @@ use crate::{localtime, AppState};
 pub struct ChartQuery {
     /// by_day, by_month, nationality, ward, type, sites, provinces or hours
     pub chart: String,
+    #[param(format = Date)]
     pub from: Option<String>,
+    #[param(format = Date)]
     pub to: Option<String>,
 }
 

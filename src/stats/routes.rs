@@ -34,8 +34,10 @@ pub fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
     /// First local date (YYYY-MM-DD), default the first of this month.
+    #[param(format = Date)]
     pub from: Option<String>,
     /// Last local date, included; default today.
+    #[param(format = Date)]
     pub to: Option<String>,
     /// One place only (required for managers and staff: one of theirs).
     pub place_id: Option<i64>,
@@ -87,7 +89,9 @@ pub struct ComplianceQuery {
     /// An open establishment with no check-in for this many days is listed (default 7).
     pub days: Option<i64>,
     /// Arrival dates whose police notifications are checked (default this month).
+    #[param(format = Date)]
     pub from: Option<String>,
+    #[param(format = Date)]
     pub to: Option<String>,
 }
 
@@ -125,6 +129,7 @@ pub async fn compliance(
 #[into_params(parameter_in = Query)]
 pub struct MonthQuery {
     /// YYYY-MM; default the last full month.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
 }
 
