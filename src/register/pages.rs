@@ -510,7 +510,7 @@ async fn reveal(
         serde_json::json!({}),
     )
     .await
-    .map_err(|e| wrap(e.into()))?;
+    .map_err(wrap)?;
     let query = ListQuery {
         status: form.view.clone(),
         ..Default::default()
