@@ -27,13 +27,14 @@ failed=0
 for target in cccd mrz code; do
     mkdir -p "fuzz/corpus/$target"
     echo "== $target, ${seconds}s"
-    if ! cargo fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" \
-        -print_final_stats=1 2>&1 | tee "target/fuzz-$target.log" |
-        grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY|.*panicked)'; then
-        true
-    fi
-    if ls "fuzz/artifacts/$target"/crash-* >/dev/null 2>&1; then
-        echo "fuzz.sh: $target crashed: fuzz/artifacts/$target/" >&2
+    status=0
+    cargo fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$seconds" \
+        -print_final_stats=1 >"target/fuzz-$target.log" 2>&1 || status=$?
+    grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb|SUMMARY)|panicked' \
+        "target/fuzz-$target.log" || true
+    if [ "$status" -ne 0 ]; then
+        tail -n 30 "target/fuzz-$target.log" >&2
+        echo "fuzz.sh: $target failed (exit $status; crashes in fuzz/artifacts/$target/)" >&2
         failed=1
     fi
 done

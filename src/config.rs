@@ -51,6 +51,11 @@ pub struct Config {
         default_value = "postgres://postgres@127.0.0.1:5432/luutru"
     )]
     pub database_url: String,
+    /// A read-only replica for the statistics (summaries, comparisons,
+    /// charts, the monthly report, compliance); everything else, the
+    /// register above all, reads the primary.
+    #[arg(long, env = "DATABASE_READ_URL")]
+    pub database_read_url: Option<String>,
     /// Redis: caches, live counters, rate limits.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
     pub redis_url: String,
@@ -81,6 +86,15 @@ pub struct Config {
     /// 32 random bytes, standard base64: encrypts personal data at rest.
     #[arg(long, env = "DATA_ENCRYPTION_KEY", hide_env_values = true)]
     pub data_encryption_key: Option<Secret>,
+    /// Earlier data keys, comma-separated: rows sealed under them still read,
+    /// and are sealed again under the current key in the background.
+    #[arg(
+        long,
+        env = "DATA_ENCRYPTION_KEYS_RETIRED",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub data_encryption_keys_retired: Vec<Secret>,
     #[arg(
         long = "env",
         env = "LUUTRU_ENV",
@@ -186,6 +200,13 @@ impl Config {
         self.data_encryption_key
             .as_ref()
             .map_or(DEMO_DATA_KEY, |s| s.0)
+    }
+
+    pub fn retired_data_keys(&self) -> Vec<[u8; 32]> {
+        self.data_encryption_keys_retired
+            .iter()
+            .map(|s| s.0)
+            .collect()
     }
 
     pub fn uses_demo_secrets(&self) -> bool {

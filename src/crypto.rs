@@ -3,7 +3,8 @@
 //! derived key) for exact search of document numbers.
 //!
 //! A ciphertext is `key id (1 byte) || nonce (24) || sealed bytes`; the key id
-//! lets a later key rotation read old rows while writing new ones.
+//! lets a rotation read old rows under the retired key while writing new ones
+//! under the current one (see `rekey`).
 
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -13,16 +14,48 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// One data key: its id, the AEAD and the blind-index key derived from it.
 #[derive(Clone)]
-pub struct DataCipher {
-    key_id: u8,
+struct DataKey {
+    id: u8,
     aead: XChaCha20Poly1305,
     index_key: [u8; 32],
 }
 
+impl DataKey {
+    fn new(master: &[u8; 32]) -> Self {
+        let enc = derive_key(master, "personal data encryption v1");
+        DataKey {
+            id: key_id(master, "personal data"),
+            aead: XChaCha20Poly1305::new(&enc.into()),
+            index_key: derive_key(master, "document blind index v1"),
+        }
+    }
+
+    fn blind_index(&self, document_number: &str) -> Vec<u8> {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index_key)
+            .expect("HMAC takes any key length");
+        mac.update(document_number.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+/// The current data key, which seals everything written, and the retired
+/// ones, which still open what they sealed until it is sealed again.
+#[derive(Clone)]
+pub struct DataCipher {
+    current: DataKey,
+    retired: Vec<DataKey>,
+}
+
 impl std::fmt::Debug for DataCipher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DataCipher(key id {})", self.key_id)
+        let retired: Vec<u8> = self.retired.iter().map(|k| k.id).collect();
+        write!(
+            f,
+            "DataCipher(key id {}, retired {retired:?})",
+            self.current.id
+        )
     }
 }
 
@@ -50,26 +83,34 @@ pub enum CryptoError {
 
 impl DataCipher {
     pub fn new(master: &[u8; 32]) -> Self {
-        let enc = derive_key(master, "personal data encryption v1");
-        DataCipher {
-            key_id: key_id(master, "personal data"),
-            aead: XChaCha20Poly1305::new(&enc.into()),
-            index_key: derive_key(master, "document blind index v1"),
-        }
+        Self::with_retired(master, &[])
     }
 
+    /// The current key and the retired ones that still read.
+    pub fn with_retired(master: &[u8; 32], retired: &[[u8; 32]]) -> Self {
+        let current = DataKey::new(master);
+        let retired = retired
+            .iter()
+            .map(DataKey::new)
+            .filter(|k| k.id != current.id)
+            .collect();
+        DataCipher { current, retired }
+    }
+
+    /// The current key's id: the first byte of everything sealed now.
     pub fn key_id(&self) -> u8 {
-        self.key_id
+        self.current.id
     }
 
     pub fn encrypt(&self, plain: &str) -> Vec<u8> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let sealed = self
+            .current
             .aead
             .encrypt(&nonce, plain.as_bytes())
             .expect("XChaCha20-Poly1305 encryption of an in-memory buffer cannot fail");
         let mut out = Vec::with_capacity(1 + nonce.len() + sealed.len());
-        out.push(self.key_id);
+        out.push(self.current.id);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
         out
@@ -77,14 +118,15 @@ impl DataCipher {
 
     pub fn decrypt(&self, data: &[u8]) -> Result<String, CryptoError> {
         let (&kid, rest) = data.split_first().ok_or(CryptoError::Damaged)?;
-        if kid != self.key_id {
-            return Err(CryptoError::UnknownKey(kid));
-        }
+        let key = std::iter::once(&self.current)
+            .chain(&self.retired)
+            .find(|k| k.id == kid)
+            .ok_or(CryptoError::UnknownKey(kid))?;
         if rest.len() < 24 {
             return Err(CryptoError::Damaged);
         }
         let (nonce, sealed) = rest.split_at(24);
-        let plain = self
+        let plain = key
             .aead
             .decrypt(XNonce::from_slice(nonce), sealed)
             .map_err(|_| CryptoError::Damaged)?;
@@ -106,13 +148,26 @@ impl DataCipher {
         plain.map(|p| self.encrypt(p))
     }
 
-    /// Blind index of a document number: equal numbers give equal indexes,
-    /// and the index reveals nothing without the key.
+    /// Blind index of a document number under the current key: equal
+    /// numbers give equal indexes, and the index reveals nothing without
+    /// the key. What is written carries this one.
     pub fn blind_index(&self, document_number: &str) -> Vec<u8> {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index_key)
-            .expect("HMAC takes any key length");
-        mac.update(document_number.as_bytes());
-        mac.finalize().into_bytes().to_vec()
+        self.current.blind_index(document_number)
+    }
+
+    /// The number's index under every configured key, the current first:
+    /// what a search matches while rows indexed under a retired key wait to
+    /// be sealed again.
+    pub fn blind_indexes(&self, document_number: &str) -> Vec<Vec<u8>> {
+        std::iter::once(&self.current)
+            .chain(&self.retired)
+            .map(|k| k.blind_index(document_number))
+            .collect()
+    }
+
+    /// Whether a sealed value was sealed under the current key.
+    pub fn is_current(&self, data: &[u8]) -> bool {
+        data.first() == Some(&self.current.id)
     }
 }
 
@@ -139,6 +194,26 @@ mod tests {
         let last = data.len() - 1;
         data[last] ^= 1;
         assert!(matches!(c.decrypt(&data), Err(CryptoError::Damaged)));
+    }
+
+    #[test]
+    fn a_retired_key_still_reads_and_its_rows_are_told_apart() {
+        let old = DataCipher::new(&[7; 32]);
+        let sealed = old.encrypt("B1234567");
+        let rotated = DataCipher::with_retired(&[8; 32], &[[7; 32]]);
+        assert_eq!(rotated.decrypt(&sealed).unwrap(), "B1234567");
+        assert!(!rotated.is_current(&sealed));
+        assert!(rotated.is_current(&rotated.encrypt("B1234567")));
+        assert_eq!(
+            rotated.blind_indexes("B1234567"),
+            vec![rotated.blind_index("B1234567"), old.blind_index("B1234567")]
+        );
+        // Once the old key is gone, what it sealed no longer opens.
+        let forgotten = DataCipher::new(&[8; 32]);
+        assert!(matches!(
+            forgotten.decrypt(&sealed),
+            Err(CryptoError::UnknownKey(_))
+        ));
     }
 
     #[test]

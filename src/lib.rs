@@ -24,6 +24,7 @@ pub mod qr;
 pub mod ratelimit;
 pub mod regions;
 pub mod register;
+pub mod rekey;
 pub mod request_id;
 pub mod retention;
 pub mod seed;
@@ -67,6 +68,9 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub db: sqlx::PgPool,
+    /// Where the statistics are read: a replica with `DATABASE_READ_URL`,
+    /// else the same pool as `db`.
+    pub read_db: sqlx::PgPool,
     pub cache: Cache,
     pub config: Config,
     pub codes: CodeSigner,
@@ -94,7 +98,7 @@ impl Deref for AppState {
 impl AppState {
     pub fn new(config: Config, db: sqlx::PgPool, cache: Cache) -> Self {
         let codes = CodeSigner::new(&config.qr_key(), &config.retired_qr_keys());
-        let cipher = DataCipher::new(&config.data_key());
+        let cipher = DataCipher::with_retired(&config.data_key(), &config.retired_data_keys());
         let presence = crate::qr::presence::Presence::new(&config.qr_key());
         // `Config::check` refuses a layout that does not load; one that
         // fails here after all falls back to the bundled layout, loudly.
@@ -105,6 +109,7 @@ impl AppState {
                     .unwrap_or_else(|_| unreachable!("the bundled police layout is tested"))
             });
         AppState(Arc::new(Inner {
+            read_db: db.clone(),
             db,
             cache,
             config,
@@ -117,6 +122,18 @@ impl AppState {
             stays: std::sync::OnceLock::new(),
             local_codes: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// The same state reading the statistics from `read_db`; call it before
+    /// the state is shared.
+    pub fn reading_from(mut self, read_db: sqlx::PgPool) -> Self {
+        match Arc::get_mut(&mut self.0) {
+            Some(inner) => inner.read_db = read_db,
+            None => {
+                tracing::error!("reading_from on a shared state: statistics stay on the primary")
+            }
+        }
+        self
     }
 
     /// The provinces' names in their order, for the visitors' forms; read
@@ -271,6 +288,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     tokio::spawn(checkin::departures::run(state.clone()));
     tokio::spawn(stats::rollup::run(state.db.clone()));
     tokio::spawn(retention::run(state.clone()));
+    tokio::spawn(rekey::run(state.clone()));
     if let Some(metrics_addr) = state.config.metrics_addr {
         match metrics::install() {
             Some(handle) => {

@@ -200,6 +200,9 @@ fn run(program: &str, args: &[&str]) {
     );
 }
 
+/// A guest's sealed number, its index, address and phone, as stored.
+type Sealed = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+
 const NAMES: [&str; 5] = ["An", "Bình", "Chi", "Dũng", "Em"];
 
 #[sqlx::test]
@@ -305,4 +308,139 @@ async fn a_backup_restores_every_stay_and_it_still_decrypts(pool: sqlx::PgPool) 
         .execute(&app.pool)
         .await
         .unwrap();
+}
+
+#[sqlx::test]
+async fn a_rotated_data_key_still_reads_and_everything_is_sealed_again(pool: sqlx::PgPool) {
+    use luutru::config::Secret;
+    use luutru::crypto::DataCipher;
+
+    // Guests checked in under the first key.
+    let first = [11u8; 32];
+    let second = [12u8; 32];
+    let before = common::spawn_configured(pool.clone(), |c| {
+        c.data_encryption_key = Some(Secret(first));
+    })
+    .await;
+    let office = before.sign_in_as(Role::Office, &[]).await;
+    let place = before.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    for (i, name) in NAMES.iter().enumerate().take(3) {
+        before
+            .check_in(
+                &place,
+                json!([guest(
+                    &format!("Phan Văn {name}"),
+                    &format!("07908801{i:04}")
+                )]),
+                2,
+            )
+            .await;
+    }
+
+    // The key is rotated: the new one seals, the old one still reads.
+    let after = common::spawn_configured(pool.clone(), |c| {
+        c.data_encryption_key = Some(Secret(second));
+        c.data_encryption_keys_retired = vec![Secret(first)];
+    })
+    .await;
+    let manager = after.sign_in_as(Role::Manager, &[id]).await;
+    let find = |app: &common::TestApp, number: &'static str| {
+        let url = format!("/api/v1/places/{id}/stays?status=all&q={number}");
+        let token = manager.clone();
+        let client = app.client.clone();
+        let url = app.url(&url);
+        async move {
+            let body: Value = client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body.as_array()
+                .or_else(|| body["stays"].as_array())
+                .map_or(0, Vec::len)
+        }
+    };
+    assert_eq!(
+        find(&after, "079088010001").await,
+        1,
+        "found under the old key's index"
+    );
+    // A stay written now is sealed under the new key, next to the old rows.
+    after
+        .check_in(&place, json!([guest("Phan Văn Mới", "079088019999")]), 2)
+        .await;
+
+    let old = DataCipher::new(&first);
+    let rotated = DataCipher::with_retired(&second, &[first]);
+    let key_ids = |pool: sqlx::PgPool| async move {
+        let ids: Vec<i32> = sqlx::query_scalar(
+            "SELECT get_byte(document_number, 0) FROM guest_identities ORDER BY guest_id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        ids
+    };
+    let ids = key_ids(pool.clone()).await;
+    assert_eq!(
+        ids.iter()
+            .filter(|&&k| k == i32::from(old.key_id()))
+            .count(),
+        3
+    );
+    assert_eq!(
+        ids.iter()
+            .filter(|&&k| k == i32::from(rotated.key_id()))
+            .count(),
+        1
+    );
+
+    // The background pass seals the old rows again, in batches of two.
+    let pass = luutru::rekey::pass(&pool, &rotated, 2).await.unwrap();
+    assert_eq!((pass.resealed, pass.unreadable), (3, 0));
+    assert!(key_ids(pool.clone())
+        .await
+        .iter()
+        .all(|&k| k == i32::from(rotated.key_id())));
+    assert_eq!(
+        luutru::rekey::pass(&pool, &rotated, 2)
+            .await
+            .unwrap()
+            .resealed,
+        0
+    );
+
+    // The old key can go: the new one alone reads every row and its index.
+    let alone = DataCipher::new(&second);
+    let rows: Vec<Sealed> = sqlx::query_as(
+        "SELECT document_number, document_index, address, phone FROM guest_identities",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 4);
+    for (number, index, address, phone) in &rows {
+        let number = alone.decrypt(number).unwrap();
+        assert!(number.starts_with("0790880"), "{number}");
+        assert_eq!(index, &alone.blind_index(&number));
+        assert_eq!(
+            alone.decrypt(address).unwrap(),
+            "88 Đường Hạ Long, Phường 2"
+        );
+        assert_eq!(alone.decrypt(phone).unwrap(), "0912345678");
+    }
+    let last = common::spawn_configured(pool.clone(), |c| {
+        c.data_encryption_key = Some(Secret(second));
+    })
+    .await;
+    assert_eq!(
+        find(&last, "079088010002").await,
+        1,
+        "found under the new key's index"
+    );
 }

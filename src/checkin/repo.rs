@@ -123,7 +123,7 @@ pub async fn insert_stay(
             let Some(doc) = &guest.document else { continue };
             let room = sqlx::query_scalar!(
                 r#"WITH same AS MATERIALIZED (
-                       SELECT guest_id FROM guest_identities WHERE document_index = $2
+                       SELECT guest_id FROM guest_identities WHERE document_index = ANY($2)
                    )
                    SELECT COALESCE(s.room, '') AS "room!" FROM same
                    JOIN guests g ON g.id = same.guest_id
@@ -131,7 +131,7 @@ pub async fn insert_stay(
                    WHERE g.place_id = $1 AND g.departed_at IS NULL
                    LIMIT 1"#,
                 stay.place_id,
-                cipher.blind_index(&doc.number)
+                &cipher.blind_indexes(&doc.number)
             )
             .fetch_optional(&mut *tx)
             .await?;

@@ -128,12 +128,20 @@ impl Stays {
                 });
             }
         }
-        let documents: Vec<(usize, i64, &[u8])> = rows
+        // Each document under every configured key (rows of a retired key
+        // still count), and under the current one for the batch itself.
+        let documents: Vec<(usize, i64, Vec<u8>)> = rows
             .iter()
             .enumerate()
             .filter_map(|(r, row)| {
-                let index = row.sealed.document_index.as_deref()?;
-                Some((r, stays[row.stay].place_id, index))
+                let number = &row.guest.document.as_ref()?.number;
+                Some((r, stays[row.stay].place_id, number))
+            })
+            .flat_map(|(r, place, number)| {
+                self.cipher
+                    .blind_indexes(number)
+                    .into_iter()
+                    .map(move |index| (r, place, index))
             })
             .collect();
         let mut in_house: Vec<(usize, String)> = Vec::new();
@@ -151,14 +159,17 @@ impl Stays {
                    JOIN stays s ON s.id = g.stay_id AND s.status = 'active'"#,
                 &documents.iter().map(|d| d.0 as i32).collect::<Vec<_>>(),
                 &documents.iter().map(|d| d.1).collect::<Vec<_>>(),
-                &documents.iter().map(|d| d.2).collect::<Vec<_>>() as &[&[u8]]
+                &documents.iter().map(|d| d.2.as_slice()).collect::<Vec<_>>() as &[&[u8]]
             )
             .fetch_all(&mut *tx)
             .await?;
             in_house.extend(found.into_iter().map(|f| (f.r as usize, f.room)));
             let mut seen = HashSet::new();
-            for &(r, place, index) in &documents {
-                if !seen.insert((place, index)) {
+            for (r, row) in rows.iter().enumerate() {
+                let Some(index) = row.sealed.document_index.as_deref() else {
+                    continue;
+                };
+                if !seen.insert((stays[row.stay].place_id, index)) {
                     in_house.push((r, String::new()));
                 }
             }

@@ -120,7 +120,9 @@ pub async fn list(
             .filter(|c| c.is_ascii_alphanumeric())
             .collect::<String>()
             .to_ascii_uppercase();
-        cipher.blind_index(&normal)
+        // Under every configured key: rows of a retired key still match
+        // until they are sealed again.
+        cipher.blind_indexes(&normal)
     });
     let rows = sqlx::query!(
         r#"WITH page AS (
@@ -133,7 +135,7 @@ pub async fn list(
                       OR lower(s.room) = lower($8)
                       OR EXISTS (SELECT 1 FROM guests g2 JOIN guest_identities i2 ON i2.guest_id = g2.id
                                  WHERE g2.stay_id = s.id
-                                   AND (i2.name_search LIKE $5 OR i2.document_index = $6 OR g2.nationality = upper($8))))
+                                   AND (i2.name_search LIKE $5 OR i2.document_index = ANY($6) OR g2.nationality = upper($8))))
                  AND (NOT $10 OR (s.source = 'self_qr' AND s.confirmed_at IS NULL))
                  AND ($11::date IS NULL OR s.expected_departure <= $11)
                ORDER BY s.arrived_at DESC, s.id
@@ -153,7 +155,7 @@ pub async fn list(
         f.from,
         f.to,
         name_q,
-        doc_index,
+        doc_index.as_deref(),
         f.limit,
         q,
         f.offset,

@@ -37,6 +37,32 @@ pub async fn spawn_with(pool: PgPool, redis_url: String) -> TestApp {
 /// Redis keys (`prefix`), on its own port.
 #[allow(dead_code)]
 pub async fn spawn_sharing(pool: PgPool, redis_url: String, prefix: &str) -> TestApp {
+    spawn_reading(pool, None, redis_url, prefix).await
+}
+
+/// An instance reading its statistics from `read` (a replica), when given.
+pub async fn spawn_reading(
+    pool: PgPool,
+    read: Option<PgPool>,
+    redis_url: String,
+    prefix: &str,
+) -> TestApp {
+    spawn_full(pool, read, redis_url, prefix, |_| {}).await
+}
+
+/// An instance whose configuration `configure` changes (keys, say).
+pub async fn spawn_configured(pool: PgPool, configure: impl FnOnce(&mut Config)) -> TestApp {
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    spawn_full(pool, None, redis_url(), &prefix, configure).await
+}
+
+async fn spawn_full(
+    pool: PgPool,
+    read: Option<PgPool>,
+    redis_url: String,
+    prefix: &str,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     luutru::regions::load_defaults(&pool)
         .await
         .expect("regions load");
@@ -47,8 +73,12 @@ pub async fn spawn_sharing(pool: PgPool, redis_url: String, prefix: &str) -> Tes
     config.public_base_url = format!("http://{addr}");
     config.redis_url = redis_url;
     config.redis_prefix = prefix.to_owned();
+    configure(&mut config);
     let cache = Cache::new(&config.redis_url, &config.redis_prefix).unwrap();
-    let state = AppState::new(config, pool.clone(), cache);
+    let mut state = AppState::new(config, pool.clone(), cache);
+    if let Some(read) = read {
+        state = state.reading_from(read);
+    }
     let app =
         luutru::app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move {
