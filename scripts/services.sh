@@ -240,7 +240,7 @@ _lt_pg_private_start() {
         else
             locale_opt=--no-locale
         fi
-        _lt_say "PostgreSQL: creating a private cluster in target/services/pg"
+        _lt_say "PostgreSQL: creating a private cluster in ${_lt_svc#"$_lt_root"/}/pg"
         if ! _lt_pg_exec "$bindir/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
             "$locale_opt" >"$_lt_svc/initdb.log" 2>&1; then
             tail -n 8 "$_lt_svc/initdb.log" >&2 || true

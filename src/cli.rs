@@ -133,8 +133,9 @@ async fn state(config: Config) -> anyhow::Result<AppState> {
         tracing::warn!("QR_SIGNING_KEY or DATA_ENCRYPTION_KEY not set: using the development keys");
     }
     let pool = db::connect(&config).await?;
+    let read = db::read_pool(&config, &pool).await?;
     let cache = Cache::new(&config.redis_url, &config.redis_prefix)?;
-    Ok(AppState::new(config, pool, cache))
+    Ok(AppState::new(config, pool, cache).reading_from(read))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -8,7 +8,20 @@ use sqlx::PgPool;
 use crate::config::Config;
 
 pub async fn connect(config: &Config) -> anyhow::Result<PgPool> {
-    let options: PgConnectOptions = config.database_url.parse()?;
+    connect_to(config, &config.database_url).await
+}
+
+/// The pool the statistics read: the replica of `DATABASE_READ_URL`, or
+/// the primary's own pool.
+pub async fn read_pool(config: &Config, primary: &PgPool) -> anyhow::Result<PgPool> {
+    match &config.database_read_url {
+        Some(url) => connect_to(config, url).await,
+        None => Ok(primary.clone()),
+    }
+}
+
+async fn connect_to(config: &Config, url: &str) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = url.parse()?;
     let pool = PgPoolOptions::new()
         .max_connections(config.database_pool_size)
         .acquire_timeout(Duration::from_secs(3))

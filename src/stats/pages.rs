@@ -97,14 +97,14 @@ async fn office_page(
     };
     let mut figures = super::dashboard::figures(
         repo::Source::Rollups,
-        &state.db,
+        &state.read_db,
         (from, to),
         today,
         state.tz(),
     )
     .await?;
     repo::fold_for_reader(&mut figures.summary, user.role, state.config.stats_min_cell);
-    let compliance = super::compliance::compliance(&state.db, 7, from, to, state.tz()).await?;
+    let compliance = super::compliance::compliance(&state.read_db, 7, from, to, state.tz()).await?;
     let charts = super::dashboard::charts(&figures, t);
     let super::dashboard::Figures {
         summary,

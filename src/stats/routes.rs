@@ -78,7 +78,8 @@ pub async fn summary(
     known_place(&state, q.place_id).await?;
     let today = localtime::today(state.tz());
     let (from, to) = range(&q, today)?;
-    let mut summary = repo::summary(&state.db, from, to, today, q.place_id, state.tz()).await?;
+    let mut summary =
+        repo::summary(&state.read_db, from, to, today, q.place_id, state.tz()).await?;
     repo::fold_for_reader(&mut summary, user.role, state.config.stats_min_cell);
     Ok(Json(summary))
 }
@@ -121,7 +122,7 @@ pub async fn compliance(
         today,
     )?;
     Ok(Json(
-        super::compliance::compliance(&state.db, days, from, to, state.tz()).await?,
+        super::compliance::compliance(&state.read_db, days, from, to, state.tz()).await?,
     ))
 }
 
@@ -188,7 +189,7 @@ async fn monthly(
                 )
             })?,
     };
-    let report = super::report::build(&state.db, first, today, state.tz()).await?;
+    let report = super::report::build(&state.read_db, first, today, state.tz()).await?;
     let (body, kind, ext) = match format {
         "pdf" => {
             let fonts = crate::qr::poster::Fonts::get(&state.config.font_dir).map_err(|e| {
@@ -234,11 +235,11 @@ pub async fn compare(
     known_place(&state, q.place_id).await?;
     let today = localtime::today(state.tz());
     let (from, to) = range(&q, today)?;
-    let current = repo::summary(&state.db, from, to, today, q.place_id, state.tz()).await?;
+    let current = repo::summary(&state.read_db, from, to, today, q.place_id, state.tz()).await?;
     Ok(Json(
         super::compare::compare(
             repo::Source::Rollups,
-            &state.db,
+            &state.read_db,
             &current,
             today,
             state.tz(),
