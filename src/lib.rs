@@ -199,6 +199,7 @@ pub fn app(state: AppState) -> Router {
     };
     Router::new()
         .merge(health::router())
+        .merge(audit::router())
         .merge(auth::routes::router())
         .merge(places::routes::router())
         .merge(qr::routes::router())

@@ -63,6 +63,7 @@ use crate::AppState;
         crate::stats::routes::monthly_pdf,
         crate::stats::chart_data::chart_csv,
         crate::stats::stream::live_stream,
+        crate::audit::export,
     ),
     modifiers(&ErrorAnswers),
     components(schemas(

@@ -341,3 +341,59 @@ async fn an_inspector_states_the_reason_for_each_search(pool: sqlx::PgPool) {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[sqlx::test]
+async fn the_audit_log_is_append_only_and_admins_export_it(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let hotel = app.hotel(&office).await;
+    let written: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(written >= 1);
+    // Nobody changes or removes a line, not even the service's own role.
+    for sql in [
+        "UPDATE audit_log SET action = 'nothing happened'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ] {
+        let error = sqlx::query(sql).execute(&app.pool).await.unwrap_err();
+        assert!(error.to_string().contains("append-only"), "{sql}: {error}");
+    }
+
+    let admin = app.sign_in_as(Role::Admin, &[]).await;
+    let response = app.get_response("/api/v1/audit.csv", &admin).await;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = response.text().await.unwrap();
+    let mut lines = csv.trim_start_matches('\u{feff}').lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,at,who,action,place_id,place,target,detail")
+    );
+    let name = hotel["name"].as_str().unwrap();
+    assert!(
+        lines.any(|l| l.contains("place.create") && l.contains(name)),
+        "{csv}"
+    );
+    // The export is itself in the log; the office may not export.
+    let exports: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'audit.export'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(exports, 1);
+    let refused = app.get_response("/api/v1/audit.csv", &office).await;
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+    let backwards = app
+        .get_response("/api/v1/audit.csv?from=2026-05-02&to=2026-05-01", &admin)
+        .await;
+    assert_eq!(
+        backwards.status(),
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY
+    );
+}

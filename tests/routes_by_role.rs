@@ -145,6 +145,7 @@ const RULES: &[(&str, &str, &[Who])] = &[
     ("GET", "/office", OFFICE),
     ("POST", "/office/places", OFFICE),
     ("POST", "/office/places/{id}/rotate", OFFICE),
+    ("GET", "/api/v1/audit.csv", &[Admin]),
 ];
 
 /// Routes served elsewhere than the public router.
