@@ -27,12 +27,7 @@ async fn count_in(app: &TestApp, body: Value, key: Option<String>) -> (StatusCod
 async fn count_ins_sent_at_once_are_each_stored_exactly_once(pool: sqlx::PgPool) {
     let app = common::spawn(pool).await;
     let office = app.sign_in_as(Role::Office, &[]).await;
-    let site = app
-        .create_place(
-            &office,
-            json!({"kind": "attraction", "name": "Tượng Chúa Kitô", "ward": "Vũng Tàu"}),
-        )
-        .await;
+    let site = app.site(&office, "Tượng Chúa Kitô").await;
     let code = site["code"].clone();
     let party = |n: i64| json!({"code": code, "party_size": n, "origin_country": "VNM"});
 

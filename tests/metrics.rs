@@ -28,12 +28,7 @@ async fn metrics_count_requests_check_ins_and_fallbacks_on_their_own_listener(po
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
     let office = app.sign_in_as(Role::Office, &[]).await;
-    let site = app
-        .create_place(
-            &office,
-            json!({"kind": "attraction", "name": "Núi Lớn", "ward": "Vũng Tàu"}),
-        )
-        .await;
+    let site = app.site(&office, "Núi Lớn").await;
     let visit = json!({"code": site["code"], "party_size": 4, "origin_country": "VNM"});
     for instance in [&app, &without_redis] {
         let (status, body) = instance.post_json("/api/v1/checkins", None, &visit).await;

@@ -12,6 +12,16 @@ use luutru::stats::repo::Source;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+/// The test database's server (its URL without a database) and name.
+async fn where_is(pool: &sqlx::PgPool) -> (String, String) {
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let url = std::env::var("DATABASE_URL").unwrap();
+    (url[..url.rfind('/').unwrap()].to_owned(), database)
+}
+
 fn guest(name: &str, number: &str) -> Value {
     json!({"full_name": name, "date_of_birth": "1979-03-03", "sex": "M", "nationality": "VNM",
            "document_type": "cccd", "document_number": number,
@@ -113,12 +123,8 @@ async fn a_database_dump_has_no_plain_document_number_address_or_phone(pool: sql
     let place = app.hotel(&office).await;
     app.check_in(&place, json!([guest("Đỗ Văn Dump", "079088000444")]), 2)
         .await;
-    let database: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let url = std::env::var("DATABASE_URL").unwrap();
-    let server = &url[..url.rfind('/').unwrap()];
+    let (server, database) = where_is(&app.pool).await;
+    let server = server.as_str();
     let dump = std::process::Command::new("pg_dump")
         .arg("--data-only")
         .arg(format!("{server}/{database}"))
@@ -218,12 +224,8 @@ async fn a_backup_restores_every_stay_and_it_still_decrypts(pool: sqlx::PgPool) 
         )
         .await;
     }
-    let database: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let url = std::env::var("DATABASE_URL").unwrap();
-    let server = &url[..url.rfind('/').unwrap()];
+    let (server, database) = where_is(&app.pool).await;
+    let server = server.as_str();
     let restored = format!("luutru_restored_{}", uuid::Uuid::new_v4().simple());
     let file = std::env::temp_dir().join(format!("{database}.dump"));
     let file = file.to_str().unwrap();

@@ -374,12 +374,7 @@ async fn sixty_phones_behind_one_address_all_check_in_once(pool: sqlx::PgPool) {
 async fn a_phone_is_counted_once_at_a_site_within_the_window(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     let office = app.sign_in_as(Role::Office, &[]).await;
-    let site = app
-        .create_place(
-            &office,
-            json!({"kind": "attraction", "name": "Tượng Chúa Kitô", "ward": "Vũng Tàu"}),
-        )
-        .await;
+    let site = app.site(&office, "Tượng Chúa Kitô").await;
     let code = site["code"].as_str().unwrap();
     let url = app.url(&format!("/c/{code}?lang=en"));
     let visitors = |pool: sqlx::PgPool| async move {

@@ -111,6 +111,22 @@ pub fn parse_purpose(raw: Option<&str>, errors: &mut FieldErrors) -> Option<Purp
     }
 }
 
+/// A request's idempotency key with its scope and the request's hash, as a
+/// batch writer takes it.
+fn keyed(
+    scope: &str,
+    key: Option<&str>,
+    req: &CheckinRequest,
+) -> Option<(String, String, Vec<u8>)> {
+    key.map(|k| {
+        (
+            scope.to_owned(),
+            k.to_owned(),
+            idempotency::request_hash(req),
+        )
+    })
+}
+
 /// Check in at the place behind a verified code from a client address
 /// (rate-limited per address and place). Returns the status and the JSON
 /// answer, which a retry with the same key gets again.
@@ -202,13 +218,7 @@ async fn stay(
             presence,
             token: token.clone(),
             guests: guests.clone(),
-            key: key.map(|k| {
-                (
-                    scope.to_owned(),
-                    k.to_owned(),
-                    idempotency::request_hash(req),
-                )
-            }),
+            key: keyed(scope, key, req),
         })
         .await?;
     if let batch::Written::Answer(status, body) = written {
@@ -329,13 +339,7 @@ async fn visit(
             country: country.clone(),
             province,
             device: device.clone(),
-            key: key.map(|k| {
-                (
-                    scope.to_owned(),
-                    k.to_owned(),
-                    idempotency::request_hash(req),
-                )
-            }),
+            key: keyed(scope, key, req),
         })
         .await?;
     match written {

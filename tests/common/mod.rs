@@ -197,6 +197,15 @@ impl TestApp {
         )
         .await
     }
+
+    /// Register a tourist site in the city's central ward.
+    pub async fn site(&self, office: &str, name: &str) -> Value {
+        self.create_place(
+            office,
+            json!({"kind": "attraction", "name": name, "ward": "Vũng Tàu"}),
+        )
+        .await
+    }
 }
 
 pub fn vietnamese_guest() -> Value {
