@@ -92,6 +92,13 @@ pub async fn export(
     );
     let to = date("to", q.to.as_deref(), today);
     let (from, to) = match (from, to) {
+        (Some(f), Some(t)) if errors.is_empty() && f <= t && (t - f).num_days() > 366 => {
+            return Err(crate::error::FieldErrors::single(
+                "to",
+                "range_too_long",
+                "export at most a year at a time",
+            ))
+        }
         (Some(f), Some(t)) if errors.is_empty() && f <= t => (f, t),
         (Some(_), Some(_)) if errors.is_empty() => {
             return Err(crate::error::FieldErrors::single(
@@ -111,7 +118,7 @@ pub async fn export(
            WHERE a.at >= $1 AND a.at < $2
            ORDER BY a.id"#,
         crate::localtime::instant(tz, from, 0, 0),
-        crate::localtime::instant(tz, to + chrono::Duration::days(1), 0, 0)
+        crate::localtime::instant(tz, to.succ_opt().unwrap_or(to), 0, 0)
     )
     .fetch_all(&state.db)
     .await?;

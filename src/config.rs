@@ -164,6 +164,8 @@ impl Config {
     /// Refuse to run production with missing or demo secrets.
     pub fn check(&self) -> anyhow::Result<()> {
         crate::register::police::Layout::load(self.police_columns.as_deref())?;
+        crate::crypto::check_key_ids(&self.data_key(), &self.retired_data_keys())
+            .map_err(anyhow::Error::msg)?;
         if self.environment == Environment::Production {
             for (name, secret, demo) in [
                 ("QR_SIGNING_KEY", &self.qr_signing_key, DEMO_QR_KEY),

@@ -59,6 +59,22 @@ impl std::fmt::Debug for DataCipher {
     }
 }
 
+/// Refuse data keys whose ids collide: what one sealed could not be told
+/// from what the other sealed. Generate another key instead.
+pub fn check_key_ids(current: &[u8; 32], retired: &[[u8; 32]]) -> Result<(), String> {
+    let mut seen: Vec<(&[u8; 32], u8)> = vec![(current, key_id(current, "personal data"))];
+    for key in retired {
+        let id = key_id(key, "personal data");
+        if let Some((_, _)) = seen.iter().find(|(k, i)| *i == id && *k != key) {
+            return Err(format!(
+                "two data keys share the id {id}: generate another DATA_ENCRYPTION_KEY"
+            ));
+        }
+        seen.push((key, id));
+    }
+    Ok(())
+}
+
 /// Derive a purpose-bound 32-byte key from a master secret.
 pub fn derive_key(master: &[u8; 32], purpose: &str) -> [u8; 32] {
     let hk = Hkdf::<Sha256>::new(Some(b"luutru"), master);
@@ -87,12 +103,15 @@ impl DataCipher {
     }
 
     /// The current key and the retired ones that still read.
+    /// Keys are told apart by a one-byte id: two different keys with the
+    /// same id (one chance in 256) could not be, and are refused by
+    /// [`check_key_ids`] at start-up.
     pub fn with_retired(master: &[u8; 32], retired: &[[u8; 32]]) -> Self {
         let current = DataKey::new(master);
         let retired = retired
             .iter()
+            .filter(|r| *r != master)
             .map(DataKey::new)
-            .filter(|k| k.id != current.id)
             .collect();
         DataCipher { current, retired }
     }
@@ -214,6 +233,25 @@ mod tests {
             forgotten.decrypt(&sealed),
             Err(CryptoError::UnknownKey(_))
         ));
+    }
+
+    #[test]
+    fn keys_whose_ids_collide_are_refused() {
+        let id = |k: &[u8; 32]| key_id(k, "personal data");
+        let first = [1u8; 32];
+        let candidates = (0u16..=u16::MAX).map(|n| {
+            let mut k = [0u8; 32];
+            k[..2].copy_from_slice(&n.to_le_bytes());
+            k
+        });
+        let twin = candidates
+            .clone()
+            .find(|k| *k != first && id(k) == id(&first))
+            .expect("among 65,536 keys one shares a one-byte id");
+        let other = candidates.clone().find(|k| id(k) != id(&first)).unwrap();
+        assert!(check_key_ids(&first, &[twin]).is_err());
+        assert!(check_key_ids(&first, &[first]).is_ok());
+        assert!(check_key_ids(&first, &[other]).is_ok());
     }
 
     #[test]

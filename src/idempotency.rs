@@ -140,23 +140,30 @@ pub struct Claim<'a> {
 /// claim, whether it is this batch's to answer; a key that was taken before
 /// (a retry, or the same key twice in the batch) is not, and its request is
 /// answered on its own afterwards, where it replays or conflicts. Keys are
-/// taken in a fixed order, so two batches never wait on each other in a
+/// inserted in a fixed order, so two batches never wait on each other in a
 /// cycle.
 pub async fn claim_many(tx: &mut PgConnection, claims: &[Claim<'_>]) -> Result<Vec<bool>> {
-    let scopes: Vec<&str> = claims.iter().map(|c| c.scope).collect();
-    let keys: Vec<&str> = claims.iter().map(|c| c.key).collect();
-    let hashes: Vec<&[u8]> = claims.iter().map(|c| c.hash).collect();
-    sqlx::query!(
-        "DELETE FROM idempotency_keys k USING unnest($1::text[], $2::text[]) AS c(scope, key)
-         WHERE k.scope = c.scope AND k.key = c.key AND k.created_at < now() - interval '24 hours'",
-        &scopes as &[&str],
-        &keys as &[&str]
-    )
-    .execute(&mut *tx)
-    .await?;
+    // The first request of the batch with a key is the one that may own
+    // it; a later one with the same key replays its answer or conflicts.
+    let mut first = std::collections::HashSet::new();
+    let firsts: Vec<bool> = claims
+        .iter()
+        .map(|c| first.insert((c.scope, c.key)))
+        .collect();
+    let offered: Vec<&Claim> = claims
+        .iter()
+        .zip(&firsts)
+        .filter(|(_, f)| **f)
+        .map(|(c, _)| c)
+        .collect();
+    let scopes: Vec<&str> = offered.iter().map(|c| c.scope).collect();
+    let keys: Vec<&str> = offered.iter().map(|c| c.key).collect();
+    let hashes: Vec<&[u8]> = offered.iter().map(|c| c.hash).collect();
+    // A key past its 24 hours is not taken here: its request is answered
+    // alone, where `begin` frees it.
     let taken = sqlx::query!(
         r#"INSERT INTO idempotency_keys (scope, key, request_hash)
-           SELECT DISTINCT ON (scope, key) scope, key, hash
+           SELECT scope, key, hash
            FROM unnest($1::text[], $2::text[], $3::bytea[]) AS c(scope, key, hash)
            ORDER BY scope, key
            ON CONFLICT DO NOTHING RETURNING scope AS "scope!", key AS "key!""#,
@@ -166,12 +173,12 @@ pub async fn claim_many(tx: &mut PgConnection, claims: &[Claim<'_>]) -> Result<V
     )
     .fetch_all(&mut *tx)
     .await?;
-    let mut taken: std::collections::HashSet<(String, String)> =
+    let taken: std::collections::HashSet<(String, String)> =
         taken.into_iter().map(|r| (r.scope, r.key)).collect();
-    // The first request of the batch with a key owns it; the rest replay.
     Ok(claims
         .iter()
-        .map(|c| taken.remove(&(c.scope.to_owned(), c.key.to_owned())))
+        .zip(firsts)
+        .map(|(c, first)| first && taken.contains(&(c.scope.to_owned(), c.key.to_owned())))
         .collect())
 }
 

@@ -1,8 +1,9 @@
 //! The HTTP listener: axum's router behind hyper with limits a public
-//! service needs. A client gets `HEADER_READ_TIMEOUT` to send its request
-//! line and headers (a client trickling bytes to hold a connection open is
-//! cut off), headers beyond `MAX_HEADER_BYTES` get 431, and an idle
-//! keep-alive connection is closed by the same timer. On shutdown no new
+//! service needs. A client gets `header_read_timeout` to send its request
+//! line and headers (a client that connects and says nothing, or trickles
+//! bytes to hold a connection open, is cut off), headers beyond
+//! `max_header_bytes` get 431, and an idle keep-alive connection is closed
+//! by the same timer. On shutdown no new
 //! connection is accepted and those open are given `grace` to finish.
 
 use std::future::Future;
@@ -12,8 +13,8 @@ use std::time::Duration;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -43,9 +44,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) -> bool {
-    let mut builder = Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only (a balancer in front speaks HTTP/2 to phones): no
+    // protocol sniffing that would wait for a silent client without a timer.
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         // hyper's floor for its read buffer is 8 KiB.
@@ -73,9 +75,8 @@ pub async fn run(
                     .insert(ConnectInfo::<SocketAddr>(remote));
                 request.map(axum::body::Body::new)
             });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {

@@ -430,6 +430,21 @@ async fn slow_and_oversized_requests_are_cut_off(pool: sqlx::PgPool) {
     // on it gets nothing.
     let answer = talk(addr, &[(request, 1500), (request, 0)]).await;
     assert_eq!(answer.matches("HTTP/1.1 200").count(), 1, "{answer}");
+    // A client that connects and says nothing is disconnected too.
+    {
+        use tokio::io::AsyncReadExt;
+        let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut buffer = Vec::new();
+        let closed = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            silent.read_to_end(&mut buffer),
+        )
+        .await;
+        assert!(
+            closed.is_ok(),
+            "a silent connection is still open after 3 s"
+        );
+    }
     // Headers beyond the limit get 431.
     let big = format!(
         "GET /healthz HTTP/1.1\r\nHost: luutru\r\nX-Filler: {}\r\n\r\n",

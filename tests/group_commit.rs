@@ -244,3 +244,41 @@ async fn stays_sent_at_once_are_each_stored_exactly_once(pool: sqlx::PgPool) {
         (2 * acknowledged, 2 * acknowledged)
     );
 }
+
+#[sqlx::test]
+async fn one_key_sent_with_two_bodies_at_once_stores_one_and_refuses_the_other(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let site = app.site(&office, "Bạch Dinh").await;
+    for round in 0..10 {
+        let key = format!("shared-{round}");
+        let bodies =
+            [2, 7].map(|n| json!({"code": site["code"], "party_size": n, "origin_country": "VNM"}));
+        let answers = join_all(
+            bodies
+                .iter()
+                .map(|body| count_in(&app, body.clone(), Some(key.clone()))),
+        )
+        .await;
+        let created: Vec<&Value> = answers
+            .iter()
+            .filter(|(s, _)| *s == StatusCode::CREATED)
+            .map(|(_, b)| b)
+            .collect();
+        let conflicts = answers
+            .iter()
+            .filter(|(s, _)| *s == StatusCode::CONFLICT)
+            .count();
+        assert_eq!((created.len(), conflicts), (1, 1), "{answers:?}");
+        // The answer kept under the key is the stored party's own.
+        let stored: i32 = sqlx::query_scalar("SELECT party_size FROM visits WHERE id = $1::uuid")
+            .bind(created[0]["visit_id"].as_str().unwrap())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            i64::from(stored),
+            created[0]["party_size"].as_i64().unwrap()
+        );
+    }
+}

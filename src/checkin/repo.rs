@@ -91,6 +91,30 @@ impl Sealed {
     }
 }
 
+/// Lock each (place, document) pair until the transaction ends, in a fixed
+/// order, so that two check-ins of one document at one place take turns at
+/// the in-house check instead of both passing it.
+pub async fn lock_documents(
+    tx: &mut PgConnection,
+    places: &[i64],
+    indexes: &[&[u8]],
+) -> Result<()> {
+    if indexes.is_empty() {
+        return Ok(());
+    }
+    sqlx::query!(
+        r#"SELECT count(pg_advisory_xact_lock(h)) AS "locked!" FROM (
+               SELECT DISTINCT hashtextextended(encode(d, 'hex'), p) AS h
+               FROM unnest($1::bigint[], $2::bytea[]) AS t(p, d) ORDER BY h
+           ) AS locks"#,
+        places,
+        indexes as &[&[u8]]
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// Refuse guest `i` of a check-in: their document is in house at the place
 /// already (in `room`, when one is known).
 pub fn already_in_house(errors: &mut crate::error::FieldErrors, i: usize, room: &str) {
@@ -118,6 +142,13 @@ pub async fn insert_stay(
     // index is looked up first, so a busy place's guests in house are never
     // scanned.
     if stay.departed_at.is_none() {
+        let indexes: Vec<Vec<u8>> = stay
+            .guests
+            .iter()
+            .filter_map(|g| Some(cipher.blind_index(&g.document.as_ref()?.number)))
+            .collect();
+        let indexes: Vec<&[u8]> = indexes.iter().map(Vec::as_slice).collect();
+        lock_documents(&mut *tx, &vec![stay.place_id; indexes.len()], &indexes).await?;
         let mut errors = crate::error::FieldErrors::default();
         for (i, guest) in stay.guests.iter().enumerate() {
             let Some(doc) = &guest.document else { continue };

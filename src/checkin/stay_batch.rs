@@ -4,7 +4,7 @@
 //! one transaction, after one lookup of all their documents among the
 //! guests in house.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -144,8 +144,16 @@ impl Stays {
                     .map(move |index| (r, place, index))
             })
             .collect();
-        let mut in_house: Vec<(usize, String)> = Vec::new();
+        let mut refused: Vec<Option<FieldErrors>> = stays.iter().map(|_| None).collect();
         if !documents.is_empty() {
+            // Two batches (or a batch and the desk) checking in the same
+            // document at the same place take turns: each (place, document)
+            // is locked, in a fixed order, until the commit.
+            let (places, indexes): (Vec<i64>, Vec<&[u8]>) = rows
+                .iter()
+                .filter_map(|r| Some((stays[r.stay].place_id, r.sealed.document_index.as_deref()?)))
+                .unzip();
+            repo::lock_documents(&mut tx, &places, &indexes).await?;
             let found = sqlx::query!(
                 // The documents are looked up first, so a busy place's
                 // guests in house are never scanned.
@@ -163,25 +171,47 @@ impl Stays {
             )
             .fetch_all(&mut *tx)
             .await?;
-            in_house.extend(found.into_iter().map(|f| (f.r as usize, f.room)));
-            let mut seen = HashSet::new();
-            for (r, row) in rows.iter().enumerate() {
-                let Some(index) = row.sealed.document_index.as_deref() else {
-                    continue;
-                };
-                if !seen.insert((stays[row.stay].place_id, index)) {
-                    in_house.push((r, String::new()));
-                }
+            for f in found {
+                let row = &rows[f.r as usize];
+                repo::already_in_house(
+                    refused[row.stay].get_or_insert_with(FieldErrors::default),
+                    row.position as usize,
+                    &f.room,
+                );
             }
         }
-        let mut refused: Vec<Option<FieldErrors>> = stays.iter().map(|_| None).collect();
-        for (r, room) in in_house {
-            let row = &rows[r];
-            repo::already_in_house(
-                refused[row.stay].get_or_insert_with(FieldErrors::default),
-                row.position as usize,
-                &room,
-            );
+        // Within the batch: a document another stay of it brings to the same
+        // place first (and which is stored) is in house by the time this one
+        // would be. One stay may list a document twice, as alone.
+        let mut taken: HashMap<(i64, &[u8]), usize> = HashMap::new();
+        for (i, stay) in stays.iter().enumerate() {
+            if outcomes[i].is_some() || refused[i].is_some() {
+                continue;
+            }
+            let own: Vec<(i16, &[u8])> = rows
+                .iter()
+                .filter(|r| r.stay == i)
+                .filter_map(|r| Some((r.position, r.sealed.document_index.as_deref()?)))
+                .collect();
+            let clashes: Vec<i16> = own
+                .iter()
+                .filter(|(_, index)| {
+                    taken
+                        .get(&(stay.place_id, *index))
+                        .is_some_and(|other| *other != i)
+                })
+                .map(|(position, _)| *position)
+                .collect();
+            if clashes.is_empty() {
+                for (_, index) in own {
+                    taken.insert((stay.place_id, index), i);
+                }
+            } else {
+                let errors = refused[i].get_or_insert_with(FieldErrors::default);
+                for position in clashes {
+                    repo::already_in_house(errors, position as usize, "");
+                }
+            }
         }
         // A refused check-in gives its key back, so that a corrected retry
         // is not taken for the same request.

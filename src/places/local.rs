@@ -18,8 +18,9 @@ use crate::cache::Cache;
 
 /// The channel on which changes to places and codes are announced.
 pub const CHANNEL: &str = "codes:changed";
-/// How long a lookup is kept, announced changes aside.
-const KEEP: Duration = Duration::from_secs(60);
+/// How long a lookup is kept, announced changes aside: the most a change
+/// can go unseen should the channel die without the connection saying so.
+const KEEP: Duration = Duration::from_secs(10);
 /// Beyond this many codes, start again from empty.
 const MAX_CODES: usize = 50_000;
 
