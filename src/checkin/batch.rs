@@ -167,7 +167,7 @@ impl Batch for Visits {
 }
 
 /// Refresh the live figures of the places a batch added to.
-async fn invalidate(cache: &Cache, tz: Tz, places: impl Iterator<Item = i64>) {
+pub async fn invalidate(cache: &Cache, tz: Tz, places: impl Iterator<Item = i64>) {
     let mut places: Vec<i64> = places.collect();
     places.sort_unstable();
     places.dedup();

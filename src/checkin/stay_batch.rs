@@ -58,10 +58,7 @@ impl Batch for Stays {
             .zip(&outcomes)
             .filter(|(_, o)| matches!(o, Ok(Written::Answer(..))))
             .map(|(s, _)| s.place_id);
-        let mut places: Vec<i64> = places.collect();
-        places.sort_unstable();
-        places.dedup();
-        crate::stats::live::invalidate_places(&self.cache, self.tz, &places).await;
+        super::batch::invalidate(&self.cache, self.tz, places).await;
         Ok(outcomes)
     }
 }
@@ -108,12 +105,13 @@ impl Stays {
         // batch) is a double entry, refused as a check-in alone would be.
         let now = Utc::now();
         let arrival_date = localtime::date(self.tz, now);
+        let stay_ids: Vec<Uuid> = stays.iter().map(|_| Uuid::now_v7()).collect();
         let mut rows: Vec<Row> = Vec::new();
         for (i, stay) in stays.iter().enumerate() {
             if outcomes[i].is_some() {
                 continue;
             }
-            let stay_id = Uuid::now_v7();
+            let stay_id = stay_ids[i];
             let ids: Vec<Uuid> = stay.guests.iter().map(|_| Uuid::now_v7()).collect();
             for (position, guest) in stay.guests.iter().enumerate() {
                 rows.push(Row {
@@ -236,14 +234,7 @@ impl Stays {
             .filter(|i| outcomes[*i].is_none())
             .collect();
         if !stored.is_empty() {
-            let stay_ids: Vec<Uuid> = stored
-                .iter()
-                .map(|&i| {
-                    rows.iter()
-                        .find(|r| r.stay == i)
-                        .map_or_else(Uuid::now_v7, |r| r.stay_id)
-                })
-                .collect();
+            let stay_ids: Vec<Uuid> = stored.iter().map(|&i| stay_ids[i]).collect();
             self.insert(&mut tx, stays, &stored, &stay_ids, &rows, now, arrival_date)
                 .await?;
             for (&i, &stay_id) in stored.iter().zip(&stay_ids) {
