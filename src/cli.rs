@@ -135,7 +135,7 @@ async fn state(config: Config) -> anyhow::Result<AppState> {
     let pool = db::connect(&config).await?;
     let read = db::read_pool(&config, &pool).await?;
     let cache = Cache::new(&config.redis_url, &config.redis_prefix)?;
-    Ok(AppState::new(config, pool, cache).reading_from(read))
+    Ok(AppState::reading(config, pool, read, cache))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

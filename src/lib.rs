@@ -97,6 +97,12 @@ impl Deref for AppState {
 
 impl AppState {
     pub fn new(config: Config, db: sqlx::PgPool, cache: Cache) -> Self {
+        Self::reading(config, db.clone(), db, cache)
+    }
+
+    /// The state of a service that reads its statistics from `read_db` (a
+    /// replica) and everything else from `db`.
+    pub fn reading(config: Config, db: sqlx::PgPool, read_db: sqlx::PgPool, cache: Cache) -> Self {
         let codes = CodeSigner::new(&config.qr_key(), &config.retired_qr_keys());
         let cipher = DataCipher::with_retired(&config.data_key(), &config.retired_data_keys());
         let presence = crate::qr::presence::Presence::new(&config.qr_key());
@@ -109,7 +115,7 @@ impl AppState {
                     .unwrap_or_else(|_| unreachable!("the bundled police layout is tested"))
             });
         AppState(Arc::new(Inner {
-            read_db: db.clone(),
+            read_db,
             db,
             cache,
             config,
@@ -122,18 +128,6 @@ impl AppState {
             stays: std::sync::OnceLock::new(),
             local_codes: std::sync::OnceLock::new(),
         }))
-    }
-
-    /// The same state reading the statistics from `read_db`; call it before
-    /// the state is shared.
-    pub fn reading_from(mut self, read_db: sqlx::PgPool) -> Self {
-        match Arc::get_mut(&mut self.0) {
-            Some(inner) => inner.read_db = read_db,
-            None => {
-                tracing::error!("reading_from on a shared state: statistics stay on the primary")
-            }
-        }
-        self
     }
 
     /// The provinces' names in their order, for the visitors' forms; read

@@ -75,10 +75,8 @@ async fn spawn_full(
     config.redis_prefix = prefix.to_owned();
     configure(&mut config);
     let cache = Cache::new(&config.redis_url, &config.redis_prefix).unwrap();
-    let mut state = AppState::new(config, pool.clone(), cache);
-    if let Some(read) = read {
-        state = state.reading_from(read);
-    }
+    let read = read.unwrap_or_else(|| pool.clone());
+    let state = AppState::reading(config, pool.clone(), read, cache);
     let app =
         luutru::app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move {
