@@ -93,7 +93,7 @@ PY
     printf 'bench-office-password\n' |
         DATABASE_URL=$db_url "$bin/luutru" user create --email office@bench.vn --role office --password-stdin >/dev/null
     DATABASE_URL=$db_url BIND_ADDR=127.0.0.1:18080 PUBLIC_BASE_URL=http://127.0.0.1:18080 RATE_LIMITS=off \
-        REDIS_PREFIX=luutru-bench: RUST_LOG=warn "$bin/luutru" serve &
+        REDIS_PREFIX=luutru-bench: REQUIRE_SECOND_FACTOR=false RUST_LOG=warn "$bin/luutru" serve &
     pids+=($!)
     "$bin/examples/ceiling" 127.0.0.1:18081 "$REDIS_URL" &
     pids+=($!)
@@ -136,7 +136,7 @@ bench_load() {
         DATABASE_URL=$db_url "$bin/luutru" user create --email office@bench.vn --role office --password-stdin >/dev/null
     local started=$EPOCHREALTIME
     DATABASE_URL=$db_url BIND_ADDR=127.0.0.1:18080 PUBLIC_BASE_URL=http://127.0.0.1:18080 RATE_LIMITS=off \
-        REDIS_PREFIX=luutru-bench-load: RUST_LOG=warn "$bin/luutru" serve &
+        REDIS_PREFIX=luutru-bench-load: REQUIRE_SECOND_FACTOR=false RUST_LOG=warn "$bin/luutru" serve &
     local service=$!
     pids+=("$service")
     for _ in $(seq 2000); do

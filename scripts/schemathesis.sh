@@ -41,7 +41,7 @@ DATABASE_URL=$db target/debug/luutru migrate >/dev/null
 printf 'schemathesis-admin-password\n' |
     DATABASE_URL=$db target/debug/luutru user create --email admin@schemathesis.vn --role admin --password-stdin >/dev/null
 DATABASE_URL=$db BIND_ADDR=127.0.0.1:$port PUBLIC_BASE_URL=$base RATE_LIMITS=off \
-    REDIS_PREFIX=luutru-schemathesis: RUST_LOG=warn target/debug/luutru serve >target/schemathesis-service.log 2>&1 &
+    REDIS_PREFIX=luutru-schemathesis: REQUIRE_SECOND_FACTOR=false RUST_LOG=warn target/debug/luutru serve >target/schemathesis-service.log 2>&1 &
 service=$!
 trap 'kill "$service" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do

@@ -104,6 +104,14 @@ enum UserCommand {
         #[command(flatten)]
         config: Config,
     },
+    /// Forget an account's second factor (a lost phone) and end its
+    /// sessions; its next sign-in on the page sets up a new one.
+    ResetSecondFactor {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        config: Config,
+    },
 }
 
 pub fn main() -> std::process::ExitCode {
@@ -253,6 +261,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.describe()))?;
             println!("created user {id} <{email}> as {}", role.as_str());
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::ResetSecondFactor { email, config },
+        } => {
+            telemetry::init(false);
+            let state = state(config).await?;
+            let found = crate::auth::reset_second_factor(&state, &email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.describe()))?;
+            if !found {
+                anyhow::bail!("there is no account {email}");
+            }
+            println!("second factor of <{email}> forgotten; its sessions are ended");
             Ok(())
         }
     }

@@ -115,6 +115,12 @@ pub struct Config {
     /// Hours a sign-in lasts.
     #[arg(long, env = "SESSION_HOURS", default_value_t = 12)]
     pub session_hours: i64,
+    /// Admin, office and inspector accounts give a code of an authenticator
+    /// app (TOTP) after their password; set up at their first sign-in.
+    /// Production refuses to turn it off.
+    #[arg(long, env = "REQUIRE_SECOND_FACTOR", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub require_second_factor: bool,
     /// Version of the personal-data notice visitors agree to.
     #[arg(long, env = "CONSENT_VERSION", default_value = "2026-01")]
     pub consent_version: String,
@@ -183,6 +189,9 @@ impl Config {
                     Some(_) => {}
                 }
             }
+            if !self.require_second_factor {
+                anyhow::bail!("REQUIRE_SECOND_FACTOR cannot be false in production");
+            }
             if !self.public_base_url.starts_with("https://") {
                 anyhow::bail!("PUBLIC_BASE_URL must be https:// in production");
             }
@@ -244,5 +253,27 @@ mod tests {
         let error = parse(&["--retention-days", "0"]).expect_err("refused");
         assert!(error.to_string().contains("retention-days"), "{error}");
         assert!(parse(&["--retention-days=-5"]).is_err());
+    }
+
+    #[test]
+    fn production_keeps_the_second_factor() {
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let other = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+        let production = [
+            "--env=production",
+            "--public-base-url=https://luutru.example.vn",
+            "--qr-signing-key",
+            key,
+            "--data-encryption-key",
+            other,
+        ];
+        let config = parse(&production).unwrap();
+        assert!(config.require_second_factor, "on unless turned off");
+        config.check().unwrap();
+        let off = parse(&[&production[..], &["--require-second-factor", "false"]].concat()).unwrap();
+        let error = off.check().expect_err("refused");
+        assert!(error.to_string().contains("REQUIRE_SECOND_FACTOR"), "{error}");
+        let dev = parse(&["--require-second-factor", "false"]).unwrap();
+        dev.check().unwrap();
     }
 }

@@ -1,7 +1,7 @@
 //! After the data key is rotated (the new key in `DATA_ENCRYPTION_KEY`, the
 //! old one in `DATA_ENCRYPTION_KEYS_RETIRED`), every guest's sealed fields
-//! are opened with the old key and sealed again under the new one, and
-//! their blind index recomputed, in batches in the background. Reads work
+//! and every account's second-factor secret are opened with the old key and
+//! sealed again under the new one, guests' blind indexes recomputed, in batches in the background. Reads work
 //! throughout: the old key still opens what it sealed, and searches match
 //! an index under either key. Once no row is left under the old key, it can
 //! be dropped from the configuration.
@@ -30,7 +30,7 @@ pub struct Pass {
 /// Go once through every guest's identity, in batches of `batch`, sealing
 /// again what is not under the current key.
 pub async fn pass(db: &PgPool, cipher: &DataCipher, batch: i64) -> Result<Pass> {
-    let mut done = Pass::default();
+    let mut done = second_factors(db, cipher).await?;
     let mut after = Uuid::nil();
     loop {
         let (seen, last, counts) = batch_after(db, cipher, after, batch).await?;
@@ -41,6 +41,42 @@ pub async fn pass(db: &PgPool, cipher: &DataCipher, batch: i64) -> Result<Pass> 
             _ => return Ok(done),
         }
     }
+}
+
+/// The second factors' secrets (a few hundred accounts at most: one
+/// statement).
+async fn second_factors(db: &PgPool, cipher: &DataCipher) -> Result<Pass> {
+    let mut tx = db.begin().await?;
+    let rows = sqlx::query!(
+        r#"SELECT id, totp_secret AS "secret!" FROM users
+           WHERE totp_secret IS NOT NULL AND get_byte(totp_secret, 0) <> $1
+           FOR UPDATE SKIP LOCKED"#,
+        i32::from(cipher.key_id())
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut counts = Pass::default();
+    let (mut ids, mut sealed) = (vec![], vec![]);
+    for row in rows {
+        match cipher.decrypt(&row.secret) {
+            Ok(text) => {
+                ids.push(row.id);
+                sealed.push(cipher.encrypt(&text));
+            }
+            Err(_) => counts.unreadable += 1,
+        }
+    }
+    sqlx::query!(
+        "UPDATE users SET totp_secret = u.secret
+         FROM unnest($1::bigint[], $2::bytea[]) AS u(id, secret) WHERE users.id = u.id",
+        &ids,
+        &sealed
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    counts.resealed = ids.len() as u64;
+    Ok(counts)
 }
 
 /// One batch of rows after `after` (in id order): how many were looked at,

@@ -61,6 +61,10 @@ const RULES: &[(&str, &str, &[Who])] = &[
     ("GET", "/", EVERYONE),
     ("POST", "/login", EVERYONE),
     ("POST", "/logout", EVERYONE),
+    // Only a sign-in whose password was right and whose code is owed
+    // (second_factor.rs); every other caller is sent to the sign-in page.
+    ("GET", "/login/code", &[]),
+    ("POST", "/login/code", &[]),
     // Visitors: the scanned code, the receipt link, document reading.
     ("GET", "/c/{code}", EVERYONE),
     ("POST", "/c/{code}", EVERYONE),

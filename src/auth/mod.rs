@@ -4,6 +4,7 @@
 pub mod password;
 pub mod repo;
 pub mod routes;
+pub mod totp;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
@@ -158,10 +159,31 @@ const SESSION_CACHE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The Redis name of a session's cached user (by the token's hash, never the token).
 pub fn session_key(token: &str) -> String {
-    format!(
-        "session:{}",
-        data_encoding::HEXLOWER.encode(&repo::token_hash(token))
+    session_key_of_hash(&repo::token_hash(token))
+}
+
+fn session_key_of_hash(hash: &[u8]) -> String {
+    format!("session:{}", data_encoding::HEXLOWER.encode(hash))
+}
+
+/// Forget an account's second factor and end every session it has, in
+/// PostgreSQL and in Redis at once. False when there is no such account.
+pub async fn reset_second_factor(state: &AppState, email: &str) -> Result<bool> {
+    let Some(ended) = repo::reset_second_factor(&state.db, email).await? else {
+        return Ok(false);
+    };
+    let keys: Vec<String> = ended.iter().map(|h| session_key_of_hash(h)).collect();
+    state.cache.delete(&keys).await;
+    crate::audit::record(
+        &state.db,
+        None,
+        "auth.second_factor_reset",
+        None,
+        None,
+        serde_json::json!({"email": email.trim()}),
     )
+    .await?;
+    Ok(true)
 }
 
 /// The user behind a token: from `cached` (what Redis held under

@@ -26,7 +26,8 @@ pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<Current
            FROM sessions s
            JOIN users u ON u.id = s.user_id
            LEFT JOIN place_members m ON m.user_id = u.id
-           WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL
+           WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+             AND NOT s.second_factor_pending AND u.disabled_at IS NULL
            GROUP BY u.id"#,
         token_hash(token)
     )
@@ -45,12 +46,17 @@ pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<Current
 pub struct Credentials {
     pub id: i64,
     pub password_hash: String,
+    pub role: String,
+    /// The second factor's secret, sealed; none until one is set up.
+    pub totp_secret: Option<Vec<u8>>,
+    pub totp_last_step: i64,
 }
 
 pub async fn credentials(pool: &PgPool, email: &str) -> Result<Option<Credentials>> {
     Ok(sqlx::query_as!(
         Credentials,
-        "SELECT id, password_hash FROM users WHERE lower(email) = lower($1) AND disabled_at IS NULL",
+        "SELECT id, password_hash, role, totp_secret, totp_last_step
+         FROM users WHERE lower(email) = lower($1) AND disabled_at IS NULL",
         email.trim()
     )
     .fetch_optional(pool)
@@ -69,6 +75,136 @@ pub async fn create_session(pool: &PgPool, user_id: i64, hours: i64) -> Result<S
     .execute(pool)
     .await?;
     Ok(token)
+}
+
+/// How long a password stays good for while its code is owed.
+pub const PENDING_MINUTES: i64 = 10;
+
+/// A session that opens nothing until the second factor's code is given;
+/// `enrol_secret` (sealed) is the new secret of an account setting one up.
+pub async fn create_pending_session(
+    pool: &PgPool,
+    user_id: i64,
+    enrol_secret: Option<Vec<u8>>,
+) -> Result<String> {
+    let token = new_token();
+    sqlx::query!(
+        "INSERT INTO sessions (token_hash, user_id, expires_at, second_factor_pending, totp_enrol_secret)
+         VALUES ($1, $2, $3, true, $4)",
+        token_hash(&token),
+        user_id,
+        Utc::now() + Duration::minutes(PENDING_MINUTES),
+        enrol_secret
+    )
+    .execute(pool)
+    .await?;
+    Ok(token)
+}
+
+/// Whose password was right, and what is needed to check their code.
+pub struct Pending {
+    pub user_id: i64,
+    pub email: String,
+    /// The account's secret (sealed), when it has one.
+    pub totp_secret: Option<Vec<u8>>,
+    pub totp_last_step: i64,
+    /// The secret being set up (sealed), when the account has none yet.
+    pub enrol_secret: Option<Vec<u8>>,
+}
+
+pub async fn pending(pool: &PgPool, token: &str) -> Result<Option<Pending>> {
+    Ok(sqlx::query_as!(
+        Pending,
+        "SELECT u.id AS user_id, u.email, u.totp_secret, u.totp_last_step,
+                s.totp_enrol_secret AS enrol_secret
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.second_factor_pending AND s.revoked_at IS NULL
+           AND s.expires_at > now() AND u.disabled_at IS NULL",
+        token_hash(token)
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Record that the code of `step` was used (and, when setting up, keep the
+/// new secret). False when a code of this step or a later one was already
+/// used: a code works once.
+pub async fn use_code(
+    conn: &mut sqlx::PgConnection,
+    user_id: i64,
+    step: i64,
+    new_secret: Option<Vec<u8>>,
+) -> Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE users SET totp_last_step = $2, totp_secret = COALESCE($3, totp_secret)
+         WHERE id = $1 AND totp_last_step < $2",
+        user_id,
+        step,
+        new_secret
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Trade a pending session, whose code was right, for a full one with a
+/// new token. None when the pending session was already used.
+pub async fn complete_pending(
+    pool: &PgPool,
+    pending_token: &str,
+    user_id: i64,
+    step: i64,
+    new_secret: Option<Vec<u8>>,
+    hours: i64,
+) -> Result<Option<String>> {
+    let mut tx = pool.begin().await?;
+    let closed = sqlx::query!(
+        "UPDATE sessions SET revoked_at = now()
+         WHERE token_hash = $1 AND second_factor_pending AND revoked_at IS NULL",
+        token_hash(pending_token)
+    )
+    .execute(&mut *tx)
+    .await?;
+    if closed.rows_affected() != 1 || !use_code(&mut tx, user_id, step, new_secret).await? {
+        return Ok(None);
+    }
+    let token = new_token();
+    sqlx::query!(
+        "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        token_hash(&token),
+        user_id,
+        Utc::now() + Duration::hours(hours)
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(token))
+}
+
+/// Forget an account's second factor (a lost phone) and end its sessions;
+/// its next sign-in sets up a new one. The ended sessions' token hashes, or
+/// None when there is no such account.
+pub async fn reset_second_factor(pool: &PgPool, email: &str) -> Result<Option<Vec<Vec<u8>>>> {
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "UPDATE users SET totp_secret = NULL, totp_last_step = 0
+         WHERE lower(email) = lower($1) RETURNING id",
+        email.trim()
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let ended = sqlx::query_scalar!(
+        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL
+         RETURNING token_hash",
+        id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(ended))
 }
 
 pub async fn revoke_session(pool: &PgPool, token: &str) -> Result<()> {

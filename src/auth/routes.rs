@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::{repo, CurrentUser, Role, SESSION_COOKIE};
+use super::{repo, totp, CurrentUser, Role, SESSION_COOKIE};
 use crate::error::{Error, FieldErrors, Result};
 use crate::extract::{ApiJson, ClientAddr};
 use crate::i18n::{Lang, Tr};
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/me", get(me))
         .route("/", get(sign_in_page))
         .route("/login", post(sign_in_form))
+        .route("/login/code", get(code_page).post(code_form))
         .route("/logout", post(sign_out_form))
 }
 
@@ -29,6 +30,10 @@ pub fn router() -> Router<AppState> {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// The six-digit code of the account's authenticator app: required of
+    /// admin, office and inspector accounts when the second factor is on.
+    #[serde(default)]
+    pub totp: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -38,24 +43,28 @@ pub struct LoginResponse {
     pub user: CurrentUser,
 }
 
-/// Check a password and open a session. Wrong passwords are throttled per
-/// address and per account; correct ones are never counted, so colleagues
-/// behind one office connection do not lock each other out.
+/// What a right password leads to.
+pub enum Passed {
+    /// A session, opened.
+    Session(String, CurrentUser),
+    /// A code of the second factor is still owed; `enrolled` is false while
+    /// the account has no second factor yet.
+    CodeOwed { user_id: i64, enrolled: bool },
+}
+
+/// Check a password (and, for the accounts that need one, the second
+/// factor's `code` when given) and open a session. Wrong passwords and codes
+/// are throttled per address and per account; right ones are never counted,
+/// so colleagues behind one office connection do not lock each other out.
 async fn authenticate(
     state: &AppState,
     email: &str,
     password: &str,
+    code: Option<&str>,
     addr: &str,
-) -> Result<(String, CurrentUser)> {
-    let limits = &state.config.rate_limits;
-    let by_addr = format!("addr|{addr}");
-    let by_account = format!("account|{}", email.trim().to_lowercase());
-    limits
-        .check_failures(&state.cache, "login", &by_addr)
-        .await?;
-    limits
-        .check_failures(&state.cache, "login", &by_account)
-        .await?;
+) -> Result<Passed> {
+    let throttle = Throttle::new(email, addr);
+    throttle.check(state).await?;
     let found = repo::credentials(&state.db, email).await?;
     let stored = found.as_ref().map_or_else(
         || super::password::DUMMY_HASH.clone(),
@@ -63,14 +72,40 @@ async fn authenticate(
     );
     let ok = super::password::verify(password.to_owned(), stored).await?;
     let Some(credentials) = found.filter(|_| ok) else {
-        limits.count_failure(&state.cache, "login", &by_addr).await;
-        limits
-            .count_failure(&state.cache, "login", &by_account)
-            .await;
+        throttle.count(state).await;
         return Err(Error::Unauthorized);
     };
+    let owes_code = state.config.require_second_factor
+        && Role::parse(&credentials.role).is_some_and(totp::required_for);
+    if owes_code {
+        let (Some(sealed), Some(code)) = (&credentials.totp_secret, code) else {
+            return Ok(Passed::CodeOwed {
+                user_id: credentials.id,
+                enrolled: credentials.totp_secret.is_some(),
+            });
+        };
+        let secret = totp::open(&state.cipher, sealed)?;
+        let step = totp::accepted_step(&secret, code, totp::now(), credentials.totp_last_step);
+        let used = match step {
+            Some(step) => {
+                let mut conn = state.db.acquire().await?;
+                repo::use_code(&mut conn, credentials.id, step, None).await?
+            }
+            None => false,
+        };
+        if !used {
+            throttle.count(state).await;
+            return Err(Error::Unauthorized);
+        }
+    }
     let token = repo::create_session(&state.db, credentials.id, state.config.session_hours).await?;
-    let user = repo::user_for_token(&state.db, &token)
+    let user = signed_in(state, &token, owes_code).await?;
+    Ok(Passed::Session(token, user))
+}
+
+/// The user of a session just opened, with the sign-in audited.
+async fn signed_in(state: &AppState, token: &str, second_factor: bool) -> Result<CurrentUser> {
+    let user = repo::user_for_token(&state.db, token)
         .await?
         .ok_or(Error::Unauthorized)?;
     crate::audit::record(
@@ -79,10 +114,45 @@ async fn authenticate(
         "auth.sign_in",
         None,
         None,
-        serde_json::json!({}),
+        serde_json::json!({"second_factor": second_factor}),
     )
     .await?;
-    Ok((token, user))
+    Ok(user)
+}
+
+/// Failed sign-ins counted per address and per account.
+struct Throttle {
+    by_addr: String,
+    by_account: String,
+}
+
+impl Throttle {
+    fn new(email: &str, addr: &str) -> Self {
+        Throttle {
+            by_addr: format!("addr|{addr}"),
+            by_account: format!("account|{}", email.trim().to_lowercase()),
+        }
+    }
+
+    async fn check(&self, state: &AppState) -> Result<()> {
+        let limits = &state.config.rate_limits;
+        limits
+            .check_failures(&state.cache, "login", &self.by_addr)
+            .await?;
+        limits
+            .check_failures(&state.cache, "login", &self.by_account)
+            .await
+    }
+
+    async fn count(&self, state: &AppState) {
+        let limits = &state.config.rate_limits;
+        limits
+            .count_failure(&state.cache, "login", &self.by_addr)
+            .await;
+        limits
+            .count_failure(&state.cache, "login", &self.by_account)
+            .await;
+    }
 }
 
 fn session_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
@@ -98,7 +168,9 @@ fn session_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "Wrong email or password"),
+    responses((status = 200, body = LoginResponse), (status = 401, description = "Wrong email, password or code"),
+              (status = 403, description = "The account must first set up its second factor on the sign-in page"),
+              (status = 422, description = "A field is missing, the second factor's code among them"),
               (status = 429, description = "Too many attempts; wait")))]
 pub async fn login(
     State(state): State<AppState>,
@@ -113,7 +185,22 @@ pub async fn login(
         errors.add("password", "required", "give your password");
     }
     errors.finish(())?;
-    let (token, user) = authenticate(&state, &req.email, &req.password, &addr).await?;
+    let code = req.totp.as_deref().filter(|c| !c.trim().is_empty());
+    let (token, user) = match authenticate(&state, &req.email, &req.password, code, &addr).await? {
+        Passed::Session(token, user) => (token, user),
+        Passed::CodeOwed { enrolled: true, .. } => {
+            return Err(FieldErrors::single(
+                "totp",
+                "second_factor_required",
+                "this account needs the six-digit code of its authenticator app",
+            ))
+        }
+        Passed::CodeOwed { enrolled: false, .. } => {
+            return Err(Error::Forbidden(
+                "this account has no second factor yet: sign in once on the sign-in page to set one up",
+            ))
+        }
+    };
     let cookie = session_cookie(&state, &token, state.config.session_hours * 3600);
     let mut response = Json(LoginResponse { token, user }).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -191,12 +278,15 @@ async fn sign_in_form(
         error,
         lang: t.lang(),
     })?;
-    match authenticate(&state, &form.email, &form.password, &addr).await {
-        Ok((token, user)) => {
-            let mut response = Redirect::to(home_of(user.role)).into_response();
+    match authenticate(&state, &form.email, &form.password, None, &addr).await {
+        Ok(Passed::Session(token, user)) => Ok(signed_in_at_home(&state, &token, user.role)),
+        Ok(Passed::CodeOwed { user_id, enrolled }) => {
+            let enrol = (!enrolled).then(|| totp::seal(&state.cipher, &totp::new_secret()));
+            let token = repo::create_pending_session(&state.db, user_id, enrol).await?;
+            let mut response = Redirect::to("/login/code").into_response();
             response.headers_mut().insert(
                 header::SET_COOKIE,
-                session_cookie(&state, &token, state.config.session_hours * 3600),
+                session_cookie(&state, &token, repo::PENDING_MINUTES * 60),
             );
             Ok(response)
         }
@@ -219,6 +309,129 @@ async fn sign_in_form(
             lang: t.lang(),
         }),
     }
+}
+
+/// A signed-in user sent to where their role starts, with the session's cookie.
+fn signed_in_at_home(state: &AppState, token: &str, role: Role) -> Response {
+    let mut response = Redirect::to(home_of(role)).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(state, token, state.config.session_hours * 3600),
+    );
+    response
+}
+
+#[derive(Template)]
+#[template(path = "sign_in_code.html")]
+struct CodePage {
+    t: Tr,
+    /// While the account sets up its second factor: the app's QR code (SVG)
+    /// and the secret as text, for an app that cannot scan.
+    setup: Option<(String, String)>,
+    error: Option<&'static str>,
+}
+
+impl CodePage {
+    fn of(state: &AppState, t: Tr, pending: &repo::Pending, error: Option<&'static str>) -> Result<Self> {
+        let setup = match (&pending.totp_secret, &pending.enrol_secret) {
+            (None, Some(sealed)) => {
+                let secret = totp::open(&state.cipher, sealed)?;
+                let svg = crate::qr::render::svg(&totp::otpauth_uri(&secret, &pending.email))?;
+                Some((svg, totp::readable(&secret)))
+            }
+            _ => None,
+        };
+        Ok(CodePage { t, setup, error })
+    }
+}
+
+/// The password was right: the page asking for the code (or setting up the
+/// second factor). Without a pending sign-in, back to the sign-in page.
+async fn code_page(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
+    let t = Tr(Lang::negotiate(None, &headers));
+    let pending = match super::token_from(&headers) {
+        Some(token) => repo::pending(&state.db, &token).await?,
+        None => None,
+    };
+    let Some(pending) = pending else {
+        return Ok(Redirect::to("/").into_response());
+    };
+    Ok(render(&CodePage::of(&state, t, &pending, None)?))
+}
+
+#[derive(Deserialize, Default)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+async fn code_form(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> PageResult {
+    // Read after the pending sign-in is found: anyone else is sent to the
+    // sign-in page whatever they sent.
+    let form: CodeForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let t = Tr(Lang::negotiate(None, &headers));
+    let fail = |error| PageError {
+        error,
+        lang: t.lang(),
+    };
+    same_origin(&headers).map_err(fail)?;
+    let Some(token) = super::token_from(&headers) else {
+        return Ok(Redirect::to("/").into_response());
+    };
+    let Some(pending) = repo::pending(&state.db, &token).await.map_err(fail)? else {
+        return Ok(Redirect::to("/").into_response());
+    };
+    let throttle = Throttle::new(&pending.email, &addr);
+    if let Err(e) = throttle.check(&state).await {
+        let page = CodePage::of(&state, t, &pending, Some(t.get("signin.throttled")))
+            .map_err(fail)?;
+        return Ok(render_status(e.status(), &page));
+    }
+    let (sealed, setting_up) = match (&pending.totp_secret, &pending.enrol_secret) {
+        (Some(sealed), _) => (sealed, false),
+        (None, Some(sealed)) => (sealed, true),
+        (None, None) => return Ok(Redirect::to("/").into_response()),
+    };
+    let secret = totp::open(&state.cipher, sealed).map_err(fail)?;
+    let step = totp::accepted_step(&secret, &form.code, totp::now(), pending.totp_last_step);
+    let opened = match step {
+        Some(step) => repo::complete_pending(
+            &state.db,
+            &token,
+            pending.user_id,
+            step,
+            setting_up.then(|| sealed.clone()),
+            state.config.session_hours,
+        )
+        .await
+        .map_err(fail)?,
+        None => None,
+    };
+    let Some(new_token) = opened else {
+        throttle.count(&state).await;
+        let page =
+            CodePage::of(&state, t, &pending, Some(t.get("signin.code_wrong"))).map_err(fail)?;
+        return Ok(render_status(StatusCode::UNAUTHORIZED, &page));
+    };
+    if setting_up {
+        crate::audit::record(
+            &state.db,
+            Some(pending.user_id),
+            "auth.second_factor_set_up",
+            None,
+            None,
+            serde_json::json!({}),
+        )
+        .await
+        .map_err(fail)?;
+    }
+    let user = signed_in(&state, &new_token, true).await.map_err(fail)?;
+    Ok(signed_in_at_home(&state, &new_token, user.role))
 }
 
 async fn sign_out_form(State(state): State<AppState>, headers: HeaderMap) -> PageResult {

@@ -73,6 +73,9 @@ async fn spawn_full(
     config.public_base_url = format!("http://{addr}");
     config.redis_url = redis_url;
     config.redis_prefix = prefix.to_owned();
+    // Most tests sign in through the API as every role; the second factor
+    // has tests of its own (second_factor.rs), which turn it back on.
+    config.require_second_factor = false;
     configure(&mut config);
     let cache = Cache::new(&config.redis_url, &config.redis_prefix).unwrap();
     let read = read.unwrap_or_else(|| pool.clone());
