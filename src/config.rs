@@ -270,9 +270,13 @@ mod tests {
         let config = parse(&production).unwrap();
         assert!(config.require_second_factor, "on unless turned off");
         config.check().unwrap();
-        let off = parse(&[&production[..], &["--require-second-factor", "false"]].concat()).unwrap();
+        let off =
+            parse(&[&production[..], &["--require-second-factor", "false"]].concat()).unwrap();
         let error = off.check().expect_err("refused");
-        assert!(error.to_string().contains("REQUIRE_SECOND_FACTOR"), "{error}");
+        assert!(
+            error.to_string().contains("REQUIRE_SECOND_FACTOR"),
+            "{error}"
+        );
         let dev = parse(&["--require-second-factor", "false"]).unwrap();
         dev.check().unwrap();
     }

@@ -9,6 +9,7 @@ pub mod checkin;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod csrf;
 pub mod db;
 pub mod documents;
 pub mod error;
@@ -211,6 +212,10 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .fallback(web::not_found)
         .layer(axum::middleware::from_fn(web::reject_nul))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::guard,
+        ))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

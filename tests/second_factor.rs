@@ -30,7 +30,11 @@ fn browser(app: &TestApp) -> reqwest::Client {
 }
 
 async fn account(app: &TestApp, role: Role) -> String {
-    let email = format!("{}-{}@test.vn", role.as_str(), uuid::Uuid::new_v4().simple());
+    let email = format!(
+        "{}-{}@test.vn",
+        role.as_str(),
+        uuid::Uuid::new_v4().simple()
+    );
     luutru::auth::repo::create_user(&app.pool, &email, PASSWORD, role, &[])
         .await
         .unwrap();
@@ -51,7 +55,10 @@ fn location(response: &reqwest::Response) -> &str {
 
 /// The text between `start` and `end` in `page`.
 fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
-    let from = page.find(start).unwrap_or_else(|| panic!("{start} in {page}")) + start.len();
+    let from = page
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} in {page}"))
+        + start.len();
     &page[from..from + page[from..].find(end).unwrap()]
 }
 
@@ -91,14 +98,20 @@ async fn an_office_account_sets_up_its_second_factor_then_owes_a_code_each_time(
         .await
         .unwrap();
     let shown = between(&page, "<code class=\"secret\">", "</code>").replace(' ', "");
-    let secret = data_encoding::BASE32_NOPAD.decode(shown.as_bytes()).unwrap();
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(shown.as_bytes())
+        .unwrap();
     assert_eq!(secret.len(), 20);
     let uri = totp::otpauth_uri(&secret, &email);
     let svg = luutru::qr::render::svg(&uri).unwrap();
     assert!(page.contains(&svg), "the QR code is the app's address");
 
     // A pending sign-in opens nothing.
-    let me = browser.get(app.url("/api/v1/auth/me")).send().await.unwrap();
+    let me = browser
+        .get(app.url("/api/v1/auth/me"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
     let office = browser.get(app.url("/office")).send().await.unwrap();
     assert_ne!(office.status(), StatusCode::OK);
@@ -125,7 +138,11 @@ async fn an_office_account_sets_up_its_second_factor_then_owes_a_code_each_time(
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/office");
     let (status, me) = {
-        let r = browser.get(app.url("/api/v1/auth/me")).send().await.unwrap();
+        let r = browser
+            .get(app.url("/api/v1/auth/me"))
+            .send()
+            .await
+            .unwrap();
         (r.status(), r.json::<Value>().await.unwrap())
     };
     assert_eq!(status, StatusCode::OK);
@@ -157,12 +174,11 @@ async fn an_office_account_sets_up_its_second_factor_then_owes_a_code_each_time(
     );
 
     // The secret is stored sealed, never as its text.
-    let stored: Vec<u8> =
-        sqlx::query_scalar("SELECT totp_secret FROM users WHERE email = $1")
-            .bind(&email)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT totp_secret FROM users WHERE email = $1")
+        .bind(&email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     let text = data_encoding::BASE32_NOPAD.encode(&secret);
     assert!(!stored.windows(text.len()).any(|w| w == text.as_bytes()));
 
@@ -174,7 +190,11 @@ async fn an_office_account_sets_up_its_second_factor_then_owes_a_code_each_time(
     let (status, _) = app.get_json("/api/v1/auth/me", Some(&token)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = api_login(&app, &email, Some(&code(&secret, 0))).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "no second factor until set up again");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "no second factor until set up again"
+    );
 }
 
 #[sqlx::test]
@@ -222,7 +242,10 @@ async fn wrong_codes_are_throttled_and_desk_accounts_owe_none(pool: sqlx::PgPool
     // Ten wrong codes (the sign-in budget), then even the right one waits
     // (and so does every sign-in from this address).
     let right = code(&secret, 0);
-    let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 500_000) % 1_000_000);
+    let wrong = format!(
+        "{:06}",
+        (right.parse::<u32>().unwrap() + 500_000) % 1_000_000
+    );
     for _ in 0..10 {
         let response = browser
             .post(app.url("/login/code"))
@@ -239,7 +262,6 @@ async fn wrong_codes_are_throttled_and_desk_accounts_owe_none(pool: sqlx::PgPool
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-
 }
 
 #[sqlx::test]

@@ -75,6 +75,10 @@ pub struct CurrentUser {
     pub email: String,
     pub role: Role,
     pub place_ids: Vec<i64>,
+    /// The token this session's forms carry (see `csrf`); never sent out
+    /// as JSON nor cached.
+    #[serde(skip)]
+    pub csrf: String,
 }
 
 impl CurrentUser {
@@ -219,9 +223,11 @@ impl FromRequestParts<AppState> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let token = token_from(&parts.headers).ok_or(Error::Unauthorized)?;
         let cached = state.cache.get_bytes(&session_key(&token)).await;
-        user_for_token(state, &token, cached)
+        let mut user = user_for_token(state, &token, cached)
             .await?
-            .ok_or(Error::Unauthorized)
+            .ok_or(Error::Unauthorized)?;
+        user.csrf = crate::csrf::token(state, &token);
+        Ok(user)
     }
 }
 
@@ -232,7 +238,11 @@ impl OptionalFromRequestParts<AppState> for CurrentUser {
         match token_from(&parts.headers) {
             Some(token) => {
                 let cached = state.cache.get_bytes(&session_key(&token)).await;
-                user_for_token(state, &token, cached).await
+                let user = user_for_token(state, &token, cached).await?;
+                Ok(user.map(|mut u| {
+                    u.csrf = crate::csrf::token(state, &token);
+                    u
+                }))
             }
             None => Ok(None),
         }

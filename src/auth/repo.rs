@@ -39,6 +39,7 @@ pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<Current
             email: r.email,
             role: Role::parse(&r.role)?,
             place_ids: r.place_ids,
+            csrf: String::new(),
         })
     }))
 }

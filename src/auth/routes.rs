@@ -195,11 +195,11 @@ pub async fn login(
                 "this account needs the six-digit code of its authenticator app",
             ))
         }
-        Passed::CodeOwed { enrolled: false, .. } => {
-            return Err(Error::Forbidden(
-                "this account has no second factor yet: sign in once on the sign-in page to set one up",
-            ))
-        }
+        Passed::CodeOwed {
+            enrolled: false, ..
+        } => return Err(Error::Forbidden(
+            "this account has no second factor yet: sign in once on the sign-in page to set one up",
+        )),
     };
     let cookie = session_cookie(&state, &token, state.config.session_hours * 3600);
     let mut response = Json(LoginResponse { token, user }).into_response();
@@ -332,7 +332,12 @@ struct CodePage {
 }
 
 impl CodePage {
-    fn of(state: &AppState, t: Tr, pending: &repo::Pending, error: Option<&'static str>) -> Result<Self> {
+    fn of(
+        state: &AppState,
+        t: Tr,
+        pending: &repo::Pending,
+        error: Option<&'static str>,
+    ) -> Result<Self> {
         let setup = match (&pending.totp_secret, &pending.enrol_secret) {
             (None, Some(sealed)) => {
                 let secret = totp::open(&state.cipher, sealed)?;
@@ -388,8 +393,8 @@ async fn code_form(
     };
     let throttle = Throttle::new(&pending.email, &addr);
     if let Err(e) = throttle.check(&state).await {
-        let page = CodePage::of(&state, t, &pending, Some(t.get("signin.throttled")))
-            .map_err(fail)?;
+        let page =
+            CodePage::of(&state, t, &pending, Some(t.get("signin.throttled"))).map_err(fail)?;
         return Ok(render_status(e.status(), &page));
     }
     let (sealed, setting_up) = match (&pending.totp_secret, &pending.enrol_secret) {

@@ -74,7 +74,11 @@ pub fn accepted_step(secret: &[u8], code: &str, unix: u64, last_step: i64) -> Op
 
 /// Compare without an early exit, so the time taken says nothing of the code.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// A secret sealed with the data key, like other personal data.
@@ -121,7 +125,11 @@ mod tests {
         assert_eq!(accepted_step(secret, "081804", t, 0), Some(step));
         assert_eq!(accepted_step(secret, "081 804", t + 30, 0), Some(step));
         assert_eq!(accepted_step(secret, "081804", t, step), None, "replayed");
-        assert_eq!(accepted_step(secret, "081804", t + 120, 0), None, "too late");
+        assert_eq!(
+            accepted_step(secret, "081804", t + 120, 0),
+            None,
+            "too late"
+        );
         assert_eq!(accepted_step(secret, "081805", t, 0), None);
         assert_eq!(accepted_step(secret, "08180", t, 0), None);
         assert_eq!(accepted_step(secret, "", t, 0), None);
@@ -130,7 +138,9 @@ mod tests {
     #[test]
     fn the_app_address_carries_the_secret() {
         let uri = otpauth_uri(b"12345678901234567890", "an@office.vn");
-        assert!(uri.starts_with("otpauth://totp/Luu%20tru%3Aan%40office.vn?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&"));
+        assert!(uri.starts_with(
+            "otpauth://totp/Luu%20tru%3Aan%40office.vn?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&"
+        ));
         assert_eq!(readable(b"12345"), "GEZD GNBV");
     }
 }

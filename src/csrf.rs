@@ -1,0 +1,128 @@
+//! Forms sent with a session cookie carry a token only our own pages know:
+//! an HMAC of the session's token under a key derived from the data key.
+//! Another site can make a browser send the cookie, but cannot read the
+//! page, so it cannot send the token. (Cookies are also `SameSite=Lax` and
+//! the sign-in forms check their `Origin`: this is the layer that holds
+//! when a browser sends neither.)
+//!
+//! Exempt: requests with `Authorization: Bearer` (programs send no
+//! cookie), JSON bodies (a browser sends them cross-site only after a
+//! preflight this service never grants), and the visitor's and sign-in
+//! pages, which a session does not open.
+
+use axum::extract::{Request, State};
+use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::error::Error;
+use crate::i18n::{Lang, Tr};
+use crate::web::{render_status, MessagePage};
+use crate::AppState;
+
+/// The form field, and the header for scripts, that carry the token.
+pub const FIELD: &str = "csrf";
+pub const HEADER: &str = "x-csrf-token";
+
+/// Pages a session does not open: the visitor's check-in and check-out,
+/// and signing in.
+const EXEMPT: &[&str] = &["/c/", "/stay/", "/login"];
+
+/// The token of a session's forms.
+pub fn token(state: &AppState, session_token: &str) -> String {
+    data_encoding::BASE64URL_NOPAD.encode(&mac(state, session_token).finalize().into_bytes())
+}
+
+fn mac(state: &AppState, session_token: &str) -> Hmac<Sha256> {
+    let key = crate::crypto::derive_key(&state.config.data_key(), "csrf form token");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("any key length");
+    mac.update(session_token.as_bytes());
+    mac
+}
+
+/// Whether `given` is the token of the session, compared in constant time.
+fn holds(state: &AppState, session_token: &str, given: &str) -> bool {
+    data_encoding::BASE64URL_NOPAD
+        .decode(given.trim().as_bytes())
+        .is_ok_and(|bytes| mac(state, session_token).verify_slice(&bytes).is_ok())
+}
+
+/// Refuse a cookie-authenticated form without its session's token.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(session) = needs_token(&request) else {
+        return next.run(request).await;
+    };
+    if let Some(given) = request.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
+        return if holds(&state, &session, given) {
+            next.run(request).await
+        } else {
+            refuse(&request)
+        };
+    }
+    let urlencoded = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !urlencoded {
+        return refuse(&request);
+    }
+    let (parts, body) = request.into_parts();
+    // The body limit layer outside this one has already bounded the size.
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Error::BadRequest("the request body could not be read".into()).into_response();
+    };
+    let request = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
+    let given = form_urlencoded::parse(&bytes)
+        .find(|(name, _)| name == FIELD)
+        .map(|(_, value)| value.into_owned());
+    match given {
+        Some(given) if holds(&state, &session, &given) => next.run(request).await,
+        _ => refuse(&request),
+    }
+}
+
+/// The session token of a request that must show its form token.
+fn needs_token(request: &Request) -> Option<String> {
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let path = request.uri().path();
+    let headers = request.headers();
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !unsafe_method
+        || json
+        || headers.contains_key(header::AUTHORIZATION)
+        || EXEMPT.iter().any(|p| path.starts_with(p))
+    {
+        return None;
+    }
+    crate::web::cookie(headers, crate::auth::SESSION_COOKIE)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+fn refuse(request: &Request) -> Response {
+    let error = Error::Forbidden(
+        "this form has expired or did not come from this site: reload the page and send it again",
+    );
+    if request.uri().path().starts_with("/api/") {
+        return error.into_response();
+    }
+    let t = Tr(Lang::negotiate(None, request.headers()));
+    render_status(
+        error.status(),
+        &MessagePage {
+            t,
+            title: t.get("page.error_title"),
+            message: t.get("page.form_expired"),
+            link: Some(("/", t.get("page.home"))),
+        },
+    )
+}

@@ -1,0 +1,133 @@
+//! Forms sent with a session cookie must carry their page's token: a form
+//! posted from another site (which can make the browser send the cookie,
+//! but cannot read our pages) is refused and changes nothing.
+
+mod common;
+
+use common::TestApp;
+use luutru::auth::Role;
+use reqwest::{header, StatusCode};
+use serde_json::Value;
+
+/// A browser signed in through the sign-in form, sending no `Origin`
+/// (as some browsers and privacy tools do).
+async fn signed_in_browser(app: &TestApp, email: &str) -> reqwest::Client {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = browser
+        .post(app.url("/login"))
+        .form(&[("email", email), ("password", "correct horse battery")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    browser
+}
+
+async fn page(browser: &reqwest::Client, url: String) -> String {
+    let response = browser.get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.unwrap()
+}
+
+/// The token in a page's forms (every one carries the same).
+fn form_token(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let from = page.find(marker).expect("a form token") + marker.len();
+    page[from..from + page[from..].find('"').unwrap()].to_owned()
+}
+
+#[sqlx::test]
+async fn a_form_without_its_pages_token_is_refused_and_changes_nothing(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let hotel = app.hotel(&office).await;
+    let pid = hotel["id"].as_i64().unwrap();
+    let stay = app
+        .check_in(&hotel, serde_json::json!([common::vietnamese_guest()]), 2)
+        .await;
+    let stay_id = stay["stay_id"].as_str().unwrap().to_owned();
+    let email = format!("desk-{}@test.vn", uuid::Uuid::new_v4().simple());
+    luutru::auth::repo::create_user(
+        &app.pool,
+        &email,
+        "correct horse battery",
+        Role::Staff,
+        &[pid],
+    )
+    .await
+    .unwrap();
+    let desk = signed_in_browser(&app, &email).await;
+    let register = page(&desk, app.url(&format!("/hotel?place={pid}"))).await;
+    let token = form_token(&register);
+    assert!(
+        register.matches(&format!("value=\"{token}\"")).count() >= 3,
+        "the sign-out, desk entry and row forms all carry it"
+    );
+    let confirm = app.url(&format!("/hotel/{pid}/stays/{stay_id}/confirm"));
+    let confirmed = || async {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT confirmed_at IS NOT NULL FROM stays WHERE id = $1::uuid",
+        )
+        .bind(&stay_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+
+    // Another site's form: the cookie goes along, the token cannot.
+    let forged = desk
+        .post(&confirm)
+        .header(header::ACCEPT_LANGUAGE, "en")
+        .form(&[("view", "arriving")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(forged.text().await.unwrap().contains("reload the page"));
+    // A guessed token, or another session's, does no better.
+    let other = signed_in_browser(&app, &email).await;
+    let others_token = form_token(&page(&other, app.url(&format!("/hotel?place={pid}"))).await);
+    assert_ne!(others_token, token);
+    for wrong in ["AAAA", others_token.as_str()] {
+        let response = desk
+            .post(&confirm)
+            .form(&[("view", "arriving"), ("csrf", wrong)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{wrong}");
+    }
+    assert!(!confirmed().await, "nothing changed");
+
+    // Sign-out is a form too: a forged one leaves the session alone.
+    let forged = desk.post(app.url("/logout")).send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let me = desk.get(app.url("/api/v1/auth/me")).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+
+    // Our own page's form goes through.
+    let response = desk
+        .post(&confirm)
+        .form(&[("view", "arriving"), ("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(confirmed().await);
+
+    // Programs send a bearer token and JSON, and need no form token: an
+    // incomplete desk entry is answered on its fields, not refused.
+    let program = app.sign_in_as(Role::Staff, &[pid]).await;
+    let (status, body): (StatusCode, Value) = app
+        .post_json(
+            &format!("/api/v1/places/{pid}/stays"),
+            Some(&program),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
