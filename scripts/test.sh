@@ -5,6 +5,7 @@
 #   cargo test          (unit, database, HTTP and browser tests)
 #   scripts/faults.sh   (Redis killed, PostgreSQL restarted, SIGTERM, under load)
 #   scripts/replica.sh  (statistics read from a streaming replica)
+#   scripts/redis_cluster.sh  (the service on a Redis Cluster of three primaries)
 #   scripts/schemathesis.sh  (generated requests from /api/openapi.json: no 5xx,
 #                        no answer outside its own description)
 #
@@ -72,10 +73,11 @@ step tests env SQLX_OFFLINE=true bash -o pipefail -c 'cargo test --all-targets "
 if [ $# -eq 0 ]; then
     step faults ./scripts/faults.sh
     step replica ./scripts/replica.sh
+    step redis-cluster ./scripts/redis_cluster.sh
     step schemathesis ./scripts/schemathesis.sh
 fi
 
 passed=$(sed -n 's/^test result: .* \([0-9][0-9]*\) passed.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 failed=$(sed -n 's/^test result: .* \([0-9][0-9]*\) failed.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
-printf '\ntest.sh: OK: fmt, clippy, tests, fault scenarios, the replica and schemathesis passed in %ss\n' $((SECONDS - started)) >&2
+printf '\ntest.sh: OK: fmt, clippy, tests, fault scenarios, the replica, the Redis Cluster and schemathesis passed in %ss\n' $((SECONDS - started)) >&2
 printf 'tests: %s passed, %s failed\n' "$passed" "$failed"

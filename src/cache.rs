@@ -1,11 +1,20 @@
 //! Redis as a cache and coordinator. Every call is bounded in time and fails
 //! soft: when Redis is down the service keeps recording check-ins in
 //! PostgreSQL, reads fall through to the database, and `/readyz` reports it.
+//!
+//! One server (`redis://host:port`) or a Redis Cluster (several node
+//! addresses, comma-separated). Every command and every MULTI names one key,
+//! so it runs on that key's slot; what touches several keys (dropping a
+//! place's cached entries, a value and a hash read together) is sent key by
+//! key to a cluster. Publish and subscribe go through one node: a cluster
+//! carries messages to every node.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 use redis::AsyncCommands;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -23,27 +32,92 @@ pub struct Cache {
 }
 
 struct Inner {
+    /// The server, or the cluster's first node (publish and subscribe).
     client: redis::Client,
+    /// The cluster, when several nodes are given.
+    cluster: Option<ClusterClient>,
     prefix: String,
     conn: Mutex<Slot>,
 }
 
 #[derive(Default)]
 struct Slot {
-    manager: Option<ConnectionManager>,
+    conn: Option<Conn>,
     last_failure: Option<Instant>,
 }
 
+/// A connection to the server or to the cluster; both reconnect by
+/// themselves once made.
+#[derive(Clone)]
+enum Conn {
+    One(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Conn::One(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Conn::One(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::One(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
 impl Cache {
+    /// `url`: one server, or a cluster's nodes separated by commas.
     pub fn new(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url)?;
+        let nodes: Vec<&str> = url
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        let first = nodes.first().copied().unwrap_or(url);
+        let client = redis::Client::open(first)?;
+        let cluster = match nodes.len() {
+            0 | 1 => None,
+            _ => Some(
+                ClusterClient::builder(nodes)
+                    .connection_timeout(COMMAND_TIMEOUT)
+                    .response_timeout(COMMAND_TIMEOUT)
+                    .retries(1)
+                    .build()?,
+            ),
+        };
         Ok(Cache {
             inner: Arc::new(Inner {
                 client,
+                cluster,
                 prefix: prefix.to_owned(),
                 conn: Mutex::new(Slot::default()),
             }),
         })
+    }
+
+    /// Whether this is a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.inner.cluster.is_some()
     }
 
     /// The full key for `name`, under this deployment's prefix.
@@ -51,10 +125,10 @@ impl Cache {
         format!("{}{}", self.inner.prefix, name)
     }
 
-    async fn connection(&self) -> Option<ConnectionManager> {
+    async fn connection(&self) -> Option<Conn> {
         let mut slot = self.inner.conn.lock().await;
-        if let Some(m) = &slot.manager {
-            return Some(m.clone());
+        if let Some(c) = &slot.conn {
+            return Some(c.clone());
         }
         if slot
             .last_failure
@@ -62,20 +136,25 @@ impl Cache {
         {
             return None;
         }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(COMMAND_TIMEOUT)
-            .set_response_timeout(COMMAND_TIMEOUT)
-            .set_number_of_retries(1);
-        match tokio::time::timeout(
-            COMMAND_TIMEOUT * 2,
-            ConnectionManager::new_with_config(self.inner.client.clone(), config),
-        )
-        .await
-        {
-            Ok(Ok(m)) => {
-                slot.manager = Some(m.clone());
+        let connect = async {
+            match &self.inner.cluster {
+                Some(cluster) => cluster.get_async_connection().await.map(Conn::Cluster),
+                None => {
+                    let config = ConnectionManagerConfig::new()
+                        .set_connection_timeout(COMMAND_TIMEOUT)
+                        .set_response_timeout(COMMAND_TIMEOUT)
+                        .set_number_of_retries(1);
+                    ConnectionManager::new_with_config(self.inner.client.clone(), config)
+                        .await
+                        .map(Conn::One)
+                }
+            }
+        };
+        match tokio::time::timeout(COMMAND_TIMEOUT * 2, connect).await {
+            Ok(Ok(c)) => {
+                slot.conn = Some(c.clone());
                 slot.last_failure = None;
-                Some(m)
+                Some(c)
             }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "redis unavailable");
@@ -93,7 +172,7 @@ impl Cache {
     /// Run one command; `None` when Redis is unreachable or too slow.
     async fn run<T, F, Fut>(&self, f: F) -> Option<T>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(Conn) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         let Some(conn) = self.connection().await else {
@@ -155,6 +234,10 @@ impl Cache {
         hash: &str,
         field: &str,
     ) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+        if self.is_cluster() {
+            // Two keys, two slots: two commands at once.
+            return tokio::join!(self.get_bytes(name), self.get_field(hash, field));
+        }
         let (key, hash) = (self.key(name), self.key(hash));
         let field = field.to_owned();
         self.run(|mut c| async move {
@@ -229,8 +312,20 @@ impl Cache {
             return;
         }
         let keys: Vec<String> = names.iter().map(|n| self.key(n)).collect();
-        self.run(|mut c| async move { c.del::<_, ()>(keys).await })
-            .await;
+        let cluster = self.is_cluster();
+        self.run(|mut c| async move {
+            if cluster {
+                // Each key on its own slot: one DEL each, sent together.
+                let dels = keys.into_iter().map(|key| {
+                    let mut c = c.clone();
+                    async move { c.del::<_, ()>(key).await }
+                });
+                futures_util::future::try_join_all(dels).await.map(|_| ())
+            } else {
+                c.del::<_, ()>(keys).await
+            }
+        })
+        .await;
     }
 
     /// The count of a window so far and its seconds left, without counting.

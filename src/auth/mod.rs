@@ -166,7 +166,8 @@ pub fn session_key(token: &str) -> String {
     session_key_of_hash(&repo::token_hash(token))
 }
 
-fn session_key_of_hash(hash: &[u8]) -> String {
+/// The Redis name of a session's cached user, from the token's hash.
+pub fn session_key_of_hash(hash: &[u8]) -> String {
     format!("session:{}", data_encoding::HEXLOWER.encode(hash))
 }
 

@@ -88,7 +88,7 @@ async fn refresh_sessions(state: &AppState, user_id: i64, revoke: bool) -> Resul
     }
     let keys: Vec<String> = hashes
         .iter()
-        .map(|h| format!("session:{}", data_encoding::HEXLOWER.encode(h)))
+        .map(|h| crate::auth::session_key_of_hash(h))
         .collect();
     state.cache.delete(&keys).await;
     Ok(())
