@@ -4,7 +4,13 @@
 //! facts statistics count (place, dates, nationality, residence, sex, age
 //! band), so figures computed before and after a purge are the same.
 //!
-//! Every instance runs the job; rows are claimed with `SKIP LOCKED`.
+//! The data sits in month partitions (by the time the guest was recorded,
+//! migration 0009). A month that ended, whose every guest is past retention,
+//! is detached and dropped whole; what is left (a long stay in a month, the
+//! default partition) is deleted row by row.
+//!
+//! Every instance runs the job; months are taken under an advisory lock,
+//! rows are claimed with `SKIP LOCKED`.
 
 use std::time::Duration;
 
@@ -18,9 +24,96 @@ use crate::AppState;
 const BATCH: i64 = 1000;
 const EVERY: Duration = Duration::from_secs(3600);
 
-/// Delete the personal data of guests who departed before `cutoff`; returns
-/// how many guests were purged. Each batch is audited.
-pub async fn purge(db: &PgPool, cutoff: NaiveDate) -> Result<i64> {
+/// Months of partitions made ahead of time.
+const MONTHS_AHEAD: i32 = 3;
+
+/// Make this month's partition and the next ones, if missing.
+pub async fn prepare_partitions(db: &PgPool) -> Result<i32> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT ensure_identity_partitions((now() AT TIME ZONE 'UTC')::date, $1) AS "made!""#,
+        MONTHS_AHEAD
+    )
+    .fetch_one(db)
+    .await?)
+}
+
+/// Delete the personal data of guests who departed before `cutoff`, as of
+/// `today` (months that ended before today's month may be dropped whole);
+/// returns how many guests were purged. Each month and each batch is audited.
+pub async fn purge(db: &PgPool, cutoff: NaiveDate, today: NaiveDate) -> Result<i64> {
+    let whole = drop_months(db, cutoff, today).await?;
+    Ok(whole + purge_rows(db, cutoff).await?)
+}
+
+/// Drop the month partitions that ended before `today`'s month and whose
+/// every guest departed before `cutoff`; returns how many guests they held.
+async fn drop_months(db: &PgPool, cutoff: NaiveDate, today: NaiveDate) -> Result<i64> {
+    let months = sqlx::query_scalar!(
+        r#"SELECT c.relname::text AS "name!"
+           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+           WHERE i.inhparent = 'guest_identities'::regclass
+             AND c.relname ~ '^guest_identities_[0-9]{4}_[0-9]{2}$'
+             AND to_date(right(c.relname, 7), 'YYYY_MM') + interval '1 month'
+                 <= date_trunc('month', $1::date)
+           ORDER BY 1"#,
+        today
+    )
+    .fetch_all(db)
+    .await?;
+    let mut total = 0;
+    for name in months {
+        // The name comes from the catalogue and matched the pattern above:
+        // it is safe to write into the statement.
+        let mut tx = db.begin().await?;
+        let mine: bool = sqlx::query_scalar(
+            "SELECT pg_try_advisory_xact_lock(hashtext('luutru.retention.' || $1))",
+        )
+        .bind(&name)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !mine {
+            continue;
+        }
+        // Nobody changes this month's rows while it is weighed.
+        sqlx::query(&format!("LOCK TABLE {name} IN SHARE MODE"))
+            .execute(&mut *tx)
+            .await?;
+        let (held, kept): (i64, i64) = sqlx::query_as(&format!(
+            "SELECT count(*), count(*) FILTER (WHERE g.departure_date IS NULL OR g.departure_date >= $1)
+             FROM {name} i JOIN guests g ON g.id = i.guest_id"
+        ))
+        .bind(cutoff)
+        .fetch_one(&mut *tx)
+        .await?;
+        if kept > 0 {
+            continue;
+        }
+        sqlx::query(&format!(
+            "ALTER TABLE guest_identities DETACH PARTITION {name}"
+        ))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&format!("DROP TABLE {name}"))
+            .execute(&mut *tx)
+            .await?;
+        crate::audit::record(
+            &mut *tx,
+            None,
+            "retention.purge",
+            None,
+            None,
+            json!({"guests": held, "departed_before": cutoff, "partition": name}),
+        )
+        .await?;
+        tx.commit().await?;
+        total += held;
+    }
+    Ok(total)
+}
+
+/// Delete, in batches, the rows of guests who departed before `cutoff`
+/// that no dropped month took with it.
+async fn purge_rows(db: &PgPool, cutoff: NaiveDate) -> Result<i64> {
     let mut total = 0;
     loop {
         let mut tx = db.begin().await?;
@@ -61,9 +154,12 @@ pub async fn run(state: AppState) {
     let mut tick = tokio::time::interval(EVERY);
     loop {
         tick.tick().await;
-        let cutoff = crate::localtime::today(state.tz())
-            - chrono::Duration::days(state.config.retention_days);
-        let result = purge(&state.db, cutoff).await;
+        if let Err(e) = prepare_partitions(&state.db).await {
+            tracing::warn!(error = %e, "making the coming months' partitions failed; new rows go to the default partition");
+        }
+        let today = crate::localtime::today(state.tz());
+        let cutoff = today - chrono::Duration::days(state.config.retention_days);
+        let result = purge(&state.db, cutoff, today).await;
         crate::metrics::job_ran("retention_purge", result.is_ok());
         match result {
             Ok(0) => {}

@@ -65,7 +65,9 @@ async fn the_retention_purge_deletes_personal_data_and_keeps_the_figures(pool: s
     assert_eq!(before.summary.guest_nights, 9);
 
     let cutoff = today - Duration::days(app.state.config.retention_days);
-    let purged = luutru::retention::purge(&app.pool, cutoff).await.unwrap();
+    let purged = luutru::retention::purge(&app.pool, cutoff, today)
+        .await
+        .unwrap();
     assert_eq!(purged, 2, "the two guests who left four years ago");
 
     let names: Vec<String> = sqlx::query_scalar("SELECT full_name FROM guest_identities")
@@ -111,9 +113,116 @@ async fn the_retention_purge_deletes_personal_data_and_keeps_the_figures(pool: s
     assert_eq!(stays, 3, "{text}");
     // Purging again finds nothing.
     assert_eq!(
-        luutru::retention::purge(&app.pool, cutoff).await.unwrap(),
+        luutru::retention::purge(&app.pool, cutoff, today)
+            .await
+            .unwrap(),
         0
     );
+}
+
+#[sqlx::test]
+async fn a_month_past_retention_is_dropped_whole_and_the_figures_stay(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let tz = chrono_tz::Asia::Ho_Chi_Minh;
+    let today = luutru::localtime::today(tz);
+    let retention = Duration::days(app.state.config.retention_days);
+    luutru::retention::prepare_partitions(&app.pool)
+        .await
+        .unwrap();
+    let month = format!("guest_identities_{}", chrono::Utc::now().format("%Y_%m"));
+    let exists = |name: String| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
+                .bind(name)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        exists(month.clone()).await,
+        "this month's partition is made"
+    );
+
+    // Four guests recorded this month; three leave today, one in 200 days.
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let mut stays = Vec::new();
+    for (name, number) in [
+        ("Ngô Văn Một", "079079100001"),
+        ("Ngô Văn Hai", "079079100002"),
+        ("Ngô Văn Ba", "079079100003"),
+        ("Ngô Thị Dài", "079079100004"),
+    ] {
+        let stay = app.check_in(&place, json!([guest(name, number)]), 2).await;
+        stays.push(stay["stay_id"].as_str().unwrap().to_owned());
+    }
+    for (stay, days) in stays.iter().zip([0, 0, 0, 200]) {
+        for table in ["stays", "guests"] {
+            let key = if table == "stays" { "id" } else { "stay_id" };
+            sqlx::query(&format!(
+                "UPDATE {table} SET departed_at = now(), departure_date = current_date + $2
+                 WHERE {key} = $1::uuid"
+            ))
+            .bind(stay)
+            .bind(days)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        }
+    }
+    let identities = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM guest_identities")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let range = (today - Duration::days(1), today + Duration::days(400));
+    let before = figures(Source::Rollups, &app.pool, range, today, tz)
+        .await
+        .unwrap();
+    assert_eq!(before.summary.arrivals, 4);
+
+    // Sixty days past retention: the three short stays go row by row; the
+    // month stays, as the long stay in it is not past retention yet.
+    let later = today + retention + Duration::days(60);
+    let purged = luutru::retention::purge(&app.pool, later - retention, later)
+        .await
+        .unwrap();
+    assert_eq!(purged, 3);
+    assert_eq!(identities().await, 1);
+    assert!(exists(month.clone()).await);
+
+    // Past the long stay too: the month is detached and dropped whole.
+    let later = today + retention + Duration::days(300);
+    let purged = luutru::retention::purge(&app.pool, later - retention, later)
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    assert_eq!(identities().await, 0);
+    assert!(!exists(month.clone()).await, "the month's table is gone");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT (detail->>'guests')::bigint FROM audit_log
+         WHERE action = 'retention.purge' AND detail->>'partition' = $1",
+    )
+    .bind(&month)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+    for source in [Source::Rollups, Source::Raw] {
+        let after = figures(source, &app.pool, range, today, tz).await.unwrap();
+        assert_eq!(
+            after, before,
+            "{source:?}: figures after the month is dropped"
+        );
+    }
+
+    // Check-ins go on: the default partition takes what no month holds.
+    app.check_in(&place, json!([guest("Ngô Văn Mới", "079079100005")]), 2)
+        .await;
+    assert_eq!(identities().await, 1);
 }
 
 #[sqlx::test]
@@ -182,7 +291,9 @@ async fn a_visitor_sees_what_is_stored_about_them_with_their_link(pool: sqlx::Pg
         .await
         .unwrap();
     assert_eq!(
-        luutru::retention::purge(&app.pool, cutoff).await.unwrap(),
+        luutru::retention::purge(&app.pool, cutoff, chrono::Utc::now().date_naive())
+            .await
+            .unwrap(),
         1
     );
     let page = receipt("en").await;
