@@ -7,6 +7,10 @@
 --   code seen over someone's shoulder cannot be used again;
 -- sessions.second_factor_pending: a password was right but the code is still
 --   owed; such a session opens nothing but the code page;
+-- sessions.second_factor: the session was opened with a code. While the
+--   second factor is required, sessions of admin, office and inspector
+--   accounts without one open nothing (those opened before this migration,
+--   or while the requirement was off);
 -- sessions.totp_enrol_secret: while a first code is owed, the new secret
 --   shown to the user (sealed), moved to the user once a code from it is right.
 ALTER TABLE users
@@ -15,4 +19,5 @@ ALTER TABLE users
 
 ALTER TABLE sessions
     ADD COLUMN second_factor_pending boolean NOT NULL DEFAULT false,
+    ADD COLUMN second_factor boolean NOT NULL DEFAULT false,
     ADD COLUMN totp_enrol_secret bytea;

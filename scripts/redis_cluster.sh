@@ -20,20 +20,31 @@ server=$(_lt_redis_bin)
 cli=$(dirname "$server")/redis-cli
 dir=$PWD/target/redis-cluster
 
+# Only the servers this script started are stopped (by their pid files).
 stop_cluster() {
     for port in "${ports[@]}"; do
-        "$cli" -p "$port" shutdown nosave >/dev/null 2>&1 || true
+        if [ -f "$dir/$port/redis.pid" ]; then
+            kill "$(cat "$dir/$port/redis.pid")" 2>/dev/null || true
+        fi
     done
 }
 trap stop_cluster EXIT
 stop_cluster
+sleep 0.2
+for port in "${ports[@]}"; do
+    if "$cli" -p "$port" ping >/dev/null 2>&1; then
+        echo "redis cluster: port $port is taken by another server; set LUUTRU_CLUSTER_PORTS" >&2
+        exit 1
+    fi
+done
 rm -rf "$dir"
 nodes=()
 for port in "${ports[@]}"; do
     mkdir -p "$dir/$port"
     "$server" --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
         --cluster-config-file "$dir/$port/nodes.conf" --dir "$dir/$port" \
-        --save '' --appendonly no --daemonize yes --logfile "$dir/$port/redis.log"
+        --save '' --appendonly no --daemonize yes --logfile "$dir/$port/redis.log" \
+        --pidfile "$dir/$port/redis.pid"
     nodes+=("127.0.0.1:$port")
 done
 for port in "${ports[@]}"; do

@@ -2,13 +2,15 @@
 //! soft: when Redis is down the service keeps recording check-ins in
 //! PostgreSQL, reads fall through to the database, and `/readyz` reports it.
 //!
-//! One server (`redis://host:port`) or a Redis Cluster (several node
-//! addresses, comma-separated). Every command and every MULTI names one key,
-//! so it runs on that key's slot; what touches several keys (dropping a
+//! One server (`redis://host:port`) or a Redis Cluster (its nodes'
+//! addresses, comma-separated; one address of a cluster is found to be one
+//! by `INFO cluster` on connecting). Every command and every MULTI names one
+//! key, so it runs on that key's slot; what touches several keys (dropping a
 //! place's cached entries, a value and a hash read together) is sent key by
-//! key to a cluster. Publish and subscribe go through one node: a cluster
-//! carries messages to every node.
+//! key to a cluster. Publish and subscribe go through one node, the first
+//! that answers: a cluster carries messages to every node.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,10 +34,15 @@ pub struct Cache {
 }
 
 struct Inner {
-    /// The server, or the cluster's first node (publish and subscribe).
-    client: redis::Client,
-    /// The cluster, when several nodes are given.
-    cluster: Option<ClusterClient>,
+    /// The server, or the cluster's nodes (subscriptions go to the first
+    /// that answers).
+    nodes: Vec<redis::Client>,
+    /// The cluster, when several nodes are given or the one given is a
+    /// cluster's.
+    cluster: ClusterClient,
+    /// Whether this is a cluster: known from the configuration, or found on
+    /// the first connection.
+    is_cluster: AtomicBool,
     prefix: String,
     conn: Mutex<Slot>,
 }
@@ -88,36 +95,44 @@ impl ConnectionLike for Conn {
 impl Cache {
     /// `url`: one server, or a cluster's nodes separated by commas.
     pub fn new(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let nodes: Vec<&str> = url
+        let mut urls: Vec<&str> = url
             .split(',')
             .map(str::trim)
             .filter(|n| !n.is_empty())
             .collect();
-        let first = nodes.first().copied().unwrap_or(url);
-        let client = redis::Client::open(first)?;
-        let cluster = match nodes.len() {
-            0 | 1 => None,
-            _ => Some(
-                ClusterClient::builder(nodes)
-                    .connection_timeout(COMMAND_TIMEOUT)
-                    .response_timeout(COMMAND_TIMEOUT)
-                    .retries(1)
-                    .build()?,
-            ),
-        };
+        if urls.is_empty() {
+            urls.push(url);
+        }
+        let nodes = urls
+            .iter()
+            .map(|u| redis::Client::open(*u))
+            .collect::<redis::RedisResult<Vec<_>>>()?;
+        let cluster = ClusterClient::builder(urls.clone())
+            .connection_timeout(COMMAND_TIMEOUT)
+            .response_timeout(COMMAND_TIMEOUT)
+            .retries(1)
+            .build()?;
         Ok(Cache {
             inner: Arc::new(Inner {
-                client,
+                nodes,
                 cluster,
+                is_cluster: AtomicBool::new(urls.len() > 1),
                 prefix: prefix.to_owned(),
                 conn: Mutex::new(Slot::default()),
             }),
         })
     }
 
-    /// Whether this is a Redis Cluster.
+    /// Whether this is a Redis Cluster (as far as known: a single address
+    /// is asked on the first connection).
     pub fn is_cluster(&self) -> bool {
-        self.inner.cluster.is_some()
+        self.inner.is_cluster.load(Ordering::Relaxed)
+    }
+
+    /// Whether this is a Redis Cluster, connecting first if need be.
+    async fn cluster_mode(&self) -> bool {
+        self.connection().await;
+        self.is_cluster()
     }
 
     /// The full key for `name`, under this deployment's prefix.
@@ -137,18 +152,34 @@ impl Cache {
             return None;
         }
         let connect = async {
-            match &self.inner.cluster {
-                Some(cluster) => cluster.get_async_connection().await.map(Conn::Cluster),
-                None => {
-                    let config = ConnectionManagerConfig::new()
-                        .set_connection_timeout(COMMAND_TIMEOUT)
-                        .set_response_timeout(COMMAND_TIMEOUT)
-                        .set_number_of_retries(1);
-                    ConnectionManager::new_with_config(self.inner.client.clone(), config)
-                        .await
-                        .map(Conn::One)
-                }
+            if self.is_cluster() {
+                return self
+                    .inner
+                    .cluster
+                    .get_async_connection()
+                    .await
+                    .map(Conn::Cluster);
             }
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(COMMAND_TIMEOUT)
+                .set_response_timeout(COMMAND_TIMEOUT)
+                .set_number_of_retries(1);
+            let mut one =
+                ConnectionManager::new_with_config(self.inner.nodes[0].clone(), config).await?;
+            let info: String = redis::cmd("INFO")
+                .arg("cluster")
+                .query_async(&mut one)
+                .await?;
+            if info.contains("cluster_enabled:1") {
+                self.inner.is_cluster.store(true, Ordering::Relaxed);
+                return self
+                    .inner
+                    .cluster
+                    .get_async_connection()
+                    .await
+                    .map(Conn::Cluster);
+            }
+            Ok(Conn::One(one))
         };
         match tokio::time::timeout(COMMAND_TIMEOUT * 2, connect).await {
             Ok(Ok(c)) => {
@@ -234,7 +265,7 @@ impl Cache {
         hash: &str,
         field: &str,
     ) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
-        if self.is_cluster() {
+        if self.cluster_mode().await {
             // Two keys, two slots: two commands at once.
             return tokio::join!(self.get_bytes(name), self.get_field(hash, field));
         }
@@ -286,25 +317,23 @@ impl Cache {
             .await;
     }
 
-    /// Listen on `channel`; `None` when Redis cannot be reached.
+    /// Listen on `channel` (through the first node that answers); `None`
+    /// when Redis cannot be reached.
     pub async fn subscribe(&self, channel: &str) -> Option<redis::aio::PubSubStream> {
         let key = self.key(channel);
-        let connect = async {
-            let mut pubsub = self.inner.client.get_async_pubsub().await?;
-            pubsub.subscribe(key).await?;
-            redis::RedisResult::Ok(pubsub)
-        };
-        match tokio::time::timeout(COMMAND_TIMEOUT * 4, connect).await {
-            Ok(Ok(pubsub)) => Some(pubsub.into_on_message()),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "redis subscription failed");
-                None
-            }
-            Err(_) => {
-                tracing::warn!("redis subscription timed out");
-                None
+        for node in &self.inner.nodes {
+            let connect = async {
+                let mut pubsub = node.get_async_pubsub().await?;
+                pubsub.subscribe(&key).await?;
+                redis::RedisResult::Ok(pubsub)
+            };
+            match tokio::time::timeout(COMMAND_TIMEOUT * 4, connect).await {
+                Ok(Ok(pubsub)) => return Some(pubsub.into_on_message()),
+                Ok(Err(e)) => tracing::warn!(error = %e, "redis subscription failed"),
+                Err(_) => tracing::warn!("redis subscription timed out"),
             }
         }
+        None
     }
 
     pub async fn delete(&self, names: &[String]) {
@@ -312,7 +341,7 @@ impl Cache {
             return;
         }
         let keys: Vec<String> = names.iter().map(|n| self.key(n)).collect();
-        let cluster = self.is_cluster();
+        let cluster = self.cluster_mode().await;
         self.run(|mut c| async move {
             if cluster {
                 // Each key on its own slot: one DEL each, sent together.

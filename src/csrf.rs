@@ -5,10 +5,16 @@
 //! the sign-in forms check their `Origin`: this is the layer that holds
 //! when a browser sends neither.)
 //!
-//! Exempt: requests with `Authorization: Bearer` (programs send no
-//! cookie), JSON bodies (a browser sends them cross-site only after a
-//! preflight this service never grants), and the visitor's and sign-in
-//! pages, which a session does not open.
+//! Asked only of what another site's page can make a browser send without
+//! asking us first: a POST (or other unsafe method) with no body type or
+//! with a form's (`application/x-www-form-urlencoded`, `multipart/form-data`,
+//! `text/plain`). JSON and images need a preflight this service never
+//! grants. Also exempt: requests with `Authorization: Bearer` (programs;
+//! the cookie is then not read), and the visitor's and sign-in pages,
+//! which a session does not open.
+//!
+//! The key is derived from the data key; tokens made under a retired data
+//! key still hold, so a key rotation does not break forms left open.
 
 use axum::extract::{Request, State};
 use axum::http::{header, Method};
@@ -32,21 +38,26 @@ const EXEMPT: &[&str] = &["/c/", "/stay/", "/login"];
 
 /// The token of a session's forms.
 pub fn token(state: &AppState, session_token: &str) -> String {
-    data_encoding::BASE64URL_NOPAD.encode(&mac(state, session_token).finalize().into_bytes())
+    let mac = mac(&state.config.data_key(), session_token);
+    data_encoding::BASE64URL_NOPAD.encode(&mac.finalize().into_bytes())
 }
 
-fn mac(state: &AppState, session_token: &str) -> Hmac<Sha256> {
-    let key = crate::crypto::derive_key(&state.config.data_key(), "csrf form token");
+fn mac(data_key: &[u8; 32], session_token: &str) -> Hmac<Sha256> {
+    let key = crate::crypto::derive_key(data_key, "csrf form token");
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("any key length");
     mac.update(session_token.as_bytes());
     mac
 }
 
-/// Whether `given` is the token of the session, compared in constant time.
+/// Whether `given` is the token of the session under the current data key
+/// or a retired one, compared in constant time.
 fn holds(state: &AppState, session_token: &str, given: &str) -> bool {
-    data_encoding::BASE64URL_NOPAD
-        .decode(given.trim().as_bytes())
-        .is_ok_and(|bytes| mac(state, session_token).verify_slice(&bytes).is_ok())
+    let Ok(bytes) = data_encoding::BASE64URL_NOPAD.decode(given.trim().as_bytes()) else {
+        return false;
+    };
+    std::iter::once(state.config.data_key())
+        .chain(state.config.retired_data_keys())
+        .any(|key| mac(&key, session_token).verify_slice(&bytes).is_ok())
 }
 
 /// Refuse a cookie-authenticated form without its session's token.
@@ -72,7 +83,11 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     let (parts, body) = request.into_parts();
     // The body limit layer outside this one has already bounded the size.
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return Error::BadRequest("the request body could not be read".into()).into_response();
+        return (
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large",
+        )
+            .into_response();
     };
     let request = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
     let given = form_urlencoded::parse(&bytes)
@@ -92,15 +107,24 @@ fn needs_token(request: &Request) -> Option<String> {
     );
     let path = request.uri().path();
     let headers = request.headers();
-    let json = headers
+    let form_type = headers
         .get(header::CONTENT_TYPE)
+        .map(|v| {
+            let v = v.to_str().unwrap_or("").trim().to_ascii_lowercase();
+            [
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+                "text/plain",
+            ]
+            .iter()
+            .any(|t| v.starts_with(t))
+        })
+        .unwrap_or(true);
+    let bearer = headers
+        .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !unsafe_method
-        || json
-        || headers.contains_key(header::AUTHORIZATION)
-        || EXEMPT.iter().any(|p| path.starts_with(p))
-    {
+        .is_some_and(|v| v.starts_with("Bearer "));
+    if !unsafe_method || !form_type || bearer || EXEMPT.iter().any(|p| path.starts_with(p)) {
         return None;
     }
     crate::web::cookie(headers, crate::auth::SESSION_COOKIE)

@@ -157,6 +157,9 @@ pub async fn run(state: AppState) {
         if let Err(e) = prepare_partitions(&state.db).await {
             tracing::warn!(error = %e, "making the coming months' partitions failed; new rows go to the default partition");
         }
+        if let Err(e) = crate::auth::repo::forget_old_sessions(&state.db, 30).await {
+            tracing::warn!(error = %e, "forgetting old sessions failed");
+        }
         let today = crate::localtime::today(state.tz());
         let cutoff = today - chrono::Duration::days(state.config.retention_days);
         let result = purge(&state.db, cutoff, today).await;

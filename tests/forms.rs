@@ -101,7 +101,36 @@ async fn a_form_without_its_pages_token_is_refused_and_changes_nothing(pool: sql
             .unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{wrong}");
     }
+    // A browser's saved Basic login goes along cross-site too: it is no
+    // bearer token and excuses nothing. Nor does a body typed as text.
+    let response = desk
+        .post(&confirm)
+        .basic_auth("intranet", Some("password"))
+        .form(&[("view", "arriving")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = desk
+        .post(&confirm)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body("view=arriving")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(!confirmed().await, "nothing changed");
+
+    // What no other site can send without asking first (an image) needs no
+    // token: a visitor's photo of a card goes through on a desk's phone.
+    let photo = desk
+        .post(app.url("/api/v1/documents/photo"))
+        .header(header::CONTENT_TYPE, "image/jpeg")
+        .body(vec![0xFF, 0xD8, 0xFF])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(photo.status(), StatusCode::FORBIDDEN);
 
     // Sign-out is a form too: a forged one leaves the session alone.
     let forged = desk.post(app.url("/logout")).send().await.unwrap();

@@ -113,6 +113,19 @@ async fn the_service_spreads_its_keys_over_the_cluster_and_keeps_them_coherent(p
         assert_eq!(new_scan.status(), StatusCode::OK);
     }
 
+    // An instance given one node's address finds the cluster by itself.
+    let c = common::spawn_sharing(a.pool.clone(), nodes()[0].clone(), &prefix).await;
+    let (status, _) = c.get_json("/api/v1/auth/me", Some(&office)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(c.state.cache.is_cluster(), "found to be a cluster");
+    let new_scan = c
+        .client
+        .get(c.url(&format!("/c/{new}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(new_scan.status(), StatusCode::OK);
+
     // Check-ins through both instances count in one live total.
     for (n, place) in places.iter().skip(1).take(6).enumerate() {
         let app = if n % 2 == 0 { &a } else { &b };

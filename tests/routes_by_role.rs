@@ -380,7 +380,7 @@ async fn every_role_gets_exactly_what_its_rule_allows(pool: sqlx::PgPool) {
             let token = match user {
                 None => None,
                 Some(id) => Some(
-                    luutru::auth::repo::create_session(&app.pool, id, 1)
+                    luutru::auth::repo::create_session(&app.pool, id, 1, false)
                         .await
                         .unwrap(),
                 ),

@@ -182,6 +182,19 @@ async fn an_office_account_sets_up_its_second_factor_then_owes_a_code_each_time(
     let text = data_encoding::BASE32_NOPAD.encode(&secret);
     assert!(!stored.windows(text.len()).any(|w| w == text.as_bytes()));
 
+    // A session opened without a code (before the requirement, or while it
+    // was off) opens nothing now.
+    let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(&email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let old = luutru::auth::repo::create_session(&app.pool, user_id, 1, false)
+        .await
+        .unwrap();
+    let (status, _) = app.get_json("/api/v1/auth/me", Some(&old)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
     // A lost phone: the reset ends the sessions at once, and the next
     // sign-in sets up a new secret.
     assert!(luutru::auth::reset_second_factor(&app.state, &email)
@@ -262,6 +275,7 @@ async fn wrong_codes_are_throttled_and_desk_accounts_owe_none(pool: sqlx::PgPool
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
 }
 
 #[sqlx::test]

@@ -201,7 +201,7 @@ pub async fn user_for_token(
     if let Some(user) = cached.and_then(|raw| serde_json::from_slice(&raw).ok()) {
         return Ok(Some(user));
     }
-    let user = repo::user_for_token(&state.db, token).await?;
+    let user = repo::user_for_token(&state.db, token, state.config.require_second_factor).await?;
     if let Some(user) = &user {
         state
             .cache

@@ -19,7 +19,13 @@ pub fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<CurrentUser>> {
+/// The user of a live session. With `second_factor` required, a session of
+/// an account that owes a code opens only if it was opened with one.
+pub async fn user_for_token(
+    pool: &PgPool,
+    token: &str,
+    second_factor: bool,
+) -> Result<Option<CurrentUser>> {
     let row = sqlx::query!(
         r#"SELECT u.id, u.email, u.role,
                   COALESCE(array_agg(m.place_id ORDER BY m.place_id) FILTER (WHERE m.place_id IS NOT NULL), '{}') AS "place_ids!"
@@ -28,8 +34,10 @@ pub async fn user_for_token(pool: &PgPool, token: &str) -> Result<Option<Current
            LEFT JOIN place_members m ON m.user_id = u.id
            WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
              AND NOT s.second_factor_pending AND u.disabled_at IS NULL
+             AND (NOT $2 OR s.second_factor OR u.role NOT IN ('admin', 'office', 'inspector'))
            GROUP BY u.id"#,
-        token_hash(token)
+        token_hash(token),
+        second_factor
     )
     .fetch_optional(pool)
     .await?;
@@ -65,13 +73,20 @@ pub async fn credentials(pool: &PgPool, email: &str) -> Result<Option<Credential
 }
 
 /// Open a session for a user; returns the token (shown once, stored hashed).
-pub async fn create_session(pool: &PgPool, user_id: i64, hours: i64) -> Result<String> {
+/// `second_factor`: the session was opened with a code.
+pub async fn create_session(
+    pool: &PgPool,
+    user_id: i64,
+    hours: i64,
+    second_factor: bool,
+) -> Result<String> {
     let token = new_token();
     sqlx::query!(
-        "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        "INSERT INTO sessions (token_hash, user_id, expires_at, second_factor) VALUES ($1, $2, $3, $4)",
         token_hash(&token),
         user_id,
-        Utc::now() + Duration::hours(hours)
+        Utc::now() + Duration::hours(hours),
+        second_factor
     )
     .execute(pool)
     .await?;
@@ -138,7 +153,7 @@ pub async fn use_code(
 ) -> Result<bool> {
     let done = sqlx::query!(
         "UPDATE users SET totp_last_step = $2, totp_secret = COALESCE($3, totp_secret)
-         WHERE id = $1 AND totp_last_step < $2",
+         WHERE id = $1 AND totp_last_step < $2 AND ($3::bytea IS NULL OR totp_secret IS NULL)",
         user_id,
         step,
         new_secret
@@ -171,7 +186,7 @@ pub async fn complete_pending(
     }
     let token = new_token();
     sqlx::query!(
-        "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        "INSERT INTO sessions (token_hash, user_id, expires_at, second_factor) VALUES ($1, $2, $3, true)",
         token_hash(&token),
         user_id,
         Utc::now() + Duration::hours(hours)
@@ -180,6 +195,19 @@ pub async fn complete_pending(
     .await?;
     tx.commit().await?;
     Ok(Some(token))
+}
+
+/// Forget sessions that ended more than `days` days ago (expired or
+/// revoked), and pending sign-ins nobody finished; returns how many.
+pub async fn forget_old_sessions(pool: &PgPool, days: i32) -> Result<u64> {
+    let done = sqlx::query!(
+        "DELETE FROM sessions
+         WHERE least(expires_at, coalesce(revoked_at, expires_at)) < now() - make_interval(days => $1)",
+        days
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Forget an account's second factor (a lost phone) and end its sessions;

@@ -98,14 +98,20 @@ async fn authenticate(
             return Err(Error::Unauthorized);
         }
     }
-    let token = repo::create_session(&state.db, credentials.id, state.config.session_hours).await?;
+    let token = repo::create_session(
+        &state.db,
+        credentials.id,
+        state.config.session_hours,
+        owes_code,
+    )
+    .await?;
     let user = signed_in(state, &token, owes_code).await?;
     Ok(Passed::Session(token, user))
 }
 
 /// The user of a session just opened, with the sign-in audited.
 async fn signed_in(state: &AppState, token: &str, second_factor: bool) -> Result<CurrentUser> {
-    let user = repo::user_for_token(&state.db, token)
+    let user = repo::user_for_token(&state.db, token, state.config.require_second_factor)
         .await?
         .ok_or(Error::Unauthorized)?;
     crate::audit::record(
@@ -395,7 +401,13 @@ async fn code_form(
     if let Err(e) = throttle.check(&state).await {
         let page =
             CodePage::of(&state, t, &pending, Some(t.get("signin.throttled"))).map_err(fail)?;
-        return Ok(render_status(e.status(), &page));
+        let mut response = render_status(e.status(), &page);
+        if let Error::TooManyRequests { retry_after } = e {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        return Ok(response);
     }
     let (sealed, setting_up) = match (&pending.totp_secret, &pending.enrol_secret) {
         (Some(sealed), _) => (sealed, false),
