@@ -280,4 +280,41 @@ mod tests {
         let dev = parse(&["--require-second-factor", "false"]).unwrap();
         dev.check().unwrap();
     }
+
+    #[test]
+    fn production_refuses_missing_and_demo_keys() {
+        use base64::Engine;
+        let https = "--public-base-url=https://luutru.example.vn";
+        let error = parse(&["--env=production", https])
+            .unwrap()
+            .check()
+            .expect_err("refused");
+        assert!(
+            error.to_string().contains("QR_SIGNING_KEY must be set"),
+            "{error}"
+        );
+        let demo = base64::engine::general_purpose::STANDARD.encode(super::DEMO_QR_KEY);
+        let other = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+        let config = parse(&[
+            "--env=production",
+            https,
+            "--qr-signing-key",
+            &demo,
+            "--data-encryption-key",
+            other,
+        ])
+        .unwrap();
+        let error = config.check().expect_err("refused");
+        assert!(error.to_string().contains("demo key"), "{error}");
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let plain_http = parse(&[
+            "--env=production",
+            "--qr-signing-key",
+            key,
+            "--data-encryption-key",
+            other,
+        ])
+        .unwrap();
+        assert!(plain_http.check().is_err(), "production is https");
+    }
 }

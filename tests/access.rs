@@ -334,6 +334,28 @@ async fn an_inspector_states_the_reason_for_each_search(pool: sqlx::PgPool) {
             Some("HS-2026-0174".to_owned())
         ]
     );
+    // A search by document number is kept in the log with its last
+    // digits only.
+    let number = common::vietnamese_guest()["document_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = app
+        .get_json(
+            &format!("/api/v1/places/{id}/stays?q={number}&reason=HS-2026-0175"),
+            Some(&inspector),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body.as_array().map(Vec::len), Some(1), "{body}");
+    let logged: String = sqlx::query_scalar(
+        "SELECT detail->>'q' FROM audit_log WHERE detail->>'reason' = 'HS-2026-0175'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(!logged.contains(&number), "{logged}");
+    assert!(logged.ends_with(&number[number.len() - 3..]), "{logged}");
     // The place's own staff search without giving a reason.
     let staff = app.sign_in_as(Role::Staff, &[id]).await;
     let (status, _) = app

@@ -1,6 +1,7 @@
 //! Forms sent with a session cookie must carry their page's token: a form
 //! posted from another site (which can make the browser send the cookie,
-//! but cannot read our pages) is refused and changes nothing.
+//! but cannot read our pages) is refused and changes nothing. Also the
+//! headers every page carries, and sessions that end.
 
 mod common;
 
@@ -159,4 +160,46 @@ async fn a_form_without_its_pages_token_is_refused_and_changes_nothing(pool: sql
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
+#[sqlx::test]
+async fn pages_carry_the_security_headers_and_hsts_behind_https(pool: sqlx::PgPool) {
+    let app = common::spawn_configured(pool, |c| {
+        c.public_base_url = "https://luutru.example.vn".into();
+    })
+    .await;
+    let page = app.client.get(app.url("/")).send().await.unwrap();
+    let headers = page.headers();
+    let get = |name: &str| headers[name].to_str().unwrap().to_owned();
+    assert_eq!(get("x-frame-options"), "DENY");
+    assert_eq!(get("referrer-policy"), "same-origin");
+    assert_eq!(get("x-content-type-options"), "nosniff");
+    assert!(get("content-security-policy").contains("frame-ancestors 'none'"));
+    assert!(get("strict-transport-security").contains("max-age=31536000"));
+}
+
+#[sqlx::test]
+async fn an_expired_session_opens_nothing(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let email = format!("desk-{}@test.vn", uuid::Uuid::new_v4().simple());
+    let id = luutru::auth::repo::create_user(
+        &app.pool,
+        &email,
+        "correct horse battery",
+        Role::Admin,
+        &[],
+    )
+    .await
+    .unwrap();
+    let live = luutru::auth::repo::create_session(&app.pool, id, 1, false)
+        .await
+        .unwrap();
+    let (status, _) = app.get_json("/api/v1/auth/me", Some(&live)).await;
+    assert_eq!(status, StatusCode::OK);
+    // A session whose hours are over.
+    let ended = luutru::auth::repo::create_session(&app.pool, id, 0, false)
+        .await
+        .unwrap();
+    let (status, _) = app.get_json("/api/v1/auth/me", Some(&ended)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

@@ -214,6 +214,11 @@ async fn an_office_account_sets_up_its_second_factor_then_owes_a_code_each_time(
 async fn wrong_codes_are_throttled_and_desk_accounts_owe_none(pool: sqlx::PgPool) {
     let app = app(pool).await;
 
+    // An admin owes a code too (and must set one up first).
+    let admin = account(&app, Role::Admin).await;
+    let (status, _) = api_login(&app, &admin, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
     // A manager signs in with the password alone.
     let place: i64 = sqlx::query_scalar(
         "INSERT INTO places (kind, name, ward_id, accommodation_type)
