@@ -1,12 +1,18 @@
 //! Properties of the parsers and validators, checked on generated input:
 //! no input makes one panic, every well-formed document reads back to what
-//! was written into it, and a changed digit or character is caught.
+//! was written into it, a changed digit or character is caught, and what a
+//! validator accepts it accepts again unchanged.
 
 use chrono::{Datelike, NaiveDate};
-use luutru::checkin::model::parse_date;
+use luutru::checkin::model::{
+    clean_text, parse_country, parse_date, parse_document_number, parse_guests, search_key,
+    DocumentType, GuestInput, MAX_GUESTS,
+};
 use luutru::documents::parse_on;
+use luutru::error::FieldErrors;
 use luutru::qr::code::CodeSigner;
 use proptest::prelude::*;
+use unicode_normalization::UnicodeNormalization;
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 7, 1).unwrap()
@@ -214,5 +220,123 @@ proptest! {
         let _ = parse_date(&text);
         let impossible = format!("{}-02-30", day.year());
         prop_assert!(parse_date(&impossible).is_none(), "{} read", impossible);
+    }
+
+    #[test]
+    fn document_numbers_accepted_are_clean_and_accepted_again(
+        raw in any::<String>(),
+        digits in "[0-9]{12}",
+        kind in prop::sample::select(vec![
+            DocumentType::Cccd, DocumentType::Cmnd, DocumentType::Passport, DocumentType::Other,
+        ]),
+    ) {
+        if let Ok(number) = parse_document_number(kind, &raw) {
+            prop_assert!(number.chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
+            prop_assert_eq!(parse_document_number(kind, &number), Ok(number.clone()));
+        }
+        // As people write a CCCD number: in groups, with spaces or dashes.
+        let grouped = format!(" {}-{} {} ", &digits[..4], &digits[4..8], &digits[8..]);
+        prop_assert_eq!(parse_document_number(DocumentType::Cccd, &grouped), Ok(digits.clone()));
+        prop_assert!(parse_document_number(DocumentType::Cccd, &digits[1..]).is_err());
+    }
+
+    #[test]
+    fn names_are_cleaned_and_searched_the_same_way_twice(
+        text in any::<String>(),
+        name in "[a-zA-ZàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđĐ ]{0,30}",
+    ) {
+        let clean = clean_text(&text);
+        prop_assert_eq!(clean_text(&clean), clean.clone());
+        prop_assert_eq!(clean.trim(), clean.as_str());
+        let key = search_key(&text);
+        prop_assert_eq!(search_key(&key), key.clone());
+        prop_assert!(!key.chars().any(|c| c.is_uppercase() && c.to_lowercase().next() != Some(c)));
+        // A Vietnamese name is found however it was typed: any case, any
+        // accents (or none).
+        let bare: String = name
+            .chars()
+            .map(|c| match c { 'đ' | 'Đ' => 'd', c => c })
+            .collect::<String>()
+            .nfd()
+            .filter(|c| c.is_ascii())
+            .collect();
+        prop_assert_eq!(search_key(&name.to_uppercase()), search_key(&name.to_lowercase()));
+        prop_assert_eq!(search_key(&bare), search_key(&name));
+    }
+
+    #[test]
+    fn country_codes_read_in_any_case(text in "[A-Za-z]{1,3}|.{0,6}") {
+        let parsed = parse_country(&text);
+        prop_assert_eq!(parse_country(&text.to_lowercase()), parse_country(&text.to_uppercase()));
+        if let Some(code) = parsed {
+            prop_assert_eq!(code.clone(), text.trim().to_ascii_uppercase());
+            prop_assert_eq!(parse_country(&code), Some(code.clone()));
+        }
+    }
+
+    #[test]
+    fn passwords_are_accepted_from_ten_characters(password in any::<String>()) {
+        let long_enough = password.chars().count() >= 10;
+        prop_assert_eq!(luutru::auth::password::check_policy(&password).is_ok(), long_enough);
+    }
+
+    #[test]
+    fn any_party_is_parsed_or_refused_with_reasons(
+        guests in prop::collection::vec(
+            prop_oneof![
+                // A guest as a phone would send one.
+                ("[A-ZĐ][a-zàáảãạăâđêôơư]{1,8} [A-Z][a-zàáạêôơư]{1,8}", date(1930, 2020), "[MF]", "[0-9]{12}")
+                    .prop_map(|(name, born, sex, number)| vec![
+                        Some(name), Some(born.to_string()), Some(sex), Some("VNM".into()),
+                        None, Some("cccd".into()), Some(number), Some("12 Trần Phú".into()),
+                        None, None, None, None, None,
+                    ]),
+                // Anything at all.
+                prop::collection::vec(prop::option::of(".{0,16}"), 13),
+            ],
+            0..(MAX_GUESTS + 3),
+        ),
+        companion in prop::option::of(0u32..70),
+        arrival in date(2021, 2040),
+    ) {
+        let fields = ["full_name", "date_of_birth", "sex", "nationality", "residence_country",
+                      "document_type", "document_number", "address", "phone", "document_expiry",
+                      "visa_number", "entry_date", "capture"];
+        let inputs: Vec<GuestInput> = guests
+            .iter()
+            .map(|values| {
+                let mut object = serde_json::Map::new();
+                for (name, value) in fields.iter().zip(values) {
+                    object.insert((*name).to_owned(), serde_json::json!(value));
+                }
+                object.insert("with_guest".into(), serde_json::json!(companion));
+                serde_json::from_value(serde_json::Value::Object(object)).unwrap()
+            })
+            .collect();
+        let mut errors = FieldErrors::default();
+        let parsed = parse_guests(&inputs, arrival, false, &mut errors);
+        // No guest is dropped without a word about what to fix, and a party
+        // with nothing to fix is read whole.
+        if parsed.len() < inputs.len() || inputs.is_empty() {
+            prop_assert!(!errors.is_empty());
+        }
+        if errors.is_empty() {
+            prop_assert_eq!(parsed.len(), inputs.len());
+        }
+        for guest in &parsed {
+            if let Some(document) = &guest.document {
+                prop_assert_eq!(
+                    parse_document_number(document.kind, &document.number),
+                    Ok(document.number.clone())
+                );
+            }
+            prop_assert!(parse_country(&guest.nationality).is_some());
+        }
+    }
+
+    #[test]
+    fn any_body_is_read_or_refused_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let _ = luutru::extract::parse_json::<GuestInput>(&bytes);
+        let _ = luutru::extract::parse_json::<serde_json::Value>(&bytes);
     }
 }
