@@ -884,3 +884,61 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
     );
     client.close().await.unwrap();
 }
+
+#[sqlx::test]
+async fn an_office_account_sets_up_its_second_factor_on_a_phone(pool: sqlx::PgPool) {
+    let app = common::spawn_configured(pool, |c| c.require_second_factor = true).await;
+    luutru::auth::repo::create_user(
+        &app.pool,
+        "thu@office.vn",
+        "correct horse battery",
+        Role::Office,
+        &[],
+    )
+    .await
+    .unwrap();
+    let (_driver, client) = browser().await;
+    client.goto(&app.url("/")).await.unwrap();
+    type_into(&client, "#email", "thu@office.vn").await;
+    type_into(&client, "#password", "correct horse battery").await;
+    click(&client, "button[type=submit]").await;
+    wait_for_path(&client, "/login/code").await;
+    assert!(fits_the_screen(&client).await);
+    screenshot(&client, "second-factor-setup").await;
+
+    // The QR code on the screen, read by a decoder as a phone's app would.
+    let qr = client
+        .find(Locator::Css(".setup-qr svg"))
+        .await
+        .unwrap()
+        .screenshot()
+        .await
+        .unwrap();
+    let image = image::load_from_memory(&qr).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one code on the page");
+    let (_, uri) = grids[0].decode().unwrap();
+    let shown = client
+        .find(Locator::Css("code.secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .replace(' ', "");
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    assert!(
+        uri.contains(&format!("secret={shown}&")),
+        "{uri} carries {shown}"
+    );
+
+    // The app's code signs in.
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(shown.as_bytes())
+        .unwrap();
+    let code = luutru::auth::totp::code_at(&secret, luutru::auth::totp::now()).unwrap();
+    type_into(&client, "#code", &code).await;
+    click(&client, "button[type=submit]").await;
+    wait_for_path(&client, "/office").await;
+}
