@@ -152,34 +152,27 @@ impl Cache {
             return None;
         }
         let connect = async {
-            if self.is_cluster() {
-                return self
-                    .inner
-                    .cluster
-                    .get_async_connection()
-                    .await
-                    .map(Conn::Cluster);
-            }
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(COMMAND_TIMEOUT)
-                .set_response_timeout(COMMAND_TIMEOUT)
-                .set_number_of_retries(1);
-            let mut one =
-                ConnectionManager::new_with_config(self.inner.nodes[0].clone(), config).await?;
-            let info: String = redis::cmd("INFO")
-                .arg("cluster")
-                .query_async(&mut one)
-                .await?;
-            if info.contains("cluster_enabled:1") {
+            if !self.is_cluster() {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(COMMAND_TIMEOUT)
+                    .set_response_timeout(COMMAND_TIMEOUT)
+                    .set_number_of_retries(1);
+                let mut one =
+                    ConnectionManager::new_with_config(self.inner.nodes[0].clone(), config).await?;
+                let info: String = redis::cmd("INFO")
+                    .arg("cluster")
+                    .query_async(&mut one)
+                    .await?;
+                if !info.contains("cluster_enabled:1") {
+                    return Ok(Conn::One(one));
+                }
                 self.inner.is_cluster.store(true, Ordering::Relaxed);
-                return self
-                    .inner
-                    .cluster
-                    .get_async_connection()
-                    .await
-                    .map(Conn::Cluster);
             }
-            Ok(Conn::One(one))
+            self.inner
+                .cluster
+                .get_async_connection()
+                .await
+                .map(Conn::Cluster)
         };
         match tokio::time::timeout(COMMAND_TIMEOUT * 2, connect).await {
             Ok(Ok(c)) => {

@@ -96,12 +96,8 @@ async fn drop_months(db: &PgPool, cutoff: NaiveDate, today: NaiveDate) -> Result
         sqlx::query(&format!("DROP TABLE {name}"))
             .execute(&mut *tx)
             .await?;
-        crate::audit::record(
-            &mut *tx,
-            None,
-            "retention.purge",
-            None,
-            None,
+        audit(
+            &mut tx,
             json!({"guests": held, "departed_before": cutoff, "partition": name}),
         )
         .await?;
@@ -109,6 +105,11 @@ async fn drop_months(db: &PgPool, cutoff: NaiveDate, today: NaiveDate) -> Result
         total += held;
     }
     Ok(total)
+}
+
+/// A purge in the audit log (by nobody: the job).
+async fn audit(tx: &mut sqlx::PgConnection, detail: serde_json::Value) -> Result<()> {
+    crate::audit::record(tx, None, "retention.purge", None, None, detail).await
 }
 
 /// Delete, in batches, the rows of guests who departed before `cutoff`
@@ -136,15 +137,7 @@ async fn purge_rows(db: &PgPool, cutoff: NaiveDate) -> Result<i64> {
             return Ok(total);
         }
         let count = purged.len() as i64;
-        crate::audit::record(
-            &mut *tx,
-            None,
-            "retention.purge",
-            None,
-            None,
-            json!({"guests": count, "departed_before": cutoff}),
-        )
-        .await?;
+        audit(&mut tx, json!({"guests": count, "departed_before": cutoff})).await?;
         tx.commit().await?;
         total += count;
     }

@@ -49,6 +49,26 @@ async fn api_login(app: &TestApp, email: &str, code: Option<&str>) -> (StatusCod
     app.post_json("/api/v1/auth/login", None, &body).await
 }
 
+/// The sign-in form, sent with a password.
+async fn send_password(browser: &reqwest::Client, app: &TestApp, email: &str) -> reqwest::Response {
+    browser
+        .post(app.url("/login"))
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The code page's form, sent with a code.
+async fn send_code(browser: &reqwest::Client, app: &TestApp, code: &str) -> reqwest::Response {
+    browser
+        .post(app.url("/login/code"))
+        .form(&[("code", code)])
+        .send()
+        .await
+        .unwrap()
+}
+
 fn location(response: &reqwest::Response) -> &str {
     response.headers()[header::LOCATION].to_str().unwrap()
 }
@@ -81,12 +101,7 @@ async fn an_office_account_sets_up_its_second_factor_then_owes_a_code_each_time(
     // The password is right: the page asks for a code, and shows the secret
     // as a QR code and as text.
     let browser = browser(&app);
-    let response = browser
-        .post(app.url("/login"))
-        .form(&[("email", email.as_str()), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let response = send_password(&browser, &app, &email).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/login/code");
     let page = browser
@@ -118,23 +133,13 @@ async fn an_office_account_sets_up_its_second_factor_then_owes_a_code_each_time(
 
     // A wrong code is refused on the page, which stays.
     let wrong = (code(&secret, 0).parse::<u32>().unwrap() + 1) % 1_000_000;
-    let response = browser
-        .post(app.url("/login/code"))
-        .form(&[("code", format!("{wrong:06}"))])
-        .send()
-        .await
-        .unwrap();
+    let response = send_code(&browser, &app, &format!("{wrong:06}")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(response.text().await.unwrap().contains("not right"));
 
     // The right code signs in, under a new session.
     let first = code(&secret, 0);
-    let response = browser
-        .post(app.url("/login/code"))
-        .form(&[("code", first.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let response = send_code(&browser, &app, &first).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/office");
     let (status, me) = {
@@ -240,12 +245,7 @@ async fn wrong_codes_are_throttled_and_desk_accounts_owe_none(pool: sqlx::PgPool
         .await
         .unwrap();
     let browser = browser(&app);
-    let response = browser
-        .post(app.url("/login"))
-        .form(&[("email", email.as_str()), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let response = send_password(&browser, &app, &email).await;
     assert_eq!(location(&response), "/login/code");
     let page = browser
         .get(app.url("/login/code"))
@@ -265,20 +265,10 @@ async fn wrong_codes_are_throttled_and_desk_accounts_owe_none(pool: sqlx::PgPool
         (right.parse::<u32>().unwrap() + 500_000) % 1_000_000
     );
     for _ in 0..10 {
-        let response = browser
-            .post(app.url("/login/code"))
-            .form(&[("code", wrong.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let response = send_code(&browser, &app, &wrong).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
-    let response = browser
-        .post(app.url("/login/code"))
-        .form(&[("code", right.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let response = send_code(&browser, &app, &right).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key(header::RETRY_AFTER));
 }
