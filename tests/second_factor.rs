@@ -59,6 +59,13 @@ async fn send_password(browser: &reqwest::Client, app: &TestApp, email: &str) ->
         .unwrap()
 }
 
+/// The code page as the browser sees it.
+async fn code_page(browser: &reqwest::Client, app: &TestApp) -> String {
+    let page = browser.get(app.url("/login/code")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    page.text().await.unwrap()
+}
+
 /// The code page's form, sent with a code.
 async fn send_code(browser: &reqwest::Client, app: &TestApp, code: &str) -> reqwest::Response {
     browser
@@ -104,14 +111,7 @@ async fn an_office_account_sets_up_its_second_factor_then_owes_a_code_each_time(
     let response = send_password(&browser, &app, &email).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/login/code");
-    let page = browser
-        .get(app.url("/login/code"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = code_page(&browser, &app).await;
     let shown = between(&page, "<code class=\"secret\">", "</code>").replace(' ', "");
     let secret = data_encoding::BASE32_NOPAD
         .decode(shown.as_bytes())
@@ -247,14 +247,7 @@ async fn wrong_codes_are_throttled_and_desk_accounts_owe_none(pool: sqlx::PgPool
     let browser = browser(&app);
     let response = send_password(&browser, &app, &email).await;
     assert_eq!(location(&response), "/login/code");
-    let page = browser
-        .get(app.url("/login/code"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = code_page(&browser, &app).await;
     assert!(!page.contains("class=\"secret\""), "no secret once set up");
 
     // Ten wrong codes (the sign-in budget), then even the right one waits
