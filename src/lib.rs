@@ -252,7 +252,11 @@ pub fn app(state: AppState) -> Router {
             hsts,
         ))
         .layer(CatchPanicLayer::custom(|_| {
-            let body = serde_json::json!({"message": "internal error"}).to_string();
+            let body = serde_json::json!({
+                "message": "internal error",
+                "request_id": request_id::current(),
+            })
+            .to_string();
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 [(header::CONTENT_TYPE, "application/json")],

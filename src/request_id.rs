@@ -5,9 +5,9 @@
 //! visitor's complaint leads to the log lines of their request.
 
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 pub static HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -36,9 +36,35 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
         .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned);
     let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
     request.headers_mut().insert(HEADER.clone(), value.clone());
-    let mut response = CURRENT.scope(id, next.run(request)).await;
+    let mut response = CURRENT.scope(id.clone(), next.run(request)).await;
+    if let Some(message) = plain_refusal(&response) {
+        // The layers that cut a request short (too slow, too large) answer
+        // in plain text; give their answer the shape of every other error.
+        let body = serde_json::json!({"message": message, "request_id": id}).to_string();
+        let headers = std::mem::take(response.headers_mut());
+        response = (response.status(), body).into_response();
+        response.headers_mut().extend(headers);
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+    }
     response.headers_mut().insert(HEADER.clone(), value);
     response
+}
+
+/// What to say for an answer some layer gave in plain text (or none).
+fn plain_refusal(response: &Response) -> Option<&'static str> {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    match response.status() {
+        StatusCode::REQUEST_TIMEOUT if plain => Some("the request took too long; try again"),
+        StatusCode::PAYLOAD_TOO_LARGE if plain => Some("the request body is too large"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ mod common;
 use common::{spawn, vietnamese_guest};
 use luutru::auth::Role;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[sqlx::test]
 async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
@@ -115,6 +115,13 @@ async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["request_id"], id.as_str(), "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("too large"));
 
     // Places, registers and figures: the same.
     let (status, answer) = app
