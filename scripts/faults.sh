@@ -134,9 +134,10 @@ restart_postgres() {
 terminate_service() {
     local at=$EPOCHREALTIME
     kill -TERM "$service"
-    wait "$service" || true
+    exit_code=0
+    wait "$service" || exit_code=$?
     exit_ms=$(awk -v a="$at" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.0f", (b - a) * 1000}')
-    echo "  (the service exited ${exit_ms} ms after SIGTERM)"
+    echo "  (the service exited with status ${exit_code} ${exit_ms} ms after SIGTERM)"
     start_service
     echo "  (the service started again)"
 }
@@ -166,6 +167,7 @@ scenario_sigterm() {
     echo "== SIGTERM during the load"
     load_with terminate_service
     expect "the service exited within its 10 s grace period" [ "$exit_ms" -lt 10500 ]
+    expect "the service exited cleanly (status 0), not cut down" [ "$exit_code" -eq 0 ]
 }
 
 : >"$log"
