@@ -283,6 +283,37 @@ async fn repeated_wrong_passwords_are_throttled_but_correct_ones_are_not(pool: s
 }
 
 #[sqlx::test]
+async fn a_lockout_ends_with_its_window(pool: sqlx::PgPool) {
+    let app = common::spawn_configured(pool, |c| {
+        c.rate_limits = "login=3/2".parse().unwrap();
+    })
+    .await;
+    let email = format!("locked-{}@test.vn", uuid::Uuid::new_v4().simple());
+    luutru::auth::repo::create_user(
+        &app.pool,
+        &email,
+        "correct horse battery",
+        Role::Office,
+        &[],
+    )
+    .await
+    .unwrap();
+    let wrong = json!({"email": email, "password": "not the password"});
+    let right = json!({"email": email, "password": "correct horse battery"});
+    for _ in 0..3 {
+        let (status, _) = app.post_json("/api/v1/auth/login", None, &wrong).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // Locked: even the right password waits.
+    let (status, _) = app.post_json("/api/v1/auth/login", None, &right).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // The window over, the lock is released by itself.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, body) = app.post_json("/api/v1/auth/login", None, &right).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[sqlx::test]
 async fn an_inspector_states_the_reason_for_each_search(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     let office = app.sign_in_as(Role::Office, &[]).await;
