@@ -10,6 +10,7 @@ use luutru::checkin::model::{
 };
 use luutru::documents::parse_on;
 use luutru::error::FieldErrors;
+use luutru::places::model::{check as check_place, PlaceInput, PlaceKind};
 use luutru::qr::code::CodeSigner;
 use proptest::prelude::*;
 use unicode_normalization::UnicodeNormalization;
@@ -338,5 +339,61 @@ proptest! {
     fn any_body_is_read_or_refused_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         let _ = luutru::extract::parse_json::<GuestInput>(&bytes);
         let _ = luutru::extract::parse_json::<serde_json::Value>(&bytes);
+    }
+
+    #[test]
+    fn a_place_is_refused_only_for_what_was_given_and_accepted_within_every_range(
+        name in prop::option::of(".{0,210}"),
+        address in prop::option::of(".{0,310}"),
+        accommodation_type in prop::option::of("hotel|resort|homestay|castle|.{0,8}"),
+        class in prop::option::of(-2i16..8),
+        rooms in prop::option::of(-5i32..100_010),
+        beds in prop::option::of(-5i32..100_010),
+        status in prop::option::of("open|closed|seasonal|.{0,6}"),
+        season_months in prop::option::of(prop::collection::vec(-1i16..14, 0..13)),
+        attraction in any::<bool>(),
+        good_name in "[A-Za-zà-ỹ ]{0,40}[A-Za-zà-ỹ]",
+        good_class in 1i16..=5,
+        good_rooms in 0i32..=100_000,
+        good_months in prop::collection::vec(1i16..=12, 1..12),
+    ) {
+        let kind = if attraction { PlaceKind::Attraction } else { PlaceKind::Accommodation };
+        let input = PlaceInput {
+            kind: None, name, address, ward: None, accommodation_type, class, rooms, beds, status,
+            season_months,
+        };
+        let mut errors = FieldErrors::default();
+        check_place(&input, kind, &mut errors);
+        for field in errors.0.keys() {
+            let given = match field.as_str() {
+                "name" => input.name.is_some(),
+                "address" => input.address.is_some(),
+                "accommodation_type" => input.accommodation_type.is_some(),
+                "class" => input.class.is_some(),
+                "rooms" => input.rooms.is_some(),
+                "beds" => input.beds.is_some(),
+                "status" => input.status.is_some(),
+                // A seasonal place must list its months.
+                "season_months" => input.season_months.is_some() || input.status.is_some(),
+                _ => false,
+            };
+            prop_assert!(given, "{} refused but not given", field);
+        }
+        // Within every range, nothing to fix.
+        let good = PlaceInput {
+            kind: None,
+            name: Some(good_name),
+            address: Some("1 Thùy Vân".into()),
+            ward: None,
+            accommodation_type: (!attraction).then(|| "hotel".into()),
+            class: Some(good_class),
+            rooms: Some(good_rooms),
+            beds: Some(good_rooms),
+            status: Some("seasonal".into()),
+            season_months: Some(good_months),
+        };
+        let mut errors = FieldErrors::default();
+        check_place(&good, kind, &mut errors);
+        prop_assert!(errors.is_empty(), "{:?}", errors.0.keys().collect::<Vec<_>>());
     }
 }
