@@ -238,3 +238,75 @@ async fn places_can_be_changed_and_the_scan_page_follows(pool: sqlx::PgPool) {
         "a closed place takes no check-ins"
     );
 }
+
+#[sqlx::test]
+async fn in_production_the_log_is_json_lines_carrying_each_request_id(pool: sqlx::PgPool) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_luutru"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url(&pool))
+        .env("REDIS_URL", common::redis_url())
+        .env(
+            "REDIS_PREFIX",
+            format!("test:{}:", uuid::Uuid::new_v4().simple()),
+        )
+        .env("LUUTRU_ENV", "production")
+        .env("PUBLIC_BASE_URL", "https://luutru.example.vn")
+        .env(
+            "QR_SIGNING_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        )
+        .env(
+            "DATA_ENCRYPTION_KEY",
+            "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
+        )
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info,tower_http=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the service answers");
+    let answer = client
+        .get(format!("{base}/api/v1/no-such-thing"))
+        .header("x-request-id", "complaint-2026-0042")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["request_id"], "complaint-2026-0042");
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not a JSON line: {l}")))
+        .collect();
+    assert!(!lines.is_empty(), "something was logged");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.to_string().contains("complaint-2026-0042")),
+        "the request's id is in its log lines: {log}"
+    );
+}
