@@ -246,7 +246,7 @@ async fn in_production_the_log_is_json_lines_carrying_each_request_id(pool: sqlx
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_luutru"))
+    let child = Command::new(env!("CARGO_BIN_EXE_luutru"))
         .arg("serve")
         .env("DATABASE_URL", database_url(&pool))
         .env("REDIS_URL", common::redis_url())
