@@ -186,13 +186,15 @@ pub async fn reject_nul(request: axum::extract::Request, next: axum::middleware:
     {
         return refuse();
     }
-    // Images are bytes, not text: NUL belongs in them.
     let binary = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("image/"));
-    if binary {
+    // Images are bytes, not text; and a request without a body (a GET,
+    // mostly) has nothing to read.
+    let empty = axum::body::HttpBody::size_hint(request.body()).exact() == Some(0);
+    if binary || empty {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
