@@ -938,4 +938,5 @@ async fn an_office_account_sets_up_its_second_factor_on_a_phone(pool: sqlx::PgPo
     type_into(&client, "#code", &code).await;
     click(&client, "button[type=submit]").await;
     wait_for_path(&client, "/office").await;
+    client.close().await.unwrap();
 }
