@@ -13,9 +13,10 @@ async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
     let office = app.sign_in_as(Role::Office, &[]).await;
     let place = app.hotel(&office).await;
     let code = place["code"].as_str().unwrap();
-    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
-        .format("%Y-%m-%d")
-        .to_string();
+    let tomorrow = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        + chrono::Duration::days(1))
+    .format("%Y-%m-%d")
+    .to_string();
 
     let mut second = vietnamese_guest();
     second["date_of_birth"] = json!("15/08/1990");

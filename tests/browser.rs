@@ -306,9 +306,10 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
     type_into(&client, "#desk-entry #room", "204").await;
     set_value(&client, "g0_date_of_birth", "1985-01-02").await;
     type_into(&client, "#g0_document_number", "079185000111").await;
-    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
-        .format("%Y-%m-%d")
-        .to_string();
+    let tomorrow = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        + chrono::Duration::days(1))
+    .format("%Y-%m-%d")
+    .to_string();
     set_value(&client, "expected_departure", &tomorrow).await;
     click(&client, "#desk-entry .actions button[value=save]").await;
     let register = wait_for_text(&client, "#register", "Trần Thị Bình", true).await;
@@ -525,9 +526,10 @@ async fn a_korean_family_of_three_checks_in_in_korean_from_a_passport(pool: sqlx
     set_value(
         &client,
         "expected_departure",
-        &(chrono::Utc::now() + chrono::Duration::days(2))
-            .format("%Y-%m-%d")
-            .to_string(),
+        &(chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+            + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string(),
     )
     .await;
     click(&client, "input[name=consent]").await;
@@ -790,9 +792,10 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
     set_value(
         &client,
         "expected_departure",
-        &(chrono::Utc::now() + chrono::Duration::days(1))
-            .format("%Y-%m-%d")
-            .to_string(),
+        &(chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+            + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string(),
     )
     .await;
     click(&client, "#desk-entry .actions button[value=save]").await;

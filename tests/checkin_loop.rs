@@ -60,7 +60,7 @@ async fn a_guest_party_checks_in_from_the_decoded_qr_code_and_out_again(pool: sq
             "/api/v1/checkins",
             None,
             &json!({"code": code.to_lowercase(), "guests": [vietnamese_guest(), korean_guest()],
-                    "expected_departure": (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%d").to_string(),
+                    "expected_departure": (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(3)).format("%Y-%m-%d").to_string(),
                     "purpose": "tourism", "consent": true}),
         )
         .await;

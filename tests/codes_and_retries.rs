@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 fn departure() -> String {
-    (chrono::Utc::now() + chrono::Duration::days(2))
+    (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(2))
         .format("%Y-%m-%d")
         .to_string()
 }

@@ -284,7 +284,7 @@ async fn the_same_document_is_not_in_house_twice_at_one_place(pool: sqlx::PgPool
     let place = app.hotel(&office).await;
     let stay = app.check_in(&place, json!([korean_guest()]), 2).await;
     let again = json!({"code": place["code"], "guests": [korean_guest()],
-                       "expected_departure": (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
+                       "expected_departure": (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
                        "consent": true});
     let (status, body) = app.post_json("/api/v1/checkins", None, &again).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 fn in_days(days: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::days(days))
+    (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(days))
         .format("%Y-%m-%d")
         .to_string()
 }

@@ -71,9 +71,10 @@ async fn a_check_in_from_the_reception_screen_is_verified_at_the_desk(pool: sqlx
     let html = page.text().await.unwrap();
     let presence = between(&html, "name=\"presence\" value=\"", "\"").to_owned();
     let nonce = between(&html, "name=\"nonce\" value=\"", "\"").to_owned();
-    let departure = (chrono::Utc::now() + chrono::Duration::days(1))
-        .format("%Y-%m-%d")
-        .to_string();
+    let departure = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        + chrono::Duration::days(1))
+    .format("%Y-%m-%d")
+    .to_string();
     let form = [
         ("nonce", nonce.as_str()),
         ("presence", presence.as_str()),

@@ -290,9 +290,10 @@ fn url_of(path: &str, w: &World) -> String {
 /// A well-formed body for the routes that read one, so that a refusal is
 /// the rule's and not the body's; `n` keeps created things apart.
 fn body_of(method: &str, path: &str, n: usize) -> Option<String> {
-    let departure = (chrono::Utc::now() + chrono::Duration::days(2))
-        .format("%Y-%m-%d")
-        .to_string();
+    let departure = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        + chrono::Duration::days(2))
+    .format("%Y-%m-%d")
+    .to_string();
     let json = match (method, path) {
         ("POST", "/api/v1/places/{id}/stays") => json!({
             "guests": [{"full_name": "Kim Min Jun", "date_of_birth": "1990-01-01", "sex": "M",

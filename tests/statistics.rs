@@ -390,7 +390,7 @@ async fn the_office_sees_quiet_establishments_and_late_notifications(pool: sqlx:
             "/api/v1/checkins",
             None,
             &json!({"code": busy["code"], "guests": [guest("H", "KOR")],
-                    "expected_departure": (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string(),
+                    "expected_departure": (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(1)).format("%Y-%m-%d").to_string(),
                     "consent": true}),
         )
         .await;

@@ -176,9 +176,10 @@ impl TestApp {
     /// answer of a 201, or the test stops.
     #[allow(dead_code)]
     pub async fn check_in(&self, place: &Value, guests: Value, days: i64) -> Value {
-        let departure = (chrono::Utc::now() + chrono::Duration::days(days))
-            .format("%Y-%m-%d")
-            .to_string();
+        let departure = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+            + chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string();
         let (status, stay) = self
             .post_json(
                 "/api/v1/checkins",
