@@ -218,17 +218,29 @@ pub async fn sign_out(state: &AppState, token: &str) -> Result<()> {
     Ok(())
 }
 
+/// The user of a request's session, if any. The form token is made only
+/// for a cookie session: a program's bearer token posts no forms.
+async fn signed_in(parts: &Parts, state: &AppState) -> Result<Option<CurrentUser>> {
+    let Some(token) = token_from(&parts.headers) else {
+        return Ok(None);
+    };
+    let cached = state.cache.get_bytes(&session_key(&token)).await;
+    let user = user_for_token(state, &token, cached).await?;
+    let bearer = parts.headers.contains_key(header::AUTHORIZATION)
+        && crate::web::cookie(&parts.headers, SESSION_COOKIE) != Some(token.as_str());
+    Ok(user.map(|mut u| {
+        if !bearer {
+            u.csrf = crate::csrf::token(state, &token);
+        }
+        u
+    }))
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let token = token_from(&parts.headers).ok_or(Error::Unauthorized)?;
-        let cached = state.cache.get_bytes(&session_key(&token)).await;
-        let mut user = user_for_token(state, &token, cached)
-            .await?
-            .ok_or(Error::Unauthorized)?;
-        user.csrf = crate::csrf::token(state, &token);
-        Ok(user)
+        signed_in(parts, state).await?.ok_or(Error::Unauthorized)
     }
 }
 
@@ -236,16 +248,6 @@ impl OptionalFromRequestParts<AppState> for CurrentUser {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>> {
-        match token_from(&parts.headers) {
-            Some(token) => {
-                let cached = state.cache.get_bytes(&session_key(&token)).await;
-                let user = user_for_token(state, &token, cached).await?;
-                Ok(user.map(|mut u| {
-                    u.csrf = crate::csrf::token(state, &token);
-                    u
-                }))
-            }
-            None => Ok(None),
-        }
+        signed_in(parts, state).await
     }
 }
