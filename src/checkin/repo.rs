@@ -138,9 +138,7 @@ pub async fn insert_stay(
 ) -> Result<(Uuid, Vec<CreatedGuest>)> {
     // The same document in house twice at one place is a double entry (a
     // guest who checked in by QR and again at the desk): the register and
-    // the police declaration would count them twice. The document's blind
-    // index is looked up first, so a busy place's guests in house are never
-    // scanned.
+    // the police declaration would count them twice.
     if stay.departed_at.is_none() {
         let indexes: Vec<Vec<u8>> = stay
             .guests
@@ -153,11 +151,14 @@ pub async fn insert_stay(
         for (i, guest) in stay.guests.iter().enumerate() {
             let Some(doc) = &guest.document else { continue };
             let room = sqlx::query_scalar!(
-                r#"WITH same AS MATERIALIZED (
-                       SELECT guest_id FROM guest_identities WHERE document_index = ANY($2)
-                   )
-                   SELECT COALESCE(s.room, '') AS "room!" FROM same
-                   JOIN guests g ON g.id = same.guest_id
+                // By the document's index, then its guest by key, fenced as
+                // in the batch writer's lookup.
+                r#"SELECT COALESCE(s.room, '') AS "room!"
+                   FROM unnest($2::bytea[]) AS t(doc)
+                   CROSS JOIN LATERAL (SELECT gi.guest_id FROM guest_identities gi
+                                       WHERE gi.document_index = t.doc OFFSET 0) gi
+                   CROSS JOIN LATERAL (SELECT g.stay_id, g.place_id, g.departed_at FROM guests g
+                                       WHERE g.id = gi.guest_id OFFSET 0) g
                    JOIN stays s ON s.id = g.stay_id AND s.status = 'active'
                    WHERE g.place_id = $1 AND g.departed_at IS NULL
                    LIMIT 1"#,
