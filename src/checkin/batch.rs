@@ -27,8 +27,9 @@ use crate::error::{Error, Result};
 use crate::idempotency::{self, Claim};
 use crate::localtime;
 
-/// Writers working at once, each with one connection while it writes.
-const WRITERS: usize = 4;
+/// Writers working at once for each kind, each with one connection of its
+/// own pool (see `db::writers`) while it writes.
+pub const WRITERS: u32 = 4;
 /// The most count-ins one transaction takes.
 const MAX_BATCH: usize = 256;
 /// Count-ins waiting for a writer before new ones wait to be queued.
