@@ -9,6 +9,11 @@ use axum::routing::get;
 use axum::Router;
 use redis::AsyncCommands;
 
+/// The service's allocator, so that the ceiling differs from it only in
+/// what the service does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);

@@ -2,6 +2,7 @@
 //! script needed; a form nonce makes a double tap or a reload store one stay.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -160,6 +161,22 @@ fn choices(t: Tr, prefix: &str, values: &[&'static str]) -> Vec<Choice> {
         .collect()
 }
 
+/// The countries of the forms' lists in a language, made once: every scan
+/// of a code shows them.
+fn countries(t: Tr) -> &'static [Choice] {
+    static LISTS: LazyLock<[Vec<Choice>; 5]> =
+        LazyLock::new(|| Lang::ALL.map(|lang| choices(Tr(lang), "country", &COUNTRIES)));
+    &LISTS[t.lang() as usize]
+}
+
+/// The purposes of a stay in a language, made once.
+fn purposes(t: Tr) -> &'static [Choice] {
+    static LISTS: LazyLock<[Vec<Choice>; 5]> = LazyLock::new(|| {
+        Lang::ALL.map(|lang| choices(Tr(lang), "purpose", &Purpose::ALL.map(Purpose::as_str)))
+    });
+    &LISTS[t.lang() as usize]
+}
+
 #[derive(Template)]
 #[template(path = "scan_stay.html")]
 struct StayPage<'a> {
@@ -175,8 +192,8 @@ struct StayPage<'a> {
     presence: String,
     errors: BTreeMap<String, Vec<String>>,
     today: String,
-    countries: Vec<Choice>,
-    purposes: Vec<Choice>,
+    countries: &'static [Choice],
+    purposes: &'static [Choice],
     max_guests: usize,
     doc_errors: String,
     /// Preselected nationality: the one most visitors reading this language
@@ -201,7 +218,7 @@ struct VisitPage<'a> {
     origin_province: String,
     origin_country_other: String,
     provinces: std::sync::Arc<Vec<String>>,
-    countries: Vec<Choice>,
+    countries: &'static [Choice],
     nonce: String,
     errors: BTreeMap<String, Vec<String>>,
 }
@@ -359,8 +376,8 @@ async fn show_form(
                 presence,
                 errors: BTreeMap::new(),
                 today: today.to_string(),
-                countries: choices(t, "country", &COUNTRIES),
-                purposes: choices(t, "purpose", &Purpose::ALL.map(Purpose::as_str)),
+                countries: countries(t),
+                purposes: purposes(t),
                 max_guests: MAX_GUESTS,
                 doc_errors: document_errors(t),
                 default_nationality: default_nationality(t.lang()),
@@ -408,7 +425,7 @@ async fn visit_page<'a>(
         origin_province: get("origin_province"),
         origin_country_other: get("origin_country_other"),
         provinces: state.province_names().await?,
-        countries: choices(t, "country", &COUNTRIES),
+        countries: countries(t),
         nonce: form.get("nonce").cloned().unwrap_or_else(nonce),
         errors,
     })
@@ -678,8 +695,8 @@ async fn submit(
                         presence: req.presence_token.clone().unwrap_or_default(),
                         errors: translated,
                         today: localtime::today(state.tz()).to_string(),
-                        countries: choices(t, "country", &COUNTRIES),
-                        purposes: choices(t, "purpose", &Purpose::ALL.map(Purpose::as_str)),
+                        countries: countries(t),
+                        purposes: purposes(t),
                         max_guests: MAX_GUESTS,
                         doc_errors: document_errors(t),
                         default_nationality: default_nationality(t.lang()),
