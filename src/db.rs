@@ -30,21 +30,14 @@ async fn connect_to(config: &Config, url: &str) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
-/// A pool for the check-in writers (see `checkin::batch`), `size`
-/// connections to the primary. A batch's statements are the same text every
-/// time with arrays of new values, so each is planned once per connection
-/// (a generic plan) instead of at every execution, and never compiled: a
-/// generic plan's estimates grow with the tables, and compiling one costs
+/// How the check-in writers (see `checkin::batch`) begin a transaction, in
+/// the same round trip as the BEGIN. A batch's statements are the same text
+/// every time with arrays of new values: each is planned once per connection
+/// (a generic plan) instead of at every execution, and never compiled, since
+/// a generic plan's estimates grow with the tables and compiling one costs
 /// far more than running it.
-pub fn writers(primary: &PgPool, size: u32) -> PgPool {
-    let options = (*primary.connect_options())
-        .clone()
-        .options([("plan_cache_mode", "force_generic_plan"), ("jit", "off")]);
-    PgPoolOptions::new()
-        .max_connections(size)
-        .acquire_timeout(Duration::from_secs(3))
-        .connect_lazy_with(options)
-}
+pub const BATCH_BEGIN: &str =
+    "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL jit = off";
 
 /// Create the database named in the URL when it does not exist yet.
 pub async fn create_database(config: &Config) -> anyhow::Result<()> {

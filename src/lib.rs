@@ -148,7 +148,7 @@ impl AppState {
     pub fn visits(&self) -> &checkin::batch::Queue<checkin::batch::Visits> {
         self.visits.get_or_init(|| {
             checkin::batch::Queue::start(checkin::batch::Visits {
-                db: db::writers(&self.db, checkin::batch::WRITERS),
+                db: self.db.clone(),
                 cache: self.cache.clone(),
                 tz: self.tz(),
                 repeat_minutes: self.config.visit_repeat_minutes,
@@ -160,7 +160,7 @@ impl AppState {
     pub fn stays(&self) -> &checkin::batch::Queue<checkin::stay_batch::Stays> {
         self.stays.get_or_init(|| {
             checkin::batch::Queue::start(checkin::stay_batch::Stays {
-                db: db::writers(&self.db, checkin::batch::WRITERS),
+                db: self.db.clone(),
                 cache: self.cache.clone(),
                 cipher: self.cipher.clone(),
                 tz: self.tz(),

@@ -27,9 +27,9 @@ use crate::error::{Error, Result};
 use crate::idempotency::{self, Claim};
 use crate::localtime;
 
-/// Writers working at once for each kind, each with one connection of its
-/// own pool (see `db::writers`) while it writes.
-pub const WRITERS: u32 = 4;
+/// Writers working at once for each kind, each with one connection while it
+/// writes.
+const WRITERS: usize = 4;
 /// The most count-ins one transaction takes.
 const MAX_BATCH: usize = 256;
 /// Count-ins waiting for a writer before new ones wait to be queued.
@@ -201,7 +201,7 @@ async fn write_visits(
     repeat_minutes: i64,
     visits: &[Visit],
 ) -> Result<Vec<Written>> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_with(crate::db::BATCH_BEGIN).await?;
 
     // Idempotency keys: a request whose key was used before is not this
     // batch's to answer.

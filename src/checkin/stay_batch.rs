@@ -77,7 +77,7 @@ struct Row<'a> {
 
 impl Stays {
     async fn write_stays(&self, stays: &[Stay]) -> Result<Vec<Result<Written>>> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with(crate::db::BATCH_BEGIN).await?;
         let mut outcomes: Vec<Option<Result<Written>>> = stays.iter().map(|_| None).collect();
 
         // Idempotency keys: a request whose key was used before is answered
@@ -224,9 +224,17 @@ impl Stays {
         rows.retain(|row| refused[row.stay].is_none());
         for (i, errors) in refused.into_iter().enumerate() {
             if let Some(mut errors) = errors {
-                // The same guest refused twice reads once.
+                // The same guest refused twice (a document in house twice,
+                // or under two keys) reads once.
                 for list in errors.0.values_mut() {
-                    list.dedup();
+                    let mut seen = Vec::new();
+                    list.retain(|e| {
+                        let first = !seen.contains(e);
+                        if first {
+                            seen.push(e.clone());
+                        }
+                        first
+                    });
                 }
                 outcomes[i] = Some(Err(Error::Validation(errors)));
             }
@@ -288,8 +296,10 @@ impl Stays {
     ) -> Result<()> {
         let of = |i: &usize| &stays[*i];
         // One statement for the three tables: a round trip for the batch
-        // instead of three. Its foreign keys and the statistics triggers are
-        // checked at the end of the statement, when all three are written.
+        // instead of three. Its foreign keys and the statistics triggers run
+        // at the end of the statement, when all three are written; the
+        // triggers see the new stays because their functions are volatile
+        // (each of their queries takes a fresh snapshot).
         sqlx::query!(
             "WITH new_stays AS (
                  INSERT INTO stays (id, place_id, arrived_at, arrival_date, expected_departure, purpose,
