@@ -156,11 +156,12 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::Tls(_) => true,
         // The server is shutting down, restarting or not yet accepting
-        // (class 57, operator intervention), or the connection broke
-        // (class 08): a retry a moment later succeeds.
-        sqlx::Error::Database(e) => e
-            .code()
-            .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+        // (class 57, operator intervention), the connection broke (class
+        // 08), or every connection slot is taken (53300): a retry a moment
+        // later succeeds.
+        sqlx::Error::Database(e) => e.code().is_some_and(|code| {
+            code.starts_with("57P") || code.starts_with("08") || code == "53300"
+        }),
         _ => false,
     }
 }

@@ -15,7 +15,7 @@ pub enum Lang {
     Ru,
 }
 
-const CATALOG_FILES: [(Lang, &str); 5] = [
+const CATALOG_FILES: [(Lang, &str); Lang::COUNT] = [
     (Lang::Vi, include_str!("../web/i18n/vi.json")),
     (Lang::En, include_str!("../web/i18n/en.json")),
     (Lang::Ko, include_str!("../web/i18n/ko.json")),
@@ -26,7 +26,7 @@ const CATALOG_FILES: [(Lang, &str); 5] = [
 /// A catalog per language, in the order of `Lang::ALL`. Every page looks up
 /// dozens of keys, so the maps hash with foldhash rather than SipHash: the
 /// keys are our own, not an attacker's.
-static CATALOGS: LazyLock<[Catalog; 5]> = LazyLock::new(|| {
+static CATALOGS: LazyLock<[Catalog; Lang::COUNT]> = LazyLock::new(|| {
     CATALOG_FILES.map(|(lang, text)| {
         serde_json::from_str(text).unwrap_or_else(|e| {
             panic!(
@@ -40,7 +40,10 @@ static CATALOGS: LazyLock<[Catalog; 5]> = LazyLock::new(|| {
 type Catalog = foldhash::HashMap<String, String>;
 
 impl Lang {
-    pub const ALL: [Lang; 5] = [Lang::Vi, Lang::En, Lang::Ko, Lang::Zh, Lang::Ru];
+    pub const COUNT: usize = 5;
+    /// Every language, each at the index of its discriminant (`lang as
+    /// usize`), which tables by language rely on.
+    pub const ALL: [Lang; Lang::COUNT] = [Lang::Vi, Lang::En, Lang::Ko, Lang::Zh, Lang::Ru];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -152,6 +155,7 @@ mod tests {
     fn each_catalog_sits_at_its_language() {
         for (i, (lang, _)) in CATALOG_FILES.iter().enumerate() {
             assert_eq!(*lang as usize, i, "{}", lang.code());
+            assert_eq!(Lang::ALL[i], *lang);
         }
         assert_eq!(Tr(Lang::Ko).get("lang.choose"), "언어 선택");
     }

@@ -164,14 +164,14 @@ fn choices(t: Tr, prefix: &str, values: &[&'static str]) -> Vec<Choice> {
 /// The countries of the forms' lists in a language, made once: every scan
 /// of a code shows them.
 fn countries(t: Tr) -> &'static [Choice] {
-    static LISTS: LazyLock<[Vec<Choice>; 5]> =
+    static LISTS: LazyLock<[Vec<Choice>; Lang::COUNT]> =
         LazyLock::new(|| Lang::ALL.map(|lang| choices(Tr(lang), "country", &COUNTRIES)));
     &LISTS[t.lang() as usize]
 }
 
 /// The purposes of a stay in a language, made once.
 fn purposes(t: Tr) -> &'static [Choice] {
-    static LISTS: LazyLock<[Vec<Choice>; 5]> = LazyLock::new(|| {
+    static LISTS: LazyLock<[Vec<Choice>; Lang::COUNT]> = LazyLock::new(|| {
         Lang::ALL.map(|lang| choices(Tr(lang), "purpose", &Purpose::ALL.map(Purpose::as_str)))
     });
     &LISTS[t.lang() as usize]
