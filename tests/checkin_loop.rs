@@ -220,3 +220,48 @@ async fn a_site_visit_counts_its_party_today(pool: sqlx::PgPool) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad["errors"]["party_size"].is_array());
 }
+
+/// The register's tabs count the stays in house, those checked in by code and
+/// not yet seen at the desk, those due to leave, and every stay; a cancelled
+/// stay is in none of them and one that left is only in the history.
+#[sqlx::test]
+async fn the_register_tabs_count_what_they_list(pool: sqlx::PgPool) {
+    let app = spawn(pool.clone()).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let hotel = app.hotel(&office).await;
+    let id = hotel["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    app.check_in(&hotel, json!([korean_guest()]), 0).await;
+    let cancelled = app.check_in(&hotel, json!([vietnamese_guest()]), 2).await;
+    let mut third = korean_guest();
+    third["document_number"] = json!("M87654321");
+    third["full_name"] = json!("PARK JIWOO");
+    let left = app.check_in(&hotel, json!([third]), 2).await;
+    let (status, _) = app
+        .post_json(
+            &format!(
+                "/api/v1/stays/{}/checkout",
+                left["stay_id"].as_str().unwrap()
+            ),
+            Some(&staff),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    sqlx::query("UPDATE stays SET status = 'cancelled' WHERE id = $1::uuid")
+        .bind(cancelled["stay_id"].as_str().unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let page = app.get_text(&format!("/hotel?place={id}"), &staff).await;
+    let tabs = &page[page.find("<nav class=\"tabs\">").unwrap()..];
+    let tabs = &tabs[..tabs.find("</nav>").unwrap()];
+    let counts: Vec<&str> = tabs
+        .split("<b>")
+        .skip(1)
+        .map(|s| &s[..s.find("</b>").unwrap()])
+        .collect();
+    // In house, arriving, departing (today), history.
+    assert_eq!(counts, ["1", "1", "1", "2"], "{tabs}");
+}
