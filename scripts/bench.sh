@@ -11,6 +11,11 @@
 #                           per transaction at the same concurrency; p50/p99,
 #                           errors, what was acknowledged against what was
 #                           stored, the service's peak RSS and start-up time
+#   scripts/bench.sh register
+#                           The register of one hotel at BENCH_REGISTER_STAYS
+#                           stays (100,000 by default, checked in through the
+#                           API first): the desk's page and the API's list of
+#                           every stay, against the HTTP ceiling
 #   scripts/bench.sh stats  City statistics on a demo city of BENCH_STAYS stays
 #                           (1,000,000 by default): p50 and p95 of the summary
 #                           of one month, of one year, and of the office page,
@@ -210,6 +215,112 @@ SQL
     printf 'peak RSS of the service: %s\n' "$(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$service/status")"
 }
 
+bench_register() {
+    local stays=${BENCH_REGISTER_STAYS:-100000}
+    if ! command -v wrk >/dev/null 2>&1; then
+        _lt_apt_install --minimal wrk
+    fi
+    cargo build --release --bin luutru --example ceiling >&2
+    local root="${DATABASE_URL%/*}" db_url="${DATABASE_URL%/*}/luutru_bench_register"
+    psql "$root/postgres" -qc 'DROP DATABASE IF EXISTS luutru_bench_register WITH (FORCE)' >/dev/null
+    DATABASE_URL=$db_url "$bin/luutru" migrate >/dev/null
+    printf 'bench-office-password\n' |
+        DATABASE_URL=$db_url "$bin/luutru" user create --email office@bench.vn --role office --password-stdin >/dev/null
+    DATABASE_URL=$db_url BIND_ADDR=127.0.0.1:18080 PUBLIC_BASE_URL=http://127.0.0.1:18080 RATE_LIMITS=off \
+        REDIS_PREFIX=luutru-bench-register: REQUIRE_SECOND_FACTOR=false RUST_LOG=warn "$bin/luutru" serve &
+    local service=$!
+    pids+=("$service")
+    "$bin/examples/ceiling" 127.0.0.1:18081 "$REDIS_URL" &
+    pids+=($!)
+    wait_for http://127.0.0.1:18080/healthz
+    wait_for http://127.0.0.1:18081/ceiling
+    local token hotel id code
+    token=$(curl -fs http://127.0.0.1:18080/api/v1/auth/login -H 'content-type: application/json' \
+        -d '{"email":"office@bench.vn","password":"bench-office-password"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
+    hotel=$(curl -fs http://127.0.0.1:18080/api/v1/places -H "authorization: Bearer $token" -H 'content-type: application/json' \
+        -d '{"kind":"accommodation","name":"Khách sạn Sổ Dày","ward":"Vũng Tàu","rooms":500,"beds":1000}')
+    id=$(sed 's/^{"id":\([0-9]*\).*/\1/' <<<"$hotel")
+    code=$(sed 's/.*"code":"\([^"]*\)".*/\1/' <<<"$hotel")
+    printf 'bench-desk-password\n' |
+        DATABASE_URL=$db_url "$bin/luutru" user create --email desk@bench.vn --role staff --place "$id" \
+            --password-stdin >/dev/null
+    local desk
+    desk=$(curl -fs http://127.0.0.1:18080/api/v1/auth/login -H 'content-type: application/json' \
+        -d '{"email":"desk@bench.vn","password":"bench-desk-password"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
+
+    echo "== loading $stays stays at one hotel through POST /api/v1/checkins"
+    local start=$SECONDS
+    python3 - "$code" "$stays" "$(date -d '+2 days' +%F)" <<'PY'
+import http.client, json, sys
+from multiprocessing import Pool
+
+code, total, departure = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+workers = 16
+
+def word(i):
+    # Names are letters only: the stay's number written in four letters.
+    letters = ""
+    for _ in range(4):
+        letters += chr(ord("a") + i % 26)
+        i //= 26
+    return letters.capitalize()
+
+def load(worker):
+    conn = http.client.HTTPConnection("127.0.0.1", 18080)
+    refused = 0
+    for i in range(worker, total, workers):
+        body = json.dumps({
+            "code": code,
+            "guests": [{"full_name": f"Nguyen Van {word(i)}", "date_of_birth": "1990-01-01", "sex": "M",
+                        "nationality": "KOR", "document_type": "passport", "document_number": f"B{i:08d}"}],
+            "expected_departure": departure, "consent": True,
+        })
+        conn.request("POST", "/api/v1/checkins", body, {"Content-Type": "application/json"})
+        answer = conn.getresponse()
+        answer.read()
+        refused += answer.status != 201
+    return refused
+
+with Pool(workers) as pool:
+    refused = sum(pool.map(load, range(workers)))
+print(f"refused: {refused}")
+sys.exit(1 if refused else 0)
+PY
+    echo "loaded in $((SECONDS - start)) s; stays stored: $(psql "$db_url" -qAtc "SELECT count(*) FROM stays WHERE place_id = $id")"
+    # A year of a busy hotel rather than one day: arrivals five minutes
+    # apart going back from now, every guest notified to the police, and all
+    # but the newest 400 stays checked out the day after they arrived.
+    psql "$db_url" -qv ON_ERROR_STOP=1 <<SQL >/dev/null
+BEGIN;
+CREATE TEMP TABLE moved AS
+    SELECT id, n, now() - make_interval(mins => 5 * n::int) AS arrived,
+           CASE WHEN n > 400 THEN now() - make_interval(mins => 5 * n::int) + interval '1 day' END AS departed
+    FROM (SELECT id, row_number() OVER (ORDER BY arrived_at DESC, id) AS n FROM stays WHERE place_id = $id) AS s;
+UPDATE stays s SET arrived_at = m.arrived, arrival_date = (m.arrived AT TIME ZONE 'Asia/Ho_Chi_Minh')::date,
+                   departed_at = m.departed, departure_date = (m.departed AT TIME ZONE 'Asia/Ho_Chi_Minh')::date,
+                   checkout_by = CASE WHEN m.departed IS NOT NULL THEN 'desk' END,
+                   expected_departure = (m.arrived AT TIME ZONE 'Asia/Ho_Chi_Minh')::date + 1
+FROM moved m WHERE s.id = m.id;
+UPDATE guests g SET arrived_at = s.arrived_at, arrival_date = s.arrival_date, departed_at = s.departed_at,
+                    departure_date = s.departure_date, notified_at = s.arrived_at
+FROM stays s WHERE g.stay_id = s.id AND s.place_id = $id;
+COMMIT;
+VACUUM ANALYZE;
+SQL
+
+    echo "== the register at $stays stays ($connections connections, ${seconds}s each)"
+    read -r c_rps c_p50 c_p99 _ _ < <(load http://127.0.0.1:18081/ceiling)
+    read -r p_rps p_p50 p_p99 p_bad _ < <(load "http://127.0.0.1:18080/hotel?place=$id" -H "authorization: Bearer $desk")
+    read -r a_rps a_p50 a_p99 a_bad _ < <(load "http://127.0.0.1:18080/api/v1/places/$id/stays?status=all" \
+        -H "authorization: Bearer $desk")
+    printf 'axum + one Redis GET (ceiling):   %s req/s, p50 %s, p99 %s\n' "$c_rps" "$c_p50" "$c_p99"
+    printf 'desk page, in house, newest 100: %s req/s, p50 %s, p99 %s, errors %s\n' "$p_rps" "$p_p50" "$p_p99" "$p_bad"
+    awk -v c="$c_rps" -v q="$p_rps" 'BEGIN {printf "ratio:                           %.3f of the ceiling\n", q / c}'
+    printf 'API, every stay, newest 100:     %s req/s, p50 %s, p99 %s, errors %s\n' "$a_rps" "$a_p50" "$a_p99" "$a_bad"
+    awk -v c="$c_rps" -v q="$a_rps" 'BEGIN {printf "ratio:                           %.3f of the ceiling\n", q / c}'
+    printf 'peak RSS of the service: %s\n' "$(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$service/status")"
+}
+
 bench_stats() {
     local stays=${BENCH_STAYS:-1000000}
     cargo build --release --bin luutru >&2
@@ -233,9 +344,10 @@ bench_stats() {
 case $what in
 qr) bench_qr ;;
 load) bench_load ;;
+register) bench_register ;;
 stats) bench_stats ;;
 *)
-    echo "bench.sh: unknown benchmark '$what' (known: qr, load, stats)" >&2
+    echo "bench.sh: unknown benchmark '$what' (known: qr, load, register, stats)" >&2
     exit 2
     ;;
 esac
