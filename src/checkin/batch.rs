@@ -28,8 +28,11 @@ use crate::idempotency::{self, Claim};
 use crate::localtime;
 
 /// Writers working at once for each kind, each with one connection while it
-/// writes.
-const WRITERS: usize = 4;
+/// writes. Two keep PostgreSQL busy while one waits for its commit; more
+/// only make smaller batches that contend for the same cores (measured with
+/// `scripts/bench.sh load`: two carried more stays and visits a second than
+/// four, and four more than eight).
+const WRITERS: usize = 2;
 /// The most count-ins one transaction takes.
 const MAX_BATCH: usize = 256;
 /// Count-ins waiting for a writer before new ones wait to be queued.
