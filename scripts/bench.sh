@@ -24,7 +24,8 @@
 #
 # Load comes from wrk on loopback only, bounded in time (BENCH_SECONDS, 10 by
 # default; BENCH_CONNECTIONS, 32). PostgreSQL and Redis come from
-# scripts/services.sh; the benchmark uses its own database, luutru_bench.
+# scripts/services.sh; each benchmark uses a database of its own (luutru_bench,
+# luutru_bench_load, luutru_bench_register, luutru_bench_stats).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -63,6 +64,34 @@ wait_for() {
     return 1
 }
 
+# fresh_database NAME: the benchmark's own database, dropped, migrated and
+# given an office account; prints its URL.
+fresh_database() {
+    local db_url="${DATABASE_URL%/*}/$1"
+    psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null
+    DATABASE_URL=$db_url "$bin/luutru" migrate >/dev/null
+    printf 'bench-office-password\n' |
+        DATABASE_URL=$db_url "$bin/luutru" user create --email office@bench.vn --role office --password-stdin >/dev/null
+    echo "$db_url"
+}
+
+# start_service DB_URL REDIS_PREFIX: the service on 127.0.0.1:18080 with rate
+# limits off, and the HTTP ceiling on 18081; the service's pid in $service.
+start_service() {
+    DATABASE_URL=$1 BIND_ADDR=127.0.0.1:18080 PUBLIC_BASE_URL=http://127.0.0.1:18080 RATE_LIMITS=off \
+        REDIS_PREFIX=$2 REQUIRE_SECOND_FACTOR=false RUST_LOG=warn "$bin/luutru" serve &
+    service=$!
+    pids+=("$service")
+    "$bin/examples/ceiling" 127.0.0.1:18081 "$REDIS_URL" &
+    pids+=($!)
+}
+
+# sign_in EMAIL PASSWORD: a session token.
+sign_in() {
+    curl -fs http://127.0.0.1:18080/api/v1/auth/login -H 'content-type: application/json' \
+        -d "{\"email\":\"$1\",\"password\":\"$2\"}" | sed 's/.*"token":"\([^"]*\)".*/\1/'
+}
+
 bench_qr() {
     if ! command -v wrk >/dev/null 2>&1; then
         _lt_apt_install --minimal wrk
@@ -92,20 +121,12 @@ PY
     awk -v b="$base" -v o="$ours" 'BEGIN {printf "ratio:             %.1f× faster than the baseline\n", b / o}'
 
     echo "== cached qr.png under load ($connections connections, ${seconds}s each)"
-    local db_url="${DATABASE_URL%/*}/luutru_bench"
-    psql "${DATABASE_URL%/*}/postgres" -qc 'DROP DATABASE IF EXISTS luutru_bench WITH (FORCE)' >/dev/null
-    DATABASE_URL=$db_url "$bin/luutru" migrate >/dev/null
-    printf 'bench-office-password\n' |
-        DATABASE_URL=$db_url "$bin/luutru" user create --email office@bench.vn --role office --password-stdin >/dev/null
-    DATABASE_URL=$db_url BIND_ADDR=127.0.0.1:18080 PUBLIC_BASE_URL=http://127.0.0.1:18080 RATE_LIMITS=off \
-        REDIS_PREFIX=luutru-bench: REQUIRE_SECOND_FACTOR=false RUST_LOG=warn "$bin/luutru" serve &
-    pids+=($!)
-    "$bin/examples/ceiling" 127.0.0.1:18081 "$REDIS_URL" &
-    pids+=($!)
+    local db_url
+    db_url=$(fresh_database luutru_bench)
+    start_service "$db_url" luutru-bench:
     wait_for http://127.0.0.1:18080/healthz
     wait_for http://127.0.0.1:18081/ceiling
-    token=$(curl -fs http://127.0.0.1:18080/api/v1/auth/login -H 'content-type: application/json' \
-        -d '{"email":"office@bench.vn","password":"bench-office-password"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
+    token=$(sign_in office@bench.vn bench-office-password)
     id=$(curl -fs http://127.0.0.1:18080/api/v1/places -H "authorization: Bearer $token" -H 'content-type: application/json' \
         -d '{"kind":"accommodation","name":"Khách sạn Đo Tốc Độ","ward":"Vũng Tàu"}' | sed 's/^{"id":\([0-9]*\).*/\1/')
     curl -fs -o /dev/null "http://127.0.0.1:18080/api/v1/places/$id/qr.png?size=512" -H "authorization: Bearer $token"
@@ -134,27 +155,18 @@ bench_load() {
         _lt_apt_install --minimal wrk
     fi
     cargo build --release --bin luutru --example ceiling >&2
-    local root="${DATABASE_URL%/*}" db_url="${DATABASE_URL%/*}/luutru_bench_load"
-    psql "$root/postgres" -qc 'DROP DATABASE IF EXISTS luutru_bench_load WITH (FORCE)' >/dev/null
-    DATABASE_URL=$db_url "$bin/luutru" migrate >/dev/null
-    printf 'bench-office-password\n' |
-        DATABASE_URL=$db_url "$bin/luutru" user create --email office@bench.vn --role office --password-stdin >/dev/null
+    local db_url
+    db_url=$(fresh_database luutru_bench_load)
     local started=$EPOCHREALTIME
-    DATABASE_URL=$db_url BIND_ADDR=127.0.0.1:18080 PUBLIC_BASE_URL=http://127.0.0.1:18080 RATE_LIMITS=off \
-        REDIS_PREFIX=luutru-bench-load: REQUIRE_SECOND_FACTOR=false RUST_LOG=warn "$bin/luutru" serve &
-    local service=$!
-    pids+=("$service")
+    start_service "$db_url" luutru-bench-load:
     for _ in $(seq 2000); do
         curl -fs http://127.0.0.1:18080/healthz >/dev/null 2>&1 && break
         sleep 0.005
     done
     local ready=$EPOCHREALTIME
-    "$bin/examples/ceiling" 127.0.0.1:18081 "$REDIS_URL" &
-    pids+=($!)
     wait_for http://127.0.0.1:18081/ceiling
     local token site hotel
-    token=$(curl -fs http://127.0.0.1:18080/api/v1/auth/login -H 'content-type: application/json' \
-        -d '{"email":"office@bench.vn","password":"bench-office-password"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
+    token=$(sign_in office@bench.vn bench-office-password)
     site=$(curl -fs http://127.0.0.1:18080/api/v1/places -H "authorization: Bearer $token" -H 'content-type: application/json' \
         -d '{"kind":"attraction","name":"Ngọn Hải Đăng","ward":"Vũng Tàu"}' | sed 's/.*"code":"\([^"]*\)".*/\1/')
     hotel=$(curl -fs http://127.0.0.1:18080/api/v1/places -H "authorization: Bearer $token" -H 'content-type: application/json' \
@@ -221,22 +233,13 @@ bench_register() {
         _lt_apt_install --minimal wrk
     fi
     cargo build --release --bin luutru --example ceiling >&2
-    local root="${DATABASE_URL%/*}" db_url="${DATABASE_URL%/*}/luutru_bench_register"
-    psql "$root/postgres" -qc 'DROP DATABASE IF EXISTS luutru_bench_register WITH (FORCE)' >/dev/null
-    DATABASE_URL=$db_url "$bin/luutru" migrate >/dev/null
-    printf 'bench-office-password\n' |
-        DATABASE_URL=$db_url "$bin/luutru" user create --email office@bench.vn --role office --password-stdin >/dev/null
-    DATABASE_URL=$db_url BIND_ADDR=127.0.0.1:18080 PUBLIC_BASE_URL=http://127.0.0.1:18080 RATE_LIMITS=off \
-        REDIS_PREFIX=luutru-bench-register: REQUIRE_SECOND_FACTOR=false RUST_LOG=warn "$bin/luutru" serve &
-    local service=$!
-    pids+=("$service")
-    "$bin/examples/ceiling" 127.0.0.1:18081 "$REDIS_URL" &
-    pids+=($!)
+    local db_url
+    db_url=$(fresh_database luutru_bench_register)
+    start_service "$db_url" luutru-bench-register:
     wait_for http://127.0.0.1:18080/healthz
     wait_for http://127.0.0.1:18081/ceiling
     local token hotel id code
-    token=$(curl -fs http://127.0.0.1:18080/api/v1/auth/login -H 'content-type: application/json' \
-        -d '{"email":"office@bench.vn","password":"bench-office-password"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
+    token=$(sign_in office@bench.vn bench-office-password)
     hotel=$(curl -fs http://127.0.0.1:18080/api/v1/places -H "authorization: Bearer $token" -H 'content-type: application/json' \
         -d '{"kind":"accommodation","name":"Khách sạn Sổ Dày","ward":"Vũng Tàu","rooms":500,"beds":1000}')
     id=$(sed 's/^{"id":\([0-9]*\).*/\1/' <<<"$hotel")
@@ -245,8 +248,7 @@ bench_register() {
         DATABASE_URL=$db_url "$bin/luutru" user create --email desk@bench.vn --role staff --place "$id" \
             --password-stdin >/dev/null
     local desk
-    desk=$(curl -fs http://127.0.0.1:18080/api/v1/auth/login -H 'content-type: application/json' \
-        -d '{"email":"desk@bench.vn","password":"bench-desk-password"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
+    desk=$(sign_in desk@bench.vn bench-desk-password)
 
     echo "== loading $stays stays at one hotel through POST /api/v1/checkins"
     local start=$SECONDS
@@ -324,9 +326,8 @@ SQL
 bench_stats() {
     local stays=${BENCH_STAYS:-1000000}
     cargo build --release --bin luutru >&2
-    local db_url="${DATABASE_URL%/*}/luutru_bench_stats"
-    psql "${DATABASE_URL%/*}/postgres" -qc 'DROP DATABASE IF EXISTS luutru_bench_stats WITH (FORCE)' >/dev/null
-    DATABASE_URL=$db_url "$bin/luutru" migrate >/dev/null
+    local db_url
+    db_url=$(fresh_database luutru_bench_stats)
     echo "== loading a demo city of $stays stays"
     local start=$SECONDS
     DATABASE_URL=$db_url REDIS_PREFIX=luutru-bench-stats: RUST_LOG=error "$bin/luutru" seed --demo --stays "$stays" |
