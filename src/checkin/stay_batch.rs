@@ -126,20 +126,12 @@ impl Stays {
                 });
             }
         }
-        // Each document under every configured key (rows of a retired key
-        // still count), and under the current one for the batch itself.
-        let documents: Vec<(usize, i64, Vec<u8>)> = rows
+        let documents: Vec<(usize, i64, &str)> = rows
             .iter()
             .enumerate()
             .filter_map(|(r, row)| {
-                let number = &row.guest.document.as_ref()?.number;
+                let number = row.guest.document.as_ref()?.number.as_str();
                 Some((r, stays[row.stay].place_id, number))
-            })
-            .flat_map(|(r, place, number)| {
-                self.cipher
-                    .blind_indexes(number)
-                    .into_iter()
-                    .map(move |index| (r, place, index))
             })
             .collect();
         let mut refused: Vec<Option<FieldErrors>> = stays.iter().map(|_| None).collect();
@@ -152,31 +144,13 @@ impl Stays {
                 .filter_map(|r| Some((stays[r.stay].place_id, r.sealed.document_index.as_deref()?)))
                 .unzip();
             repo::lock_documents(&mut tx, &places, &indexes).await?;
-            let found = sqlx::query!(
-                // Each document is looked up by its index, then its guest by
-                // key: a busy place's guests in house are never scanned. The
-                // OFFSET 0 fences keep that order whatever the planner
-                // believes of tables that grew since they were last analysed.
-                r#"SELECT t.r AS "r!", COALESCE(s.room, '') AS "room!"
-                   FROM unnest($1::int[], $2::bigint[], $3::bytea[]) AS t(r, place_id, doc)
-                   CROSS JOIN LATERAL (SELECT gi.guest_id FROM guest_identities gi
-                                       WHERE gi.document_index = t.doc OFFSET 0) gi
-                   CROSS JOIN LATERAL (SELECT g.stay_id, g.place_id, g.departed_at FROM guests g
-                                       WHERE g.id = gi.guest_id OFFSET 0) g
-                   JOIN stays s ON s.id = g.stay_id AND s.status = 'active'
-                   WHERE g.place_id = t.place_id AND g.departed_at IS NULL"#,
-                &documents.iter().map(|d| d.0 as i32).collect::<Vec<_>>(),
-                &documents.iter().map(|d| d.1).collect::<Vec<_>>(),
-                &documents.iter().map(|d| d.2.as_slice()).collect::<Vec<_>>() as &[&[u8]]
-            )
-            .fetch_all(&mut *tx)
-            .await?;
-            for f in found {
-                let row = &rows[f.r as usize];
+            let found = repo::documents_in_house(&mut tx, &self.cipher, &documents).await?;
+            for (r, room) in found {
+                let row = &rows[r];
                 repo::already_in_house(
                     refused[row.stay].get_or_insert_with(FieldErrors::default),
                     row.position as usize,
-                    &f.room,
+                    &room,
                 );
             }
         }
@@ -223,19 +197,7 @@ impl Stays {
         idempotency::release_many(&mut tx, &released).await?;
         rows.retain(|row| refused[row.stay].is_none());
         for (i, errors) in refused.into_iter().enumerate() {
-            if let Some(mut errors) = errors {
-                // The same guest refused twice (a document in house twice,
-                // or under two keys) reads once.
-                for list in errors.0.values_mut() {
-                    let mut seen = Vec::new();
-                    list.retain(|e| {
-                        let first = !seen.contains(e);
-                        if first {
-                            seen.push(e.clone());
-                        }
-                        first
-                    });
-                }
+            if let Some(errors) = errors {
                 outcomes[i] = Some(Err(Error::Validation(errors)));
             }
         }
