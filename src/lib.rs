@@ -147,27 +147,37 @@ impl AppState {
     /// The queue of site visits to store (see `checkin::batch`).
     pub fn visits(&self) -> &checkin::batch::Queue<checkin::batch::Visits> {
         self.visits.get_or_init(|| {
-            checkin::batch::Queue::start(checkin::batch::Visits {
-                db: self.db.clone(),
-                cache: self.cache.clone(),
-                tz: self.tz(),
-                repeat_minutes: self.config.visit_repeat_minutes,
-            })
+            checkin::batch::Queue::start(
+                checkin::batch::Visits {
+                    tz: self.tz(),
+                    repeat_minutes: self.config.visit_repeat_minutes,
+                },
+                self.writers(),
+            )
         })
     }
 
     /// The queue of visitors' stays to store (see `checkin::stay_batch`).
     pub fn stays(&self) -> &checkin::batch::Queue<checkin::stay_batch::Stays> {
         self.stays.get_or_init(|| {
-            checkin::batch::Queue::start(checkin::stay_batch::Stays {
-                db: self.db.clone(),
-                cache: self.cache.clone(),
-                cipher: self.cipher.clone(),
-                tz: self.tz(),
-                base_url: self.config.base_url().to_owned(),
-                consent_version: self.config.consent_version.clone(),
-            })
+            checkin::batch::Queue::start(
+                checkin::stay_batch::Stays {
+                    cipher: self.cipher.clone(),
+                    tz: self.tz(),
+                    base_url: self.config.base_url().to_owned(),
+                    consent_version: self.config.consent_version.clone(),
+                },
+                self.writers(),
+            )
         })
+    }
+
+    fn writers(&self) -> checkin::batch::Writers {
+        checkin::batch::Writers {
+            db: self.db.clone(),
+            cache: self.cache.clone(),
+            tz: self.tz(),
+        }
     }
 
     /// The codes this process keeps, listening for changes from first use.

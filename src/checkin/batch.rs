@@ -5,9 +5,15 @@
 //! next free writer takes all of them and writes them in one transaction of
 //! multi-row statements: their idempotency keys, the repeat check of their
 //! phones, the visits and the stored answers. Each request is answered only
-//! after that commit, and the live figures of the places it touched are
-//! refreshed once for the batch; when the transaction fails, every request of the batch
-//! gets the error and nothing of the batch is stored.
+//! after that commit, and after the live figures of the places it touched
+//! are refreshed once for the batch; that refresh and the answers go on in a
+//! task of their own, so the writer takes the next batch as soon as it has
+//! committed. A writer keeps its pool connection from one batch to the next
+//! while count-ins keep coming, and gives it back when the queue is empty or
+//! a batch fails (the pool tests a connection each time it is taken and
+//! given back: two round trips a batch saved at a peak). When the
+//! transaction fails, every request of the batch gets the error and nothing
+//! of the batch is stored.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,7 +23,8 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
 use tokio::sync::{mpsc, oneshot, Mutex};
 use uuid::Uuid;
 
@@ -28,11 +35,13 @@ use crate::idempotency::{self, Claim};
 use crate::localtime;
 
 /// Writers working at once for each kind, each with one connection while it
-/// writes. Two keep PostgreSQL busy while one waits for its commit; more
-/// only make smaller batches that contend for the same cores (measured with
-/// `scripts/bench.sh load`: two carried more stays and visits a second than
-/// four, and four more than eight).
-const WRITERS: usize = 2;
+/// writes. Since a writer hands its answers to a task of its own and keeps
+/// its connection, one keeps PostgreSQL busy: while it writes a batch, the
+/// next one gathers. More only make smaller batches that contend for the
+/// same cores (measured with `scripts/bench.sh load`, runs taken in turn:
+/// one writer carried more visits and stays a second than two, as two had
+/// more than four).
+const WRITERS: usize = 1;
 /// The most count-ins one transaction takes.
 const MAX_BATCH: usize = 256;
 /// Count-ins waiting for a writer before new ones wait to be queued.
@@ -61,17 +70,35 @@ pub enum Written {
     Alone,
 }
 
+/// A batch once committed: each job's outcome, and the places whose live
+/// figures it changed.
+pub struct Committed {
+    pub outcomes: Vec<Result<Written>>,
+    pub places: Vec<i64>,
+}
+
 /// A kind of check-in written in batches.
 pub trait Batch: Send + Sync + 'static {
     type Job: Send + 'static;
     /// What a batch holds, for the logs.
     const WHAT: &'static str;
-    /// Write the jobs in one transaction and refresh what follows its
-    /// commit. Each job gets its outcome; an error stores none of them.
+    /// Write the jobs on `conn` in one transaction. Each job gets its
+    /// outcome; an error stores none of them.
     fn write(
         &self,
+        conn: &mut PgConnection,
         jobs: &[Self::Job],
-    ) -> impl Future<Output = Result<Vec<Result<Written>>>> + Send;
+    ) -> impl Future<Output = Result<Committed>> + Send;
+}
+
+/// What the writers share whatever they write: the pool they take their
+/// connections from, and what follows a batch's commit (the live figures it
+/// changed are refreshed, then its requests are answered).
+#[derive(Clone)]
+pub struct Writers {
+    pub db: PgPool,
+    pub cache: Cache,
+    pub tz: Tz,
 }
 
 type Job<B> = (<B as Batch>::Job, oneshot::Sender<Result<Written>>);
@@ -84,12 +111,12 @@ pub struct Queue<B: Batch> {
 
 impl<B: Batch> Queue<B> {
     /// Start the writers; they stop once the queue is dropped.
-    pub fn start(batch: B) -> Queue<B> {
+    pub fn start(batch: B, writers: Writers) -> Queue<B> {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let jobs: Jobs<B> = Arc::new(Mutex::new(jobs));
         let batch = Arc::new(batch);
         for _ in 0..WRITERS {
-            tokio::spawn(run(batch.clone(), jobs.clone()));
+            tokio::spawn(run(batch.clone(), jobs.clone(), writers.clone()));
         }
         Queue { queue }
     }
@@ -105,12 +132,22 @@ impl<B: Batch> Queue<B> {
     }
 }
 
-async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>) {
+async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>, writers: Writers) {
+    let mut held: Option<PoolConnection<Postgres>> = None;
     loop {
         let mut taken = Vec::new();
         {
             let mut jobs = jobs.lock().await;
-            match jobs.recv().await {
+            let first = match jobs.try_recv() {
+                Ok(job) => Some(job),
+                Err(_) => {
+                    // Nothing waiting: the connection goes back to the pool
+                    // until count-ins come again.
+                    held = None;
+                    jobs.recv().await
+                }
+            };
+            match first {
                 Some(job) => taken.push(job),
                 None => return,
             }
@@ -124,11 +161,29 @@ async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>) {
         let (jobs_now, replies): (Vec<B::Job>, Vec<_>) = taken.into_iter().unzip();
         tracing::debug!(size = jobs_now.len(), what = B::WHAT, "writing a batch");
         crate::metrics::batch_written(B::WHAT, jobs_now.len());
-        match batch.write(&jobs_now).await {
-            Ok(outcomes) => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(outcome);
+        let written = match held.take() {
+            Some(conn) => Ok(conn),
+            None => writers.db.acquire().await.map_err(Error::from),
+        };
+        let written = match written {
+            Ok(mut conn) => {
+                let written = batch.write(&mut conn, &jobs_now).await;
+                if written.is_ok() {
+                    held = Some(conn);
                 }
+                written
+            }
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(Committed { outcomes, places }) => {
+                let writers = writers.clone();
+                tokio::spawn(async move {
+                    invalidate(&writers.cache, writers.tz, places).await;
+                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                        let _ = reply.send(outcome);
+                    }
+                });
             }
             Err(e) => {
                 tracing::warn!(error = %e, size = jobs_now.len(), what = B::WHAT, "a batch was not stored");
@@ -147,8 +202,6 @@ async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>) {
 
 /// Site visits, written in batches.
 pub struct Visits {
-    pub db: PgPool,
-    pub cache: Cache,
     pub tz: Tz,
     pub repeat_minutes: i64,
 }
@@ -157,22 +210,23 @@ impl Batch for Visits {
     type Job = Visit;
     const WHAT: &'static str = "visits";
 
-    async fn write(&self, visits: &[Visit]) -> Result<Vec<Result<Written>>> {
-        let written = write_visits(&self.db, self.tz, self.repeat_minutes, visits).await?;
-        // The live figures follow the commit, once for the batch.
+    async fn write(&self, conn: &mut PgConnection, visits: &[Visit]) -> Result<Committed> {
+        let written = write_visits(conn, self.tz, self.repeat_minutes, visits).await?;
         let places = visits
             .iter()
             .zip(&written)
             .filter(|(_, w)| matches!(w, Written::Answer(StatusCode::CREATED, _)))
-            .map(|(v, _)| v.place_id);
-        invalidate(&self.cache, self.tz, places).await;
-        Ok(written.into_iter().map(Ok).collect())
+            .map(|(v, _)| v.place_id)
+            .collect();
+        Ok(Committed {
+            outcomes: written.into_iter().map(Ok).collect(),
+            places,
+        })
     }
 }
 
 /// Refresh the live figures of the places a batch added to.
-pub async fn invalidate(cache: &Cache, tz: Tz, places: impl Iterator<Item = i64>) {
-    let mut places: Vec<i64> = places.collect();
+async fn invalidate(cache: &Cache, tz: Tz, mut places: Vec<i64>) {
     places.sort_unstable();
     places.dedup();
     crate::stats::live::invalidate_places(cache, tz, &places).await;
@@ -199,15 +253,11 @@ pub fn answer(
 }
 
 async fn write_visits(
-    db: &PgPool,
+    conn: &mut PgConnection,
     tz: Tz,
     repeat_minutes: i64,
     visits: &[Visit],
 ) -> Result<Vec<Written>> {
-    let mut tx = db.begin_with(crate::db::BATCH_BEGIN).await?;
-
-    // Idempotency keys: a request whose key was used before is not this
-    // batch's to answer.
     let keyed: Vec<(usize, Claim)> = visits
         .iter()
         .enumerate()
@@ -217,146 +267,22 @@ async fn write_visits(
                 .map(|(scope, key, hash)| (i, Claim { scope, key, hash }))
         })
         .collect();
+    if keyed.is_empty() {
+        // One statement, and so a transaction of its own.
+        let alone = vec![false; visits.len()];
+        return store_visits(conn, tz, repeat_minutes, visits, &alone).await;
+    }
+
+    let mut tx = conn.begin().await?;
+    // Idempotency keys: a request whose key was used before is not this
+    // batch's to answer.
+    let claims: Vec<Claim> = keyed.iter().map(|(_, c)| *c).collect();
+    let owned = idempotency::claim_many(&mut tx, &claims).await?;
     let mut alone = vec![false; visits.len()];
-    if !keyed.is_empty() {
-        let claims: Vec<Claim> = keyed.iter().map(|(_, c)| *c).collect();
-        let owned = idempotency::claim_many(&mut tx, &claims).await?;
-        for ((i, _), owned) in keyed.iter().zip(owned) {
-            alone[*i] = !owned;
-        }
+    for ((i, _), owned) in keyed.iter().zip(owned) {
+        alone[*i] = !owned;
     }
-
-    // Phones: lock each (site, phone) as a count-in written alone does, in a
-    // fixed order, then find their count-ins within the repeat window.
-    let mut earlier: HashMap<(i64, &[u8]), EarlierVisit> = HashMap::new();
-    let phones: Vec<(i64, &[u8])> = visits
-        .iter()
-        .zip(&alone)
-        .filter(|(_, alone)| !**alone)
-        .filter_map(|(v, _)| v.device.as_deref().map(|d| (v.place_id, d)))
-        .collect();
-    if !phones.is_empty() {
-        let places: Vec<i64> = phones.iter().map(|p| p.0).collect();
-        let devices: Vec<&[u8]> = phones.iter().map(|p| p.1).collect();
-        sqlx::query!(
-            "SELECT count(pg_advisory_xact_lock(h)) FROM (
-                 SELECT DISTINCT hashtextextended(encode(d, 'hex'), p) AS h
-                 FROM unnest($1::bigint[], $2::bytea[]) AS t(p, d) ORDER BY h
-             ) AS locks",
-            &places,
-            &devices as &[&[u8]]
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let rows = sqlx::query!(
-            r#"SELECT DISTINCT ON (v.place_id, v.device_hash)
-                      v.place_id, v.device_hash AS "device!", v.id, v.visited_at, v.party_size
-               FROM visits v
-               JOIN unnest($1::bigint[], $2::bytea[]) AS t(p, d) ON v.place_id = t.p AND v.device_hash = t.d
-               WHERE v.visited_at > now() - make_interval(mins => $3::int)
-               ORDER BY v.place_id, v.device_hash, v.visited_at DESC"#,
-            &places,
-            &devices as &[&[u8]],
-            repeat_minutes as i32
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in rows {
-            if let Some(phone) = phones
-                .iter()
-                .find(|p| p.0 == row.place_id && p.1 == row.device.as_slice())
-            {
-                earlier.insert(
-                    *phone,
-                    EarlierVisit {
-                        id: row.id,
-                        visited_at: row.visited_at,
-                        party_size: row.party_size,
-                    },
-                );
-            }
-        }
-    }
-
-    // Each count-in in order: a phone already counted here (before, or
-    // earlier in this batch) is answered with that count-in.
-    let now = Utc::now();
-    let mut written = Vec::with_capacity(visits.len());
-    let mut rows: Vec<(Uuid, &Visit)> = Vec::new();
-    for (visit, alone) in visits.iter().zip(&alone) {
-        if *alone {
-            written.push(Written::Alone);
-            continue;
-        }
-        let phone = visit.device.as_deref().map(|d| (visit.place_id, d));
-        let (status, body) = match phone.and_then(|p| earlier.get(&p)) {
-            Some(e) => (
-                StatusCode::OK,
-                answer(
-                    false,
-                    e.id,
-                    visit.place_id,
-                    &visit.place_name,
-                    e.party_size,
-                    e.visited_at,
-                ),
-            ),
-            None => {
-                let id = Uuid::now_v7();
-                rows.push((id, visit));
-                if let Some(phone) = phone {
-                    earlier.insert(
-                        phone,
-                        EarlierVisit {
-                            id,
-                            visited_at: now,
-                            party_size: visit.party_size,
-                        },
-                    );
-                }
-                (
-                    StatusCode::CREATED,
-                    answer(
-                        true,
-                        id,
-                        visit.place_id,
-                        &visit.place_name,
-                        visit.party_size,
-                        now,
-                    ),
-                )
-            }
-        };
-        written.push(Written::Answer(status, body));
-    }
-
-    if !rows.is_empty() {
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
-        let places: Vec<i64> = rows.iter().map(|r| r.1.place_id).collect();
-        let parties: Vec<i32> = rows.iter().map(|r| r.1.party_size).collect();
-        let countries: Vec<&str> = rows.iter().map(|r| r.1.country.as_str()).collect();
-        let provinces: Vec<Option<i32>> = rows.iter().map(|r| r.1.province).collect();
-        let devices: Vec<Option<&[u8]>> = rows.iter().map(|r| r.1.device.as_deref()).collect();
-        sqlx::query!(
-            "INSERT INTO visits (id, place_id, visited_at, visit_date, visit_hour, party_size,
-                                 origin_country, origin_province_id, device_hash)
-             SELECT id, place_id, $1, $2, $3, party_size, country, province, device
-             FROM unnest($4::uuid[], $5::bigint[], $6::int[], $7::text[], $8::int[], $9::bytea[])
-                  AS v(id, place_id, party_size, country, province, device)",
-            now,
-            localtime::date(tz, now),
-            localtime::hour(tz, now) as i16,
-            &ids,
-            &places,
-            &parties,
-            &countries as &[&str],
-            &provinces as &[Option<i32>],
-            &devices as &[Option<&[u8]>]
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
-
+    let written = store_visits(&mut tx, tz, repeat_minutes, visits, &alone).await?;
     let answers: Vec<(Claim, StatusCode, &Value)> = keyed
         .iter()
         .filter_map(|(i, claim)| match &written[*i] {
@@ -366,5 +292,106 @@ async fn write_visits(
         .collect();
     idempotency::finish_many(&mut tx, &answers).await?;
     tx.commit().await?;
+    Ok(written)
+}
+
+/// Store the visits not `alone` with `write_visits` (see its migration),
+/// sending each (site, phone) once: a later count-in of the batch from the
+/// same phone gets the first one's answer.
+async fn store_visits(
+    conn: &mut PgConnection,
+    tz: Tz,
+    repeat_minutes: i64,
+    visits: &[Visit],
+    alone: &[bool],
+) -> Result<Vec<Written>> {
+    let mut first: HashMap<(i64, &[u8]), usize> = HashMap::new();
+    // For each visit, the one of the batch whose outcome it shares.
+    let mut same_as: Vec<Option<usize>> = vec![None; visits.len()];
+    let mut sent: Vec<usize> = Vec::with_capacity(visits.len());
+    for (i, visit) in visits.iter().enumerate() {
+        if alone[i] {
+            continue;
+        }
+        if let Some(device) = visit.device.as_deref() {
+            if let Some(&f) = first.get(&(visit.place_id, device)) {
+                same_as[i] = Some(f);
+                continue;
+            }
+            first.insert((visit.place_id, device), i);
+        }
+        sent.push(i);
+    }
+
+    let now = Utc::now();
+    let ids: Vec<Uuid> = sent.iter().map(|_| Uuid::now_v7()).collect();
+    let mut earlier: Vec<Option<EarlierVisit>> = vec![None; visits.len()];
+    if !sent.is_empty() {
+        let sent_visits: Vec<&Visit> = sent.iter().map(|&i| &visits[i]).collect();
+        let places: Vec<i64> = sent_visits.iter().map(|v| v.place_id).collect();
+        let parties: Vec<i32> = sent_visits.iter().map(|v| v.party_size).collect();
+        let countries: Vec<&str> = sent_visits.iter().map(|v| v.country.as_str()).collect();
+        let provinces: Vec<Option<i32>> = sent_visits.iter().map(|v| v.province).collect();
+        let devices: Vec<Option<&[u8]>> = sent_visits.iter().map(|v| v.device.as_deref()).collect();
+        let rows = sqlx::query!(
+            r#"SELECT n AS "n!", earlier_id AS "id!", earlier_at AS "visited_at!", earlier_party AS "party_size!"
+               FROM write_visits($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::int[], $6::bytea[], $7, $8, $9, $10)"#,
+            &ids,
+            &places,
+            &parties,
+            &countries as &[&str],
+            &provinces as &[Option<i32>],
+            &devices as &[Option<&[u8]>],
+            now,
+            localtime::date(tz, now),
+            localtime::hour(tz, now) as i16,
+            repeat_minutes as i32
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            let i = sent[row.n as usize - 1];
+            earlier[i] = Some(EarlierVisit {
+                id: row.id,
+                visited_at: row.visited_at,
+                party_size: row.party_size,
+            });
+        }
+    }
+    let mut id_of = vec![None; visits.len()];
+    for (&i, &id) in sent.iter().zip(&ids) {
+        id_of[i] = Some(id);
+    }
+
+    let written = visits
+        .iter()
+        .enumerate()
+        .map(|(i, visit)| {
+            let first = same_as[i].unwrap_or(i);
+            let answer = |counted, id, party, at| {
+                answer(counted, id, visit.place_id, &visit.place_name, party, at)
+            };
+            match (alone[i], earlier[first], id_of[first]) {
+                // Its key was used before: answered on its own.
+                (true, _, _) => Written::Alone,
+                // Counted before, at this site within the window.
+                (false, Some(e), _) => Written::Answer(
+                    StatusCode::OK,
+                    answer(false, e.id, e.party_size, e.visited_at),
+                ),
+                // Counted by this batch, from the same phone a moment before.
+                (false, None, Some(id)) if first != i => Written::Answer(
+                    StatusCode::OK,
+                    answer(false, id, visits[first].party_size, now),
+                ),
+                (false, None, Some(id)) => {
+                    Written::Answer(StatusCode::CREATED, answer(true, id, visit.party_size, now))
+                }
+                // Not sent (cannot happen: every visit not alone is sent or
+                // shares a sent one's outcome); answered on its own.
+                (false, None, None) => Written::Alone,
+            }
+        })
+        .collect();
     Ok(written)
 }

@@ -91,42 +91,25 @@ impl Sealed {
     }
 }
 
-/// Lock each (place, document) pair until the transaction ends, in a fixed
-/// order, so that two check-ins of one document at one place take turns at
-/// the in-house check instead of both passing it.
-pub async fn lock_documents(
-    tx: &mut PgConnection,
-    places: &[i64],
-    indexes: &[&[u8]],
-) -> Result<()> {
-    if indexes.is_empty() {
-        return Ok(());
-    }
-    sqlx::query!(
-        r#"SELECT count(pg_advisory_xact_lock(h)) AS "locked!" FROM (
-               SELECT DISTINCT hashtextextended(encode(d, 'hex'), p) AS h
-               FROM unnest($1::bigint[], $2::bytea[]) AS t(p, d) ORDER BY h
-           ) AS locks"#,
-        places,
-        indexes as &[&[u8]]
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok(())
-}
-
 /// Which of `documents` (the caller's number for it, the place, the
 /// document number) are in house at their place: each number once, with the
-/// room of its stay ('' when none). A document is looked up under every
-/// configured key (rows of a retired key still count) by its blind index,
-/// then its guest by key, so a busy place's guests in house are never
-/// scanned; the OFFSET 0 fences keep that order whatever the planner
-/// believes of tables that grew since they were last analysed.
+/// room of its stay ('' when none). Each (place, document) is locked first,
+/// until the commit, so that two check-ins of one document at one place take
+/// turns at this check instead of both passing it; a document is looked up
+/// under every configured key (rows of a retired key still count). One
+/// round trip: see the `documents_in_house` function's migration.
 pub async fn documents_in_house(
     tx: &mut PgConnection,
     cipher: &DataCipher,
     documents: &[(usize, i64, &str)],
 ) -> Result<Vec<(usize, String)>> {
+    if documents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (lock_places, lock_indexes): (Vec<i64>, Vec<Vec<u8>>) = documents
+        .iter()
+        .map(|&(_, place, number)| (place, cipher.blind_index(number)))
+        .unzip();
     let documents: Vec<(usize, i64, Vec<u8>)> = documents
         .iter()
         .flat_map(|&(n, place, number)| {
@@ -136,19 +119,11 @@ pub async fn documents_in_house(
                 .map(move |index| (n, place, index))
         })
         .collect();
-    if documents.is_empty() {
-        return Ok(Vec::new());
-    }
     let found = sqlx::query!(
-        r#"SELECT DISTINCT ON (t.n) t.n AS "n!", COALESCE(s.room, '') AS "room!"
-           FROM unnest($1::int[], $2::bigint[], $3::bytea[]) AS t(n, place_id, doc)
-           CROSS JOIN LATERAL (SELECT gi.guest_id FROM guest_identities gi
-                               WHERE gi.document_index = t.doc OFFSET 0) gi
-           CROSS JOIN LATERAL (SELECT g.stay_id, g.place_id, g.departed_at FROM guests g
-                               WHERE g.id = gi.guest_id OFFSET 0) g
-           JOIN stays s ON s.id = g.stay_id AND s.status = 'active'
-           WHERE g.place_id = t.place_id AND g.departed_at IS NULL
-           ORDER BY t.n"#,
+        r#"SELECT n AS "n!", room AS "room!"
+           FROM documents_in_house($1::bigint[], $2::bytea[], $3::int[], $4::bigint[], $5::bytea[])"#,
+        &lock_places,
+        &lock_indexes,
         &documents.iter().map(|d| d.0 as i32).collect::<Vec<_>>(),
         &documents.iter().map(|d| d.1).collect::<Vec<_>>(),
         &documents.iter().map(|d| d.2.as_slice()).collect::<Vec<_>>() as &[&[u8]]
@@ -183,13 +158,6 @@ pub async fn insert_stay(
     // guest who checked in by QR and again at the desk): the register and
     // the police declaration would count them twice.
     if stay.departed_at.is_none() {
-        let indexes: Vec<Vec<u8>> = stay
-            .guests
-            .iter()
-            .filter_map(|g| Some(cipher.blind_index(&g.document.as_ref()?.number)))
-            .collect();
-        let indexes: Vec<&[u8]> = indexes.iter().map(Vec::as_slice).collect();
-        lock_documents(&mut *tx, &vec![stay.place_id; indexes.len()], &indexes).await?;
         let documents: Vec<(usize, i64, &str)> = stay
             .guests
             .iter()

@@ -10,13 +10,12 @@ use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use super::batch::{Batch, Written};
+use super::batch::{Batch, Committed, Written};
 use super::model::{Guest, Purpose};
 use super::repo::{self, Sealed};
-use crate::cache::Cache;
 use crate::crypto::DataCipher;
 use crate::error::{Error, FieldErrors, Result};
 use crate::idempotency::{self, Claim};
@@ -39,8 +38,6 @@ pub struct Stay {
 
 /// Visitors' stays, written in batches.
 pub struct Stays {
-    pub db: PgPool,
-    pub cache: Cache,
     pub cipher: DataCipher,
     pub tz: Tz,
     pub base_url: String,
@@ -51,15 +48,15 @@ impl Batch for Stays {
     type Job = Stay;
     const WHAT: &'static str = "stays";
 
-    async fn write(&self, stays: &[Stay]) -> Result<Vec<Result<Written>>> {
-        let outcomes = self.write_stays(stays).await?;
+    async fn write(&self, conn: &mut PgConnection, stays: &[Stay]) -> Result<Committed> {
+        let outcomes = self.write_stays(conn, stays).await?;
         let places = stays
             .iter()
             .zip(&outcomes)
             .filter(|(_, o)| matches!(o, Ok(Written::Answer(..))))
-            .map(|(s, _)| s.place_id);
-        super::batch::invalidate(&self.cache, self.tz, places).await;
-        Ok(outcomes)
+            .map(|(s, _)| s.place_id)
+            .collect();
+        Ok(Committed { outcomes, places })
     }
 }
 
@@ -76,8 +73,12 @@ struct Row<'a> {
 }
 
 impl Stays {
-    async fn write_stays(&self, stays: &[Stay]) -> Result<Vec<Result<Written>>> {
-        let mut tx = self.db.begin_with(crate::db::BATCH_BEGIN).await?;
+    async fn write_stays(
+        &self,
+        conn: &mut PgConnection,
+        stays: &[Stay],
+    ) -> Result<Vec<Result<Written>>> {
+        let mut tx = conn.begin_with(crate::db::BATCH_BEGIN).await?;
         let mut outcomes: Vec<Option<Result<Written>>> = stays.iter().map(|_| None).collect();
 
         // Idempotency keys: a request whose key was used before is answered
@@ -137,13 +138,7 @@ impl Stays {
         let mut refused: Vec<Option<FieldErrors>> = stays.iter().map(|_| None).collect();
         if !documents.is_empty() {
             // Two batches (or a batch and the desk) checking in the same
-            // document at the same place take turns: each (place, document)
-            // is locked, in a fixed order, until the commit.
-            let (places, indexes): (Vec<i64>, Vec<&[u8]>) = rows
-                .iter()
-                .filter_map(|r| Some((stays[r.stay].place_id, r.sealed.document_index.as_deref()?)))
-                .unzip();
-            repo::lock_documents(&mut tx, &places, &indexes).await?;
+            // document at the same place take turns: see documents_in_house.
             let found = repo::documents_in_house(&mut tx, &self.cipher, &documents).await?;
             for (r, room) in found {
                 let row = &rows[r];

@@ -59,9 +59,10 @@ pub async fn invalidate_places(cache: &Cache, tz: chrono_tz::Tz, places: &[i64])
                 .flat_map(|&id| [key(Some(id)), month_key(id, today)]),
         )
         .collect();
-    cache.delete(&keys).await;
     let ids: Vec<String> = places.iter().map(i64::to_string).collect();
-    cache.publish(CHANNEL, &ids.join(",")).await;
+    let message = ids.join(",");
+    // Sent together: one round trip on the shared connection.
+    tokio::join!(cache.delete(&keys), cache.publish(CHANNEL, &message));
 }
 
 /// Whether a message on [`CHANNEL`] concerns `place` (any place: `None`).
