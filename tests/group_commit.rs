@@ -128,6 +128,60 @@ async fn count_ins_sent_at_once_are_each_stored_exactly_once(pool: sqlx::PgPool)
     assert_eq!(live.attraction_visitors_today, people);
 }
 
+#[sqlx::test]
+async fn a_phone_tapping_at_once_without_keys_is_counted_once(pool: sqlx::PgPool) {
+    // Without idempotency keys a batch of visits is one statement of its
+    // own: a phone's taps within it, and against what is already stored,
+    // still get its first count-in.
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let site = app.site(&office, "Bạch Dinh").await;
+    let code = site["code"].clone();
+    let mut sends = Vec::new();
+    for _ in 0..30 {
+        sends.push(json!({"code": code, "party_size": 1, "origin_country": "VNM"}));
+    }
+    let tap = json!({"code": code, "party_size": 3, "origin_country": "KOR", "device_id": "one-phone"});
+    for _ in 0..15 {
+        sends.push(tap.clone());
+    }
+    let answers = join_all(sends.iter().map(|body| count_in(&app, body.clone(), None))).await;
+
+    let (mut parties, mut taps) = (HashSet::new(), Vec::new());
+    for (body, (status, answer)) in sends.iter().zip(&answers) {
+        let id = answer["visit_id"].as_str().unwrap().to_owned();
+        if body.get("device_id").is_some() {
+            taps.push((*status, answer["counted"].clone(), id, answer["party_size"].clone()));
+        } else {
+            assert_eq!(*status, StatusCode::CREATED, "{answer}");
+            assert!(parties.insert(id), "two parties got one visit");
+        }
+    }
+    assert_eq!(parties.len(), 30);
+    let counted: Vec<_> = taps.iter().filter(|t| t.0 == StatusCode::CREATED).collect();
+    assert_eq!(counted.len(), 1, "the phone counted once: {taps:?}");
+    let first = counted[0].2.clone();
+    for (status, was_counted, id, party) in &taps {
+        if *status == StatusCode::OK {
+            assert_eq!((was_counted, id, party), (&json!(false), &first, &json!(3)));
+        } else {
+            assert_eq!(*was_counted, json!(true));
+        }
+    }
+    // A tap after those batches is answered from what is stored.
+    let (status, again) = count_in(&app, tap, None).await;
+    assert_eq!((status, &again["visit_id"]), (StatusCode::OK, &json!(first)));
+
+    let (rows, people): (i64, i64) =
+        sqlx::query_as("SELECT count(*), sum(party_size)::bigint FROM visits")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((rows, people), (31, 30 + 3));
+    let live = luutru::stats::live::get(&app.state, None).await.unwrap();
+    assert_eq!(live.attraction_visitors_today, 33);
+}
+
 fn stay(code: &Value, passport: &str) -> Value {
     json!({
         "code": code,
