@@ -141,7 +141,8 @@ async fn a_phone_tapping_at_once_without_keys_is_counted_once(pool: sqlx::PgPool
     for _ in 0..30 {
         sends.push(json!({"code": code, "party_size": 1, "origin_country": "VNM"}));
     }
-    let tap = json!({"code": code, "party_size": 3, "origin_country": "KOR", "device_id": "one-phone"});
+    let tap =
+        json!({"code": code, "party_size": 3, "origin_country": "KOR", "device_id": "one-phone"});
     for _ in 0..15 {
         sends.push(tap.clone());
     }
@@ -151,7 +152,12 @@ async fn a_phone_tapping_at_once_without_keys_is_counted_once(pool: sqlx::PgPool
     for (body, (status, answer)) in sends.iter().zip(&answers) {
         let id = answer["visit_id"].as_str().unwrap().to_owned();
         if body.get("device_id").is_some() {
-            taps.push((*status, answer["counted"].clone(), id, answer["party_size"].clone()));
+            taps.push((
+                *status,
+                answer["counted"].clone(),
+                id,
+                answer["party_size"].clone(),
+            ));
         } else {
             assert_eq!(*status, StatusCode::CREATED, "{answer}");
             assert!(parties.insert(id), "two parties got one visit");
@@ -170,7 +176,10 @@ async fn a_phone_tapping_at_once_without_keys_is_counted_once(pool: sqlx::PgPool
     }
     // A tap after those batches is answered from what is stored.
     let (status, again) = count_in(&app, tap, None).await;
-    assert_eq!((status, &again["visit_id"]), (StatusCode::OK, &json!(first)));
+    assert_eq!(
+        (status, &again["visit_id"]),
+        (StatusCode::OK, &json!(first))
+    );
 
     let (rows, people): (i64, i64) =
         sqlx::query_as("SELECT count(*), sum(party_size)::bigint FROM visits")
@@ -297,6 +306,73 @@ async fn stays_sent_at_once_are_each_stored_exactly_once(pool: sqlx::PgPool) {
         (live.guests_in_house, live.arrivals_today),
         (2 * acknowledged, 2 * acknowledged)
     );
+}
+
+#[sqlx::test]
+async fn stays_sent_at_once_without_keys_are_each_stored_once(pool: sqlx::PgPool) {
+    // Without idempotency keys a batch of stays is one statement of its own
+    // (the document check and the inserts), unless two of its stays bring
+    // the same document.
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let hotel = app.hotel(&office).await;
+    let code = hotel["code"].clone();
+    let (status, body) = count_in(&app, stay(&code, "H0000001"), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // 40 families; the family already in house sent again; one passport
+    // sent four times at once.
+    let mut sends = Vec::new();
+    for i in 0..40 {
+        sends.push(("own", stay(&code, &format!("N{i:07}"))));
+    }
+    sends.push(("in house", stay(&code, "H0000001")));
+    for _ in 0..4 {
+        sends.push(("four times", stay(&code, "Q0000001")));
+    }
+    let answers = join_all(
+        sends
+            .iter()
+            .map(|(_, body)| count_in(&app, body.clone(), None)),
+    )
+    .await;
+    let mut counts: HashMap<(&str, StatusCode), usize> = HashMap::new();
+    for ((kind, _), (status, body)) in sends.iter().zip(&answers) {
+        if *status == StatusCode::UNPROCESSABLE_ENTITY {
+            assert_eq!(
+                body["codes"]["guests[0].document_number"],
+                json!(["already_in_house"]),
+                "{body}"
+            );
+        } else {
+            assert_eq!(*status, StatusCode::CREATED, "{kind}: {body}");
+            assert_eq!(body["guests"].as_array().unwrap().len(), 2, "{body}");
+        }
+        *counts.entry((*kind, *status)).or_default() += 1;
+    }
+    let expected: HashMap<(&str, StatusCode), usize> = [
+        (("own", StatusCode::CREATED), 40),
+        (("in house", StatusCode::UNPROCESSABLE_ENTITY), 1),
+        (("four times", StatusCode::CREATED), 1),
+        (("four times", StatusCode::UNPROCESSABLE_ENTITY), 3),
+    ]
+    .into();
+    assert_eq!(counts, expected);
+
+    let (stays, guests, identities): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM stays), (SELECT count(*) FROM guests),
+                (SELECT count(*) FROM guest_identities)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let acknowledged = 1 + 40 + 1;
+    assert_eq!(
+        (stays, guests, identities),
+        (acknowledged, 2 * acknowledged, 2 * acknowledged)
+    );
+    let live = luutru::stats::live::get(&app.state, None).await.unwrap();
+    assert_eq!(live.guests_in_house, 2 * acknowledged);
 }
 
 #[sqlx::test]

@@ -106,31 +106,54 @@ pub async fn documents_in_house(
     if documents.is_empty() {
         return Ok(Vec::new());
     }
-    let (lock_places, lock_indexes): (Vec<i64>, Vec<Vec<u8>>) = documents
-        .iter()
-        .map(|&(_, place, number)| (place, cipher.blind_index(number)))
-        .unzip();
-    let documents: Vec<(usize, i64, Vec<u8>)> = documents
-        .iter()
-        .flat_map(|&(n, place, number)| {
-            cipher
-                .blind_indexes(number)
-                .into_iter()
-                .map(move |index| (n, place, index))
-        })
-        .collect();
+    let check = DocumentCheck::of(cipher, documents);
     let found = sqlx::query!(
         r#"SELECT n AS "n!", room AS "room!"
            FROM documents_in_house($1::bigint[], $2::bytea[], $3::int[], $4::bigint[], $5::bytea[])"#,
-        &lock_places,
-        &lock_indexes,
-        &documents.iter().map(|d| d.0 as i32).collect::<Vec<_>>(),
-        &documents.iter().map(|d| d.1).collect::<Vec<_>>(),
-        &documents.iter().map(|d| d.2.as_slice()).collect::<Vec<_>>() as &[&[u8]]
+        &check.lock_places,
+        &check.lock_indexes,
+        &check.ns,
+        &check.places,
+        &check.docs
     )
     .fetch_all(&mut *tx)
     .await?;
     Ok(found.into_iter().map(|f| (f.n as usize, f.room)).collect())
+}
+
+/// The arguments of the document check (the `documents_in_house` function)
+/// for `documents`: each (place, document) to lock, under the current key,
+/// and each document under every configured key with the caller's number.
+pub struct DocumentCheck {
+    pub lock_places: Vec<i64>,
+    pub lock_indexes: Vec<Vec<u8>>,
+    pub ns: Vec<i32>,
+    pub places: Vec<i64>,
+    pub docs: Vec<Vec<u8>>,
+}
+
+impl DocumentCheck {
+    pub fn of(cipher: &DataCipher, documents: &[(usize, i64, &str)]) -> DocumentCheck {
+        let (lock_places, lock_indexes) = documents
+            .iter()
+            .map(|&(_, place, number)| (place, cipher.blind_index(number)))
+            .unzip();
+        let mut check = DocumentCheck {
+            lock_places,
+            lock_indexes,
+            ns: Vec::new(),
+            places: Vec::new(),
+            docs: Vec::new(),
+        };
+        for &(n, place, number) in documents {
+            for index in cipher.blind_indexes(number) {
+                check.ns.push(n as i32);
+                check.places.push(place);
+                check.docs.push(index);
+            }
+        }
+        check
+    }
 }
 
 /// Refuse guest `i` of a check-in: their document is in house at the place

@@ -72,17 +72,52 @@ struct Row<'a> {
     sealed: Sealed,
 }
 
+/// Each guest's document, numbered by the guest's row, with its place.
+fn documents_of<'a>(stays: &[Stay], rows: &'a [Row]) -> Vec<(usize, i64, &'a str)> {
+    rows.iter()
+        .enumerate()
+        .filter_map(|(r, row)| {
+            let number = row.guest.document.as_ref()?.number.as_str();
+            Some((r, stays[row.stay].place_id, number))
+        })
+        .collect()
+}
+
+/// The stays refused for the documents `found` in house (by row), each
+/// with its guests' errors.
+fn refusals(stays: &[Stay], rows: &[Row], found: Vec<(usize, String)>) -> Vec<Option<FieldErrors>> {
+    let mut refused: Vec<Option<FieldErrors>> = stays.iter().map(|_| None).collect();
+    for (r, room) in found {
+        let row = &rows[r];
+        repo::already_in_house(
+            refused[row.stay].get_or_insert_with(FieldErrors::default),
+            row.position as usize,
+            &room,
+        );
+    }
+    refused
+}
+
+/// Whether two stays of the batch bring the same document to one place.
+fn brought_twice(stays: &[Stay], rows: &[Row]) -> bool {
+    let mut seen: HashMap<(i64, &[u8]), usize> = HashMap::new();
+    rows.iter().any(|row| {
+        let Some(index) = row.sealed.document_index.as_deref() else {
+            return false;
+        };
+        *seen
+            .entry((stays[row.stay].place_id, index))
+            .or_insert(row.stay)
+            != row.stay
+    })
+}
+
 impl Stays {
     async fn write_stays(
         &self,
         conn: &mut PgConnection,
         stays: &[Stay],
     ) -> Result<Vec<Result<Written>>> {
-        let mut tx = conn.begin_with(crate::db::BATCH_BEGIN).await?;
-        let mut outcomes: Vec<Option<Result<Written>>> = stays.iter().map(|_| None).collect();
-
-        // Idempotency keys: a request whose key was used before is answered
-        // on its own.
         let keyed: Vec<(usize, Claim)> = stays
             .iter()
             .enumerate()
@@ -92,6 +127,49 @@ impl Stays {
                     .map(|(scope, key, hash)| (i, Claim { scope, key, hash }))
             })
             .collect();
+        let now = Utc::now();
+        let arrival_date = localtime::date(self.tz, now);
+        let stay_ids: Vec<Uuid> = stays.iter().map(|_| Uuid::now_v7()).collect();
+
+        if keyed.is_empty() {
+            let rows = self.rows(stays, &stay_ids, now, |_| true);
+            if !brought_twice(stays, &rows) {
+                // One statement, a transaction of its own: the document
+                // check and every stay it does not refuse.
+                let documents = documents_of(stays, &rows);
+                let all: Vec<usize> = (0..stays.len()).collect();
+                let found = self
+                    .insert(
+                        conn,
+                        stays,
+                        &all,
+                        &stay_ids,
+                        &rows,
+                        &documents,
+                        now,
+                        arrival_date,
+                    )
+                    .await?;
+                let mut refused = refusals(stays, &rows, found);
+                return Ok(stays
+                    .iter()
+                    .enumerate()
+                    .map(|(i, stay)| match refused[i].take() {
+                        Some(errors) => Err(Error::Validation(errors)),
+                        None => Ok(Written::Answer(
+                            StatusCode::CREATED,
+                            self.answer(stay, stay_ids[i], i, &rows, now),
+                        )),
+                    })
+                    .collect());
+            }
+        }
+
+        let mut tx = conn.begin_with(crate::db::BATCH_BEGIN).await?;
+        let mut outcomes: Vec<Option<Result<Written>>> = stays.iter().map(|_| None).collect();
+
+        // Idempotency keys: a request whose key was used before is answered
+        // on its own.
         if !keyed.is_empty() {
             let claims: Vec<Claim> = keyed.iter().map(|(_, c)| *c).collect();
             let owned = idempotency::claim_many(&mut tx, &claims).await?;
@@ -104,51 +182,12 @@ impl Stays {
 
         // A document already in house at the place (or earlier in this
         // batch) is a double entry, refused as a check-in alone would be.
-        let now = Utc::now();
-        let arrival_date = localtime::date(self.tz, now);
-        let stay_ids: Vec<Uuid> = stays.iter().map(|_| Uuid::now_v7()).collect();
-        let mut rows: Vec<Row> = Vec::new();
-        for (i, stay) in stays.iter().enumerate() {
-            if outcomes[i].is_some() {
-                continue;
-            }
-            let stay_id = stay_ids[i];
-            let ids: Vec<Uuid> = stay.guests.iter().map(|_| Uuid::now_v7()).collect();
-            for (position, guest) in stay.guests.iter().enumerate() {
-                rows.push(Row {
-                    stay: i,
-                    stay_id,
-                    guest_id: ids[position],
-                    position: position as i16,
-                    guest,
-                    deadline: repo::notify_deadline(self.tz, guest.is_vietnamese(), now),
-                    companion: guest.companion.map(|c| ids[c]),
-                    sealed: Sealed::of(&self.cipher, guest),
-                });
-            }
-        }
-        let documents: Vec<(usize, i64, &str)> = rows
-            .iter()
-            .enumerate()
-            .filter_map(|(r, row)| {
-                let number = row.guest.document.as_ref()?.number.as_str();
-                Some((r, stays[row.stay].place_id, number))
-            })
-            .collect();
-        let mut refused: Vec<Option<FieldErrors>> = stays.iter().map(|_| None).collect();
-        if !documents.is_empty() {
-            // Two batches (or a batch and the desk) checking in the same
-            // document at the same place take turns: see documents_in_house.
-            let found = repo::documents_in_house(&mut tx, &self.cipher, &documents).await?;
-            for (r, room) in found {
-                let row = &rows[r];
-                repo::already_in_house(
-                    refused[row.stay].get_or_insert_with(FieldErrors::default),
-                    row.position as usize,
-                    &room,
-                );
-            }
-        }
+        let mut rows = self.rows(stays, &stay_ids, now, |i| outcomes[i].is_none());
+        let documents = documents_of(stays, &rows);
+        // Two batches (or a batch and the desk) checking in the same
+        // document at the same place take turns: see documents_in_house.
+        let found = repo::documents_in_house(&mut tx, &self.cipher, &documents).await?;
+        let mut refused = refusals(stays, &rows, found);
         // Within the batch: a document another stay of it brings to the same
         // place first (and which is stored) is in house by the time this one
         // would be. One stay may list a document twice, as alone.
@@ -201,26 +240,12 @@ impl Stays {
             .filter(|i| outcomes[*i].is_none())
             .collect();
         if !stored.is_empty() {
-            let stay_ids: Vec<Uuid> = stored.iter().map(|&i| stay_ids[i]).collect();
-            self.insert(&mut tx, stays, &stored, &stay_ids, &rows, now, arrival_date)
+            let ids: Vec<Uuid> = stored.iter().map(|&i| stay_ids[i]).collect();
+            // Their documents are checked already.
+            self.insert(&mut tx, stays, &stored, &ids, &rows, &[], now, arrival_date)
                 .await?;
-            for (&i, &stay_id) in stored.iter().zip(&stay_ids) {
-                let stay = &stays[i];
-                let guests: Vec<_> = rows
-                    .iter()
-                    .filter(|r| r.stay == i)
-                    .map(|r| json!({"id": r.guest_id, "position": r.position, "notify_deadline": r.deadline}))
-                    .collect();
-                let body = json!({
-                    "kind": "stay",
-                    "stay_id": stay_id,
-                    "checkout_token": stay.token,
-                    "receipt_url": format!("{}/stay/{stay_id}?t={}", self.base_url, stay.token),
-                    "place": {"id": stay.place_id, "name": stay.place_name},
-                    "arrived_at": now,
-                    "expected_departure": stay.expected_departure,
-                    "guests": guests,
-                });
+            for &i in &stored {
+                let body = self.answer(&stays[i], stay_ids[i], i, &rows, now);
                 outcomes[i] = Some(Ok(Written::Answer(StatusCode::CREATED, body)));
             }
         }
@@ -240,46 +265,92 @@ impl Stays {
             .collect())
     }
 
+    /// The guests' rows of the stays `taken`, each with new ids and its
+    /// personal data sealed.
+    fn rows<'a>(
+        &self,
+        stays: &'a [Stay],
+        stay_ids: &[Uuid],
+        now: DateTime<Utc>,
+        taken: impl Fn(usize) -> bool,
+    ) -> Vec<Row<'a>> {
+        let mut rows = Vec::new();
+        for (i, stay) in stays.iter().enumerate().filter(|(i, _)| taken(*i)) {
+            let ids: Vec<Uuid> = stay.guests.iter().map(|_| Uuid::now_v7()).collect();
+            for (position, guest) in stay.guests.iter().enumerate() {
+                rows.push(Row {
+                    stay: i,
+                    stay_id: stay_ids[i],
+                    guest_id: ids[position],
+                    position: position as i16,
+                    guest,
+                    deadline: repo::notify_deadline(self.tz, guest.is_vietnamese(), now),
+                    companion: guest.companion.map(|c| ids[c]),
+                    sealed: Sealed::of(&self.cipher, guest),
+                });
+            }
+        }
+        rows
+    }
+
+    /// The answer to stay `i` once stored, which a retry with its key gets
+    /// again.
+    fn answer(
+        &self,
+        stay: &Stay,
+        stay_id: Uuid,
+        i: usize,
+        rows: &[Row],
+        now: DateTime<Utc>,
+    ) -> serde_json::Value {
+        let guests: Vec<_> = rows
+            .iter()
+            .filter(|r| r.stay == i)
+            .map(|r| json!({"id": r.guest_id, "position": r.position, "notify_deadline": r.deadline}))
+            .collect();
+        json!({
+            "kind": "stay",
+            "stay_id": stay_id,
+            "checkout_token": stay.token,
+            "receipt_url": format!("{}/stay/{stay_id}?t={}", self.base_url, stay.token),
+            "place": {"id": stay.place_id, "name": stay.place_name},
+            "arrived_at": now,
+            "expected_departure": stay.expected_departure,
+            "guests": guests,
+        })
+    }
+
+    /// Store the stays `stored` (whose ids are `stay_ids`) and their guests'
+    /// `rows` in one statement (see the `write_stays` function), after the
+    /// check of `documents`: the documents found in house, by row, whose
+    /// stays are not stored.
     #[allow(clippy::too_many_arguments)]
     async fn insert(
         &self,
-        tx: &mut sqlx::PgConnection,
+        conn: &mut PgConnection,
         stays: &[Stay],
         stored: &[usize],
         stay_ids: &[Uuid],
         rows: &[Row<'_>],
+        documents: &[(usize, i64, &str)],
         now: DateTime<Utc>,
         arrival_date: NaiveDate,
-    ) -> Result<()> {
+    ) -> Result<Vec<(usize, String)>> {
         let of = |i: &usize| &stays[*i];
-        // One statement for the three tables: a round trip for the batch
-        // instead of three. Its foreign keys and the statistics triggers run
-        // at the end of the statement, when all three are written; the
-        // triggers see the new stays because their functions are volatile
-        // (each of their queries takes a fresh snapshot).
-        sqlx::query!(
-            "WITH new_stays AS (
-                 INSERT INTO stays (id, place_id, arrived_at, arrival_date, expected_departure, purpose,
-                                    source, presence, consent_version, checkout_token_hash)
-                 SELECT id, place_id, $1, $2, departure, purpose, 'self_qr', presence, $3, token_hash
-                 FROM unnest($4::uuid[], $5::bigint[], $6::date[], $7::text[], $8::text[], $9::bytea[])
-                      AS s(id, place_id, departure, purpose, presence, token_hash)
-             ), new_guests AS (
-                 INSERT INTO guests (id, stay_id, place_id, position, arrived_at, arrival_date, nationality,
-                                     residence_country, sex, age_band, document_type, capture, companion_of,
-                                     notify_deadline)
-                 SELECT id, stay_id, place_id, position, $1, $2, nationality, residence, sex, age_band,
-                        document_type, capture, companion_of, deadline
-                 FROM unnest($10::uuid[], $11::uuid[], $12::bigint[], $13::int2[], $14::text[], $15::text[],
-                             $16::text[], $17::text[], $18::text[], $19::text[], $20::uuid[], $21::timestamptz[])
-                      AS g(id, stay_id, place_id, position, nationality, residence, sex, age_band,
-                           document_type, capture, companion_of, deadline)
-             )
-             INSERT INTO guest_identities (guest_id, full_name, name_search, date_of_birth, document_number,
-                                           document_index, address, phone, visa_number, document_expiry,
-                                           entry_date)
-             SELECT * FROM unnest($10::uuid[], $22::text[], $23::text[], $24::date[], $25::bytea[], $26::bytea[],
-                                  $27::bytea[], $28::bytea[], $29::bytea[], $30::date[], $31::date[])",
+        let check = repo::DocumentCheck::of(&self.cipher, documents);
+        let found = sqlx::query!(
+            r#"SELECT n AS "n!", room AS "room!" FROM write_stays(
+                   $1::bigint[], $2::bytea[], $3::int[], $4::bigint[], $5::bytea[], $6, $7, $8,
+                   $9::uuid[], $10::bigint[], $11::date[], $12::text[], $13::text[], $14::bytea[],
+                   $15::uuid[], $16::uuid[], $17::bigint[], $18::int2[], $19::text[], $20::text[],
+                   $21::text[], $22::text[], $23::text[], $24::text[], $25::uuid[], $26::timestamptz[],
+                   $27::text[], $28::text[], $29::date[], $30::bytea[], $31::bytea[], $32::bytea[],
+                   $33::bytea[], $34::bytea[], $35::date[], $36::date[])"#,
+            &check.lock_places,
+            &check.lock_indexes,
+            &check.ns,
+            &check.places,
+            &check.docs,
             now,
             arrival_date,
             self.consent_version,
@@ -366,8 +437,8 @@ impl Stays {
                 .map(|r| r.guest.entry_date)
                 .collect::<Vec<_>>() as &[Option<NaiveDate>]
         )
-        .execute(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
-        Ok(())
+        Ok(found.into_iter().map(|f| (f.n as usize, f.room)).collect())
     }
 }
