@@ -7,7 +7,9 @@
 #                           that does one Redis GET (the HTTP ceiling)
 #   scripts/bench.sh load   The scan page GET /c/{code} against the HTTP
 #                           ceiling; durable check-ins (site visits and
-#                           one-guest stays) against pgbench inserting one row
+#                           one-guest stays, without and then with an
+#                           idempotency key and a phone id, as the page sends
+#                           them) against pgbench inserting one row
 #                           per transaction at the same concurrency; p50/p99,
 #                           errors, what was acknowledged against what was
 #                           stored, the service's peak RSS and start-up time
@@ -193,6 +195,22 @@ function request()
   return wrk.format("POST", "/api/v1/checkins", {["Content-Type"] = "application/json"}, body)
 end
 LUA
+    # As the check-in page sends them: each with an Idempotency-Key, and
+    # each party with its phone's id.
+    cat >"$lua/visit_keyed.lua" <<LUA
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+local n = 0
+function request()
+  n = n + 1
+  local body = string.format('{"code":"$site","party_size":2,"origin_country":"VNM","device_id":"phone-%d-%d"}', tid, n)
+  return wrk.format("POST", "/api/v1/checkins",
+    {["Content-Type"] = "application/json", ["Idempotency-Key"] = string.format("visit-%d-%d", tid, n)}, body)
+end
+LUA
+    sed -e 's/"M%d%07d"/"K%d%07d"/' \
+        -e 's/{\["Content-Type"\] = "application\/json"}/{["Content-Type"] = "application\/json", ["Idempotency-Key"] = string.format("stay-%d-%d", tid, n)}/' \
+        "$lua/stay.lua" >"$lua/stay_keyed.lua"
     cat >"$lua/pgbench.sql" <<'SQL'
 INSERT INTO bench_rows (place_id, at, party_size) VALUES (1, now(), 2);
 SQL
@@ -220,6 +238,19 @@ SQL
     awk -v c="$tps" -v q="$v_rps" 'BEGIN {printf "ratio:           %.2f of the pgbench ceiling\n", q / c}'
     before=$(psql "$db_url" -qAtc 'SELECT count(*) FROM stays')
     read -r g_rps g_p50 g_p99 g_bad g_total < <(load http://127.0.0.1:18080/api/v1/checkins -s "$lua/stay.lua")
+    after=$(psql "$db_url" -qAtc 'SELECT count(*) FROM stays')
+    printf 'one-guest stays: %s req/s, p50 %s, p99 %s; acknowledged %d, errors %d, stored %d\n' \
+        "$g_rps" "$g_p50" "$g_p99" "$((g_total - g_bad))" "$g_bad" "$((after - before))"
+    awk -v c="$tps" -v q="$g_rps" 'BEGIN {printf "ratio:           %.2f of the pgbench ceiling\n", q / c}'
+    echo "== as the check-in page sends them: with an Idempotency-Key, and visits with a phone id"
+    before=$(psql "$db_url" -qAtc 'SELECT count(*) FROM visits')
+    read -r v_rps v_p50 v_p99 v_bad v_total < <(load http://127.0.0.1:18080/api/v1/checkins -s "$lua/visit_keyed.lua")
+    after=$(psql "$db_url" -qAtc 'SELECT count(*) FROM visits')
+    printf 'site visits:     %s req/s, p50 %s, p99 %s; acknowledged %d, errors %d, stored %d\n' \
+        "$v_rps" "$v_p50" "$v_p99" "$((v_total - v_bad))" "$v_bad" "$((after - before))"
+    awk -v c="$tps" -v q="$v_rps" 'BEGIN {printf "ratio:           %.2f of the pgbench ceiling\n", q / c}'
+    before=$(psql "$db_url" -qAtc 'SELECT count(*) FROM stays')
+    read -r g_rps g_p50 g_p99 g_bad g_total < <(load http://127.0.0.1:18080/api/v1/checkins -s "$lua/stay_keyed.lua")
     after=$(psql "$db_url" -qAtc 'SELECT count(*) FROM stays')
     printf 'one-guest stays: %s req/s, p50 %s, p99 %s; acknowledged %d, errors %d, stored %d\n' \
         "$g_rps" "$g_p50" "$g_p99" "$((g_total - g_bad))" "$g_bad" "$((after - before))"

@@ -130,7 +130,7 @@ impl Cache {
     }
 
     /// Whether this is a Redis Cluster, connecting first if need be.
-    async fn cluster_mode(&self) -> bool {
+    pub async fn cluster_mode(&self) -> bool {
         self.connection().await;
         self.is_cluster()
     }

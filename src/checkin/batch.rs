@@ -2,9 +2,10 @@
 //! party every few milliseconds; written one by one, each would cost a
 //! transaction of several round trips and a commit of its own. Instead the
 //! count-ins that arrive while the writers are busy wait in a queue, and the
-//! next free writer takes all of them and writes them in one transaction of
-//! multi-row statements: their idempotency keys, the repeat check of their
-//! phones, the visits and the stored answers. Each request is answered only
+//! next free writer takes all of them and writes them in one transaction:
+//! their idempotency keys, then the `write_visits` function (the repeat
+//! check of their phones and the visits; without keys, that one statement is
+//! the whole transaction), then the stored answers. Each request is answered only
 //! after that commit, and after the live figures of the places it touched
 //! are refreshed once for the batch; that refresh and the answers go on in a
 //! task of their own, so the writer takes the next batch as soon as it has
@@ -12,16 +13,18 @@
 //! while count-ins keep coming, and gives it back when the queue is empty or
 //! a batch fails (the pool tests a connection each time it is taken and
 //! given back: two round trips a batch saved at a peak). When the
-//! transaction fails, every request of the batch gets the error and nothing
-//! of the batch is stored.
+//! transaction fails, or the writing panics, every request of the batch gets
+//! the error and nothing of the batch is stored; the writer goes on.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use futures_util::FutureExt;
 use serde_json::{json, Value};
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection, PgConnection, PgPool, Postgres};
@@ -137,7 +140,15 @@ async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>, writers: Writers) {
     loop {
         let mut taken = Vec::new();
         {
-            let mut jobs = jobs.lock().await;
+            let mut jobs = match jobs.try_lock() {
+                Ok(jobs) => jobs,
+                Err(_) => {
+                    // Another writer is gathering: no keeping a connection
+                    // while waiting for it.
+                    held = None;
+                    jobs.lock().await
+                }
+            };
             let first = match jobs.try_recv() {
                 Ok(job) => Some(job),
                 Err(_) => {
@@ -167,7 +178,17 @@ async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>, writers: Writers) {
         };
         let written = match written {
             Ok(mut conn) => {
-                let written = batch.write(&mut conn, &jobs_now).await;
+                let written = AssertUnwindSafe(batch.write(&mut conn, &jobs_now))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(Error::Internal(anyhow::anyhow!(
+                            "writing a batch of {} panicked",
+                            B::WHAT
+                        )))
+                    });
+                // Only a connection whose batch committed is kept; any other
+                // goes back to the pool, which rolls back and tests it.
                 if written.is_ok() {
                     held = Some(conn);
                 }
@@ -273,7 +294,7 @@ async fn write_visits(
         return store_visits(conn, tz, repeat_minutes, visits, &alone).await;
     }
 
-    let mut tx = conn.begin().await?;
+    let mut tx = conn.begin_with(crate::db::BATCH_BEGIN).await?;
     // Idempotency keys: a request whose key was used before is not this
     // batch's to answer.
     let claims: Vec<Claim> = keyed.iter().map(|(_, c)| *c).collect();

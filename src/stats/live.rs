@@ -61,8 +61,15 @@ pub async fn invalidate_places(cache: &Cache, tz: chrono_tz::Tz, places: &[i64])
         .collect();
     let ids: Vec<String> = places.iter().map(i64::to_string).collect();
     let message = ids.join(",");
-    // Sent together: one round trip on the shared connection.
-    tokio::join!(cache.delete(&keys), cache.publish(CHANNEL, &message));
+    if cache.cluster_mode().await {
+        // The keys and the channel are on different nodes: the message
+        // waits until the figures are gone.
+        cache.delete(&keys).await;
+        cache.publish(CHANNEL, &message).await;
+    } else {
+        // One connection keeps their order: sent together, one round trip.
+        tokio::join!(cache.delete(&keys), cache.publish(CHANNEL, &message));
+    }
 }
 
 /// Whether a message on [`CHANNEL`] concerns `place` (any place: `None`).
