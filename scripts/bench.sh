@@ -152,6 +152,18 @@ load() {
         END {printf "%s %s %s %d %d\n", rps, p50, p99, bad, total}'
 }
 
+# checkins LABEL TABLE SCRIPT: one wrk run of check-ins from SCRIPT, with
+# what was acknowledged against what TABLE gained, and the ratio to $tps.
+checkins() {
+    local before after rps p50 p99 bad total
+    before=$(psql "$db_url" -qAtc "SELECT count(*) FROM $2")
+    read -r rps p50 p99 bad total < <(load http://127.0.0.1:18080/api/v1/checkins -s "$3")
+    after=$(psql "$db_url" -qAtc "SELECT count(*) FROM $2")
+    printf '%s %s req/s, p50 %s, p99 %s; acknowledged %d, errors %d, stored %d\n' \
+        "$1" "$rps" "$p50" "$p99" "$((total - bad))" "$bad" "$((after - before))"
+    awk -v c="$tps" -v q="$rps" 'BEGIN {printf "ratio:           %.2f of the pgbench ceiling\n", q / c}'
+}
+
 bench_load() {
     if ! command -v wrk >/dev/null 2>&1; then
         _lt_apt_install --minimal wrk
@@ -229,32 +241,11 @@ SQL
     tps=$(pgbench -n -c "$connections" -j 2 -T "$seconds" -f "$lua/pgbench.sql" "$db_url" 2>/dev/null |
         awk '/^tps/ {print $3}')
     printf 'pgbench, one row per transaction (ceiling): %.0f tps\n' "$tps"
-    local before after
-    before=$(psql "$db_url" -qAtc 'SELECT count(*) FROM visits')
-    read -r v_rps v_p50 v_p99 v_bad v_total < <(load http://127.0.0.1:18080/api/v1/checkins -s "$lua/visit.lua")
-    after=$(psql "$db_url" -qAtc 'SELECT count(*) FROM visits')
-    printf 'site visits:     %s req/s, p50 %s, p99 %s; acknowledged %d, errors %d, stored %d\n' \
-        "$v_rps" "$v_p50" "$v_p99" "$((v_total - v_bad))" "$v_bad" "$((after - before))"
-    awk -v c="$tps" -v q="$v_rps" 'BEGIN {printf "ratio:           %.2f of the pgbench ceiling\n", q / c}'
-    before=$(psql "$db_url" -qAtc 'SELECT count(*) FROM stays')
-    read -r g_rps g_p50 g_p99 g_bad g_total < <(load http://127.0.0.1:18080/api/v1/checkins -s "$lua/stay.lua")
-    after=$(psql "$db_url" -qAtc 'SELECT count(*) FROM stays')
-    printf 'one-guest stays: %s req/s, p50 %s, p99 %s; acknowledged %d, errors %d, stored %d\n' \
-        "$g_rps" "$g_p50" "$g_p99" "$((g_total - g_bad))" "$g_bad" "$((after - before))"
-    awk -v c="$tps" -v q="$g_rps" 'BEGIN {printf "ratio:           %.2f of the pgbench ceiling\n", q / c}'
+    checkins 'site visits:    ' visits "$lua/visit.lua"
+    checkins 'one-guest stays:' stays "$lua/stay.lua"
     echo "== as the check-in page sends them: with an Idempotency-Key, and visits with a phone id"
-    before=$(psql "$db_url" -qAtc 'SELECT count(*) FROM visits')
-    read -r v_rps v_p50 v_p99 v_bad v_total < <(load http://127.0.0.1:18080/api/v1/checkins -s "$lua/visit_keyed.lua")
-    after=$(psql "$db_url" -qAtc 'SELECT count(*) FROM visits')
-    printf 'site visits:     %s req/s, p50 %s, p99 %s; acknowledged %d, errors %d, stored %d\n' \
-        "$v_rps" "$v_p50" "$v_p99" "$((v_total - v_bad))" "$v_bad" "$((after - before))"
-    awk -v c="$tps" -v q="$v_rps" 'BEGIN {printf "ratio:           %.2f of the pgbench ceiling\n", q / c}'
-    before=$(psql "$db_url" -qAtc 'SELECT count(*) FROM stays')
-    read -r g_rps g_p50 g_p99 g_bad g_total < <(load http://127.0.0.1:18080/api/v1/checkins -s "$lua/stay_keyed.lua")
-    after=$(psql "$db_url" -qAtc 'SELECT count(*) FROM stays')
-    printf 'one-guest stays: %s req/s, p50 %s, p99 %s; acknowledged %d, errors %d, stored %d\n' \
-        "$g_rps" "$g_p50" "$g_p99" "$((g_total - g_bad))" "$g_bad" "$((after - before))"
-    awk -v c="$tps" -v q="$g_rps" 'BEGIN {printf "ratio:           %.2f of the pgbench ceiling\n", q / c}'
+    checkins 'site visits:    ' visits "$lua/visit_keyed.lua"
+    checkins 'one-guest stays:' stays "$lua/stay_keyed.lua"
     printf 'peak RSS of the service: %s\n' "$(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$service/status")"
 }
 
