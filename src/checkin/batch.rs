@@ -82,7 +82,7 @@ pub struct Committed {
 
 /// A kind of check-in written in batches.
 pub trait Batch: Send + Sync + 'static {
-    type Job: Send + 'static;
+    type Job: Send + Sync + 'static;
     /// What a batch holds, for the logs.
     const WHAT: &'static str;
     /// Write the jobs on `conn` in one transaction. Each job gets its
@@ -172,30 +172,7 @@ async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>, writers: Writers) {
         let (jobs_now, replies): (Vec<B::Job>, Vec<_>) = taken.into_iter().unzip();
         tracing::debug!(size = jobs_now.len(), what = B::WHAT, "writing a batch");
         crate::metrics::batch_written(B::WHAT, jobs_now.len());
-        let written = match held.take() {
-            Some(conn) => Ok(conn),
-            None => writers.db.acquire().await.map_err(Error::from),
-        };
-        let written = match written {
-            Ok(mut conn) => {
-                let written = AssertUnwindSafe(batch.write(&mut conn, &jobs_now))
-                    .catch_unwind()
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(Error::Internal(anyhow::anyhow!(
-                            "writing a batch of {} panicked",
-                            B::WHAT
-                        )))
-                    });
-                // Only a connection whose batch committed is kept; any other
-                // goes back to the pool, which rolls back and tests it.
-                if written.is_ok() {
-                    held = Some(conn);
-                }
-                written
-            }
-            Err(e) => Err(e),
-        };
+        let written = write_on(&*batch, &writers.db, &mut held, &jobs_now).await;
         match written {
             Ok(Committed { outcomes, places }) => {
                 let writers = writers.clone();
@@ -219,6 +196,34 @@ async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>, writers: Writers) {
             }
         }
     }
+}
+
+/// Write `jobs` on the held connection, or on one from the pool. Only a
+/// connection whose batch committed is kept; any other goes back to the
+/// pool, which rolls back and tests it. A panic is the batch's error.
+async fn write_on<B: Batch>(
+    batch: &B,
+    db: &PgPool,
+    held: &mut Option<PoolConnection<Postgres>>,
+    jobs: &[B::Job],
+) -> Result<Committed> {
+    let mut conn = match held.take() {
+        Some(conn) => conn,
+        None => db.acquire().await?,
+    };
+    let written = AssertUnwindSafe(batch.write(&mut conn, jobs))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::Internal(anyhow::anyhow!(
+                "writing a batch of {} panicked",
+                B::WHAT
+            )))
+        });
+    if written.is_ok() {
+        *held = Some(conn);
+    }
+    written
 }
 
 /// Site visits, written in batches.

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::Digest;
 
 use super::model::{self, GuestInput, Purpose};
@@ -252,18 +252,15 @@ async fn stay(
         },
     )
     .await?;
-    let body = json!({
-        "kind": "stay",
-        "stay_id": stay_id,
-        "checkout_token": token,
-        "receipt_url": format!("{}/stay/{stay_id}?t={token}", state.config.base_url()),
-        "place": {"id": target.place_id, "name": target.name},
-        "arrived_at": now,
-        "expected_departure": departure,
-        "guests": created.iter().map(|g| json!({
-            "id": g.id, "position": g.position, "notify_deadline": g.notify_deadline,
-        })).collect::<Vec<_>>(),
-    });
+    let body = stay_batch::answer(
+        state.config.base_url(),
+        (target.place_id, &target.name),
+        stay_id,
+        &token,
+        now,
+        departure,
+        &created,
+    );
     guard.commit(StatusCode::CREATED, &body).await?;
     crate::stats::live::invalidate(state, target.place_id).await;
     Ok((StatusCode::CREATED, body))

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::batch::{Batch, Committed, Written};
 use super::model::{Guest, Purpose};
-use super::repo::{self, Sealed};
+use super::repo::{self, CreatedGuest, Sealed};
 use crate::crypto::DataCipher;
 use crate::error::{Error, FieldErrors, Result};
 use crate::idempotency::{self, Claim};
@@ -70,6 +70,31 @@ struct Row<'a> {
     deadline: DateTime<Utc>,
     companion: Option<Uuid>,
     sealed: Sealed,
+}
+
+/// The answer to a visitor's stored stay, the same whether it was written
+/// in a batch or alone, and stored with its idempotency key.
+pub fn answer(
+    base_url: &str,
+    (place_id, place_name): (i64, &str),
+    stay_id: Uuid,
+    token: &str,
+    arrived_at: DateTime<Utc>,
+    departure: NaiveDate,
+    guests: &[CreatedGuest],
+) -> serde_json::Value {
+    json!({
+        "kind": "stay",
+        "stay_id": stay_id,
+        "checkout_token": token,
+        "receipt_url": format!("{base_url}/stay/{stay_id}?t={token}"),
+        "place": {"id": place_id, "name": place_name},
+        "arrived_at": arrived_at,
+        "expected_departure": departure,
+        "guests": guests.iter().map(|g| json!({
+            "id": g.id, "position": g.position, "notify_deadline": g.notify_deadline,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// Each guest's document, numbered by the guest's row, with its place.
@@ -293,8 +318,7 @@ impl Stays {
         rows
     }
 
-    /// The answer to stay `i` once stored, which a retry with its key gets
-    /// again.
+    /// The answer to stay `i` of the batch once stored.
     fn answer(
         &self,
         stay: &Stay,
@@ -303,21 +327,24 @@ impl Stays {
         rows: &[Row],
         now: DateTime<Utc>,
     ) -> serde_json::Value {
-        let guests: Vec<_> = rows
+        let guests: Vec<CreatedGuest> = rows
             .iter()
             .filter(|r| r.stay == i)
-            .map(|r| json!({"id": r.guest_id, "position": r.position, "notify_deadline": r.deadline}))
+            .map(|r| CreatedGuest {
+                id: r.guest_id,
+                position: r.position,
+                notify_deadline: r.deadline,
+            })
             .collect();
-        json!({
-            "kind": "stay",
-            "stay_id": stay_id,
-            "checkout_token": stay.token,
-            "receipt_url": format!("{}/stay/{stay_id}?t={}", self.base_url, stay.token),
-            "place": {"id": stay.place_id, "name": stay.place_name},
-            "arrived_at": now,
-            "expected_departure": stay.expected_departure,
-            "guests": guests,
-        })
+        answer(
+            &self.base_url,
+            (stay.place_id, &stay.place_name),
+            stay_id,
+            &stay.token,
+            now,
+            stay.expected_departure,
+            &guests,
+        )
     }
 
     /// Store the stays `stored` (whose ids are `stay_ids`) and their guests'
