@@ -18,7 +18,7 @@
 # Each scenario prints what was sent, acknowledged and stored; they must agree,
 # or the script fails. Everything runs on loopback, against a PostgreSQL and a
 # Redis of its own under target/fault-services (ports LUUTRU_FAULT_PG_PORT,
-# 54339, and LUUTRU_FAULT_REDIS_PORT, 63809), so the servers other work uses
+# 25433, and LUUTRU_FAULT_REDIS_PORT, 63809), so the servers other work uses
 # are never touched. Load comes from examples/checkin_load.rs (FAULT_SECONDS,
 # 8 by default, of new check-ins; FAULT_WORKERS, 16, at once).
 set -euo pipefail
@@ -30,7 +30,7 @@ workers=${FAULT_WORKERS:-16}
 
 export LUUTRU_SERVICES_DIR=$PWD/target/fault-services
 export LUUTRU_PRIVATE_SERVICES=1
-export LUUTRU_PG_PORT=${LUUTRU_FAULT_PG_PORT:-54339}
+export LUUTRU_PG_PORT=${LUUTRU_FAULT_PG_PORT:-25433}
 export LUUTRU_REDIS_PORT=${LUUTRU_FAULT_REDIS_PORT:-63809}
 unset DATABASE_URL REDIS_URL
 # shellcheck source=scripts/services.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A PostgreSQL primary and its streaming replica, private to this script
-# (under target/replica-services; ports LUUTRU_REPLICA_PRIMARY_PORT, 54349,
-# and LUUTRU_REPLICA_PORT, 54350, with a Redis on 63819), then the test that
+# (under target/replica-services; ports LUUTRU_REPLICA_PRIMARY_PORT, 25434,
+# and LUUTRU_REPLICA_PORT, 25435, with a Redis on 63819), then the test that
 # reads the statistics from the replica (tests/replica.rs). Everything is
 # stopped on the way out.
 set -euo pipefail
@@ -9,9 +9,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export LUUTRU_SERVICES_DIR=$PWD/target/replica-services
 export LUUTRU_PRIVATE_SERVICES=1
-export LUUTRU_PG_PORT=${LUUTRU_REPLICA_PRIMARY_PORT:-54349}
+export LUUTRU_PG_PORT=${LUUTRU_REPLICA_PRIMARY_PORT:-25434}
 export LUUTRU_REDIS_PORT=${LUUTRU_REPLICA_REDIS_PORT:-63819}
-replica_port=${LUUTRU_REPLICA_PORT:-54350}
+replica_port=${LUUTRU_REPLICA_PORT:-25435}
 unset DATABASE_URL REDIS_URL
 # shellcheck source=scripts/services.sh
 source scripts/services.sh

@@ -10,7 +10,7 @@
 #   1. DATABASE_URL / REDIS_URL from the environment, if the server answers;
 #   2. the usual local server: 127.0.0.1:5432 (role postgres, no password) and
 #      127.0.0.1:6379;
-#   3. a private instance kept under target/services, on 127.0.0.1:54329
+#   3. a private instance kept under target/services, on 127.0.0.1:25432
 #      (LUUTRU_PG_PORT) and 127.0.0.1:63799 (LUUTRU_REDIS_PORT). Missing server
 #      packages are installed with apt-get when we are root or sudo works.
 # LUUTRU_PRIVATE_SERVICES=1 goes straight to 3.
@@ -202,7 +202,9 @@ _lt_pg_prepare_root() {
 }
 
 _lt_pg_private_start() {
-    local port=${LUUTRU_PG_PORT:-54329}
+    # Private ports stay below Linux's ephemeral range (32768-60999): a port in it
+    # can be held, at that moment, by the local end of any outgoing connection.
+    local port=${LUUTRU_PG_PORT:-25432}
     local data=$_lt_svc/pg sock=$_lt_svc/pg-socket log=$_lt_svc/pg.log
     local version="" bindir locales locale_opt sockline running_port
 
