@@ -1,4 +1,4 @@
-//! Site visits arriving together are written together (one transaction per
+//! Check-ins arriving together are written together (one statement per
 //! batch): every acknowledged count-in is stored exactly once, a retried key
 //! gets its first answer, a phone tapping twice is counted once, and the live
 //! figures follow.
@@ -189,6 +189,52 @@ async fn a_phone_tapping_at_once_without_keys_is_counted_once(pool: sqlx::PgPool
     assert_eq!((rows, people), (31, 30 + 3));
     let live = luutru::stats::live::get(&app.state, None).await.unwrap();
     assert_eq!(live.attraction_visitors_today, 33);
+}
+
+#[sqlx::test]
+async fn a_repeat_count_in_keeps_no_key_and_its_retry_gets_the_same_answer(pool: sqlx::PgPool) {
+    // Keys are taken in the batch's one statement, each stored with the
+    // answer of its request once counted; a count-in that stores nothing (a
+    // phone counted a moment before) leaves its key free.
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let site = app.site(&office, "Mũi Nghinh Phong").await;
+    let tap = json!({"code": site["code"], "party_size": 2, "origin_country": "VNM",
+                     "device_id": "a-phone"});
+
+    let (status, first) = count_in(&app, tap.clone(), Some("scan-1".into())).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again) = count_in(&app, tap.clone(), Some("scan-2".into())).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    // The earlier count-in as stored, to the microsecond the first answer
+    // gave.
+    assert_eq!(
+        (&again["counted"], &again["visit_id"], &again["visited_at"]),
+        (&json!(false), &first["visit_id"], &first["visited_at"])
+    );
+
+    let keys: Vec<(String, i16)> =
+        sqlx::query_as("SELECT key, status FROM idempotency_keys ORDER BY key")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(keys, vec![("scan-1".to_owned(), 201)]);
+
+    // Retries: the first key replays its answer; the second is answered as
+    // the first time.
+    assert_eq!(
+        count_in(&app, tap.clone(), Some("scan-1".into())).await,
+        (StatusCode::CREATED, first)
+    );
+    assert_eq!(
+        count_in(&app, tap, Some("scan-2".into())).await,
+        (StatusCode::OK, again)
+    );
+    let visits: i64 = sqlx::query_scalar("SELECT count(*) FROM visits")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(visits, 1);
 }
 
 fn stay(code: &Value, passport: &str) -> Value {

@@ -2,10 +2,10 @@
 //! party every few milliseconds; written one by one, each would cost a
 //! transaction of several round trips and a commit of its own. Instead the
 //! count-ins that arrive while the writers are busy wait in a queue, and the
-//! next free writer takes all of them and writes them in one transaction:
-//! their idempotency keys, then the `write_visits` function (the repeat
-//! check of their phones and the visits; without keys, that one statement is
-//! the whole transaction), then the stored answers. Each request is answered only
+//! next free writer takes all of them and writes them in one statement, and
+//! so one transaction and one round trip: the `write_visits` function takes
+//! their idempotency keys (each stored with its answer), checks their phones
+//! for a repeat count-in and stores the visits. Each request is answered only
 //! after that commit, and after the live figures of the places it touched
 //! are refreshed once for the batch; that refresh and the answers go on in a
 //! task of their own, so the writer takes the next batch as soon as it has
@@ -16,25 +16,24 @@
 //! transaction fails, or the writing panics, every request of the batch gets
 //! the error and nothing of the batch is stored; the writer goes on.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 use futures_util::FutureExt;
 use serde_json::{json, Value};
 use sqlx::pool::PoolConnection;
-use sqlx::{Connection, PgConnection, PgPool, Postgres};
+use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{mpsc, oneshot, Mutex};
 use uuid::Uuid;
 
 use super::repo::EarlierVisit;
 use crate::cache::Cache;
 use crate::error::{Error, Result};
-use crate::idempotency::{self, Claim};
 use crate::localtime;
 
 /// Writers working at once for each kind, each with one connection while it
@@ -278,66 +277,30 @@ pub fn answer(
     })
 }
 
+/// Store the visits with `write_visits` (see its migration) in one
+/// statement, and so one transaction, keys or not. Each (site, phone) is
+/// sent once: a later count-in of the batch from the same phone gets the
+/// first one's answer. Each key is sent with the answer its request gets
+/// when counted, and stored with it; a key sent twice in the batch is the
+/// first request's, and the later one is answered on its own.
 async fn write_visits(
     conn: &mut PgConnection,
     tz: Tz,
     repeat_minutes: i64,
     visits: &[Visit],
 ) -> Result<Vec<Written>> {
-    let keyed: Vec<(usize, Claim)> = visits
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| {
-            v.key
-                .as_ref()
-                .map(|(scope, key, hash)| (i, Claim { scope, key, hash }))
-        })
-        .collect();
-    if keyed.is_empty() {
-        // One statement, and so a transaction of its own.
-        let alone = vec![false; visits.len()];
-        return store_visits(conn, tz, repeat_minutes, visits, &alone).await;
-    }
-
-    let mut tx = conn.begin_with(crate::db::BATCH_BEGIN).await?;
-    // Idempotency keys: a request whose key was used before is not this
-    // batch's to answer.
-    let claims: Vec<Claim> = keyed.iter().map(|(_, c)| *c).collect();
-    let owned = idempotency::claim_many(&mut tx, &claims).await?;
     let mut alone = vec![false; visits.len()];
-    for ((i, _), owned) in keyed.iter().zip(owned) {
-        alone[*i] = !owned;
-    }
-    let written = store_visits(&mut tx, tz, repeat_minutes, visits, &alone).await?;
-    let answers: Vec<(Claim, StatusCode, &Value)> = keyed
-        .iter()
-        .filter_map(|(i, claim)| match &written[*i] {
-            Written::Answer(status, body) => Some((*claim, *status, body)),
-            Written::Alone => None,
-        })
-        .collect();
-    idempotency::finish_many(&mut tx, &answers).await?;
-    tx.commit().await?;
-    Ok(written)
-}
-
-/// Store the visits not `alone` with `write_visits` (see its migration),
-/// sending each (site, phone) once: a later count-in of the batch from the
-/// same phone gets the first one's answer.
-async fn store_visits(
-    conn: &mut PgConnection,
-    tz: Tz,
-    repeat_minutes: i64,
-    visits: &[Visit],
-    alone: &[bool],
-) -> Result<Vec<Written>> {
+    let mut keys = HashSet::new();
     let mut first: HashMap<(i64, &[u8]), usize> = HashMap::new();
     // For each visit, the one of the batch whose outcome it shares.
     let mut same_as: Vec<Option<usize>> = vec![None; visits.len()];
     let mut sent: Vec<usize> = Vec::with_capacity(visits.len());
     for (i, visit) in visits.iter().enumerate() {
-        if alone[i] {
-            continue;
+        if let Some((scope, key, _)) = &visit.key {
+            if !keys.insert((scope, key)) {
+                alone[i] = true;
+                continue;
+            }
         }
         if let Some(device) = visit.device.as_deref() {
             if let Some(&f) = first.get(&(visit.place_id, device)) {
@@ -349,25 +312,40 @@ async fn store_visits(
         sent.push(i);
     }
 
-    let now = Utc::now();
-    let ids: Vec<Uuid> = sent.iter().map(|_| Uuid::now_v7()).collect();
+    // What PostgreSQL keeps (microseconds), so that the answer is the one a
+    // later read of the visit gives.
+    let now = Utc::now().trunc_subsecs(6);
+    let mut id_of = vec![None; visits.len()];
     let mut earlier: Vec<Option<EarlierVisit>> = vec![None; visits.len()];
     if !sent.is_empty() {
         let sent_visits: Vec<&Visit> = sent.iter().map(|&i| &visits[i]).collect();
+        let ids: Vec<Uuid> = sent.iter().map(|_| Uuid::now_v7()).collect();
+        for (&i, &id) in sent.iter().zip(&ids) {
+            id_of[i] = Some(id);
+        }
         let places: Vec<i64> = sent_visits.iter().map(|v| v.place_id).collect();
         let parties: Vec<i32> = sent_visits.iter().map(|v| v.party_size).collect();
         let countries: Vec<&str> = sent_visits.iter().map(|v| v.country.as_str()).collect();
         let provinces: Vec<Option<i32>> = sent_visits.iter().map(|v| v.province).collect();
         let devices: Vec<Option<&[u8]>> = sent_visits.iter().map(|v| v.device.as_deref()).collect();
+        let keys = Keys::of(sent_visits.iter().zip(&ids).map(|(v, &id)| {
+            let counted = move || answer(true, id, v.place_id, &v.place_name, v.party_size, now);
+            (v.key.as_ref(), counted)
+        }));
         let rows = sqlx::query!(
-            r#"SELECT n AS "n!", earlier_id AS "id!", earlier_at AS "visited_at!", earlier_party AS "party_size!"
-               FROM write_visits($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::int[], $6::bytea[], $7, $8, $9, $10)"#,
+            r#"SELECT n AS "n!", alone AS "alone!", earlier_id, earlier_at, earlier_party
+               FROM write_visits($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::int[], $6::bytea[],
+                                 $7::text[], $8::text[], $9::bytea[], $10::jsonb[], $11, $12, $13, $14)"#,
             &ids,
             &places,
             &parties,
             &countries as &[&str],
             &provinces as &[Option<i32>],
             &devices as &[Option<&[u8]>],
+            &keys.scopes as &[Option<&str>],
+            &keys.keys as &[Option<&str>],
+            &keys.hashes as &[Option<&[u8]>],
+            &keys.answers as &[Option<Value>],
             now,
             localtime::date(tz, now),
             localtime::hour(tz, now) as i16,
@@ -377,16 +355,18 @@ async fn store_visits(
         .await?;
         for row in rows {
             let i = sent[row.n as usize - 1];
-            earlier[i] = Some(EarlierVisit {
-                id: row.id,
-                visited_at: row.visited_at,
-                party_size: row.party_size,
-            });
+            if row.alone {
+                alone[i] = true;
+            } else if let (Some(id), Some(visited_at), Some(party_size)) =
+                (row.earlier_id, row.earlier_at, row.earlier_party)
+            {
+                earlier[i] = Some(EarlierVisit {
+                    id,
+                    visited_at,
+                    party_size,
+                });
+            }
         }
-    }
-    let mut id_of = vec![None; visits.len()];
-    for (&i, &id) in sent.iter().zip(&ids) {
-        id_of[i] = Some(id);
     }
 
     let written = visits
@@ -397,8 +377,9 @@ async fn store_visits(
             let answer = |counted, id, party, at| {
                 answer(counted, id, visit.place_id, &visit.place_name, party, at)
             };
-            match (alone[i], earlier[first], id_of[first]) {
-                // Its key was used before: answered on its own.
+            match (alone[i] || alone[first], earlier[first], id_of[first]) {
+                // Its key was used before (or the first with its phone's
+                // was): answered on its own.
                 (true, _, _) => Written::Alone,
                 // Counted before, at this site within the window.
                 (false, Some(e), _) => Written::Answer(
@@ -420,4 +401,36 @@ async fn store_visits(
         })
         .collect();
     Ok(written)
+}
+
+/// The idempotency keys of a batch's requests, for the `write_*` functions:
+/// arrays aligned with the requests sent, NULL where a request has no key,
+/// each key with the answer its request gets once stored.
+pub struct Keys<'a> {
+    pub scopes: Vec<Option<&'a str>>,
+    pub keys: Vec<Option<&'a str>>,
+    pub hashes: Vec<Option<&'a [u8]>>,
+    pub answers: Vec<Option<Value>>,
+}
+
+impl<'a> Keys<'a> {
+    /// Each request's key (scope, key, request hash) with its answer, built
+    /// only for a request that has a key.
+    pub fn of<F: FnOnce() -> Value>(
+        requests: impl Iterator<Item = (Option<&'a (String, String, Vec<u8>)>, F)>,
+    ) -> Keys<'a> {
+        let mut keys = Keys {
+            scopes: Vec::new(),
+            keys: Vec::new(),
+            hashes: Vec::new(),
+            answers: Vec::new(),
+        };
+        for (key, answer) in requests {
+            keys.scopes.push(key.map(|(scope, _, _)| scope.as_str()));
+            keys.keys.push(key.map(|(_, key, _)| key.as_str()));
+            keys.hashes.push(key.map(|(_, _, hash)| hash.as_slice()));
+            keys.answers.push(key.map(|_| answer()));
+        }
+        keys
+    }
 }

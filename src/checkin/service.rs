@@ -390,6 +390,9 @@ async fn visit_alone(
         if let Some(earlier) =
             repo::recent_visit(&mut guard.tx, target.place_id, device, window).await?
         {
+            // Nothing stored, so no key kept, as in a batch (see the
+            // `write_visits` function): dropping the transaction gives the
+            // key back, and a retry gets this earlier count-in again.
             let body = batch::answer(
                 false,
                 earlier.id,
@@ -398,7 +401,6 @@ async fn visit_alone(
                 earlier.party_size,
                 earlier.visited_at,
             );
-            guard.commit(StatusCode::OK, &body).await?;
             return Ok((StatusCode::OK, body));
         }
     }

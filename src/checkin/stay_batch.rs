@@ -1,24 +1,25 @@
 //! Visitors' own check-ins at accommodations, written in batches (see
 //! `batch`): the stays, their guests and the guests' sealed personal data of
-//! every check-in that arrived together go in as one statement of three
-//! multi-row inserts, in one transaction, after one lookup of all their
-//! documents among the guests in house.
+//! every check-in that arrived together go in as one statement (the
+//! `write_stays` function), and so one transaction and one round trip: it
+//! takes their idempotency keys, looks up all their documents among the
+//! guests in house, and stores every stay it does not refuse with three
+//! multi-row inserts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::http::StatusCode;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use chrono_tz::Tz;
-use serde_json::json;
+use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use super::batch::{Batch, Committed, Written};
+use super::batch::{Batch, Committed, Keys, Written};
 use super::model::{Guest, Purpose};
 use super::repo::{self, CreatedGuest, Sealed};
 use crate::crypto::DataCipher;
 use crate::error::{Error, FieldErrors, Result};
-use crate::idempotency::{self, Claim};
 use crate::localtime;
 
 /// A visitor's check-in at an accommodation, checked and ready to store.
@@ -97,8 +98,9 @@ pub fn answer(
     })
 }
 
-/// Each guest's document, numbered by the guest's row, with its place.
-fn documents_of<'a>(stays: &[Stay], rows: &'a [Row]) -> Vec<(usize, i64, &'a str)> {
+/// Each guest's document, numbered by the guest's place in `rows`, with its
+/// place.
+fn documents_of<'a>(stays: &[Stay], rows: &[&'a Row]) -> Vec<(usize, i64, &'a str)> {
     rows.iter()
         .enumerate()
         .filter_map(|(r, row)| {
@@ -123,170 +125,97 @@ fn refusals(stays: &[Stay], rows: &[Row], found: Vec<(usize, String)>) -> Vec<Op
     refused
 }
 
-/// Whether two stays of the batch bring the same document to one place.
-fn brought_twice(stays: &[Stay], rows: &[Row]) -> bool {
-    let mut seen: HashMap<(i64, &[u8]), usize> = HashMap::new();
-    rows.iter().any(|row| {
-        let Some(index) = row.sealed.document_index.as_deref() else {
-            return false;
-        };
-        *seen
-            .entry((stays[row.stay].place_id, index))
-            .or_insert(row.stay)
-            != row.stay
-    })
+/// The stays `taken` in rounds, each written by a statement of its own: a
+/// stay that brings a document to a place where an earlier stay of the
+/// batch brings it too goes in a later round than that one, so that it
+/// finds that stay's guest in house (if stored), as it would have written
+/// after it. One stay may list a document twice, as alone. Nearly every
+/// batch is one round.
+fn rounds(stays: &[Stay], rows: &[Row], taken: impl Fn(usize) -> bool) -> Vec<Vec<usize>> {
+    let mut documents: Vec<Vec<&[u8]>> = vec![Vec::new(); stays.len()];
+    for row in rows {
+        if let Some(index) = row.sealed.document_index.as_deref() {
+            documents[row.stay].push(index);
+        }
+    }
+    let mut last: HashMap<(i64, &[u8]), usize> = HashMap::new();
+    let mut rounds: Vec<Vec<usize>> = Vec::new();
+    for (i, stay) in stays.iter().enumerate().filter(|(i, _)| taken(*i)) {
+        let round = documents[i]
+            .iter()
+            .filter_map(|index| last.get(&(stay.place_id, *index)))
+            .map(|r| r + 1)
+            .max()
+            .unwrap_or(0);
+        for index in &documents[i] {
+            last.insert((stay.place_id, index), round);
+        }
+        if rounds.len() <= round {
+            rounds.resize_with(round + 1, Vec::new);
+        }
+        rounds[round].push(i);
+    }
+    rounds
 }
 
 impl Stays {
+    /// Store a batch: one statement, and so one transaction, unless two of
+    /// its stays bring one document to one place (see `rounds`). Each key is
+    /// sent with the answer its request gets once stored, and stored with
+    /// it; a key sent twice in the batch is the first request's, and the
+    /// later one is answered on its own.
     async fn write_stays(
         &self,
         conn: &mut PgConnection,
         stays: &[Stay],
     ) -> Result<Vec<Result<Written>>> {
-        let keyed: Vec<(usize, Claim)> = stays
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                s.key
-                    .as_ref()
-                    .map(|(scope, key, hash)| (i, Claim { scope, key, hash }))
-            })
-            .collect();
-        let now = Utc::now();
+        // What PostgreSQL keeps (microseconds), so that the answer is the
+        // one a later read of the stay gives.
+        let now = Utc::now().trunc_subsecs(6);
         let arrival_date = localtime::date(self.tz, now);
         let stay_ids: Vec<Uuid> = stays.iter().map(|_| Uuid::now_v7()).collect();
-
-        if keyed.is_empty() {
-            let rows = self.rows(stays, &stay_ids, now, |_| true);
-            if !brought_twice(stays, &rows) {
-                // One statement, a transaction of its own: the document
-                // check and every stay it does not refuse.
-                let documents = documents_of(stays, &rows);
-                let all: Vec<usize> = (0..stays.len()).collect();
-                let found = self
-                    .insert(
-                        conn,
-                        stays,
-                        &all,
-                        &stay_ids,
-                        &rows,
-                        &documents,
-                        now,
-                        arrival_date,
-                    )
-                    .await?;
-                let mut refused = refusals(stays, &rows, found);
-                return Ok(stays
-                    .iter()
-                    .enumerate()
-                    .map(|(i, stay)| match refused[i].take() {
-                        Some(errors) => Err(Error::Validation(errors)),
-                        None => Ok(Written::Answer(
-                            StatusCode::CREATED,
-                            self.answer(stay, stay_ids[i], i, &rows, now),
-                        )),
-                    })
-                    .collect());
-            }
-        }
-
-        let mut tx = conn.begin_with(crate::db::BATCH_BEGIN).await?;
-        let mut outcomes: Vec<Option<Result<Written>>> = stays.iter().map(|_| None).collect();
-
-        // Idempotency keys: a request whose key was used before is answered
-        // on its own.
-        if !keyed.is_empty() {
-            let claims: Vec<Claim> = keyed.iter().map(|(_, c)| *c).collect();
-            let owned = idempotency::claim_many(&mut tx, &claims).await?;
-            for ((i, _), owned) in keyed.iter().zip(owned) {
-                if !owned {
-                    outcomes[*i] = Some(Ok(Written::Alone));
-                }
-            }
-        }
-
-        // A document already in house at the place (or earlier in this
-        // batch) is a double entry, refused as a check-in alone would be.
-        let mut rows = self.rows(stays, &stay_ids, now, |i| outcomes[i].is_none());
-        let documents = documents_of(stays, &rows);
-        // Two batches (or a batch and the desk) checking in the same
-        // document at the same place take turns: see documents_in_house.
-        let found = repo::documents_in_house(&mut tx, &self.cipher, &documents).await?;
-        let mut refused = refusals(stays, &rows, found);
-        // Within the batch: a document another stay of it brings to the same
-        // place first (and which is stored) is in house by the time this one
-        // would be. One stay may list a document twice, as alone.
-        let mut taken: HashMap<(i64, &[u8]), usize> = HashMap::new();
+        let mut alone = vec![false; stays.len()];
+        let mut keys = HashSet::new();
         for (i, stay) in stays.iter().enumerate() {
-            if outcomes[i].is_some() || refused[i].is_some() {
-                continue;
-            }
-            let own: Vec<(i16, &[u8])> = rows
-                .iter()
-                .filter(|r| r.stay == i)
-                .filter_map(|r| Some((r.position, r.sealed.document_index.as_deref()?)))
-                .collect();
-            let clashes: Vec<i16> = own
-                .iter()
-                .filter(|(_, index)| {
-                    taken
-                        .get(&(stay.place_id, *index))
-                        .is_some_and(|other| *other != i)
-                })
-                .map(|(position, _)| *position)
-                .collect();
-            if clashes.is_empty() {
-                for (_, index) in own {
-                    taken.insert((stay.place_id, index), i);
-                }
-            } else {
-                let errors = refused[i].get_or_insert_with(FieldErrors::default);
-                for position in clashes {
-                    repo::already_in_house(errors, position as usize, "");
-                }
+            if let Some((scope, key, _)) = &stay.key {
+                alone[i] = !keys.insert((scope, key));
             }
         }
-        // A refused check-in gives its key back, so that a corrected retry
-        // is not taken for the same request.
-        let released: Vec<Claim> = keyed
-            .iter()
-            .filter(|(i, _)| refused[*i].is_some())
-            .map(|(_, c)| *c)
+        let rows = self.rows(stays, &stay_ids, now, |i| !alone[i]);
+        let mut answers: Vec<Option<Value>> = (0..stays.len())
+            .map(|i| (!alone[i]).then(|| self.answer(&stays[i], stay_ids[i], i, &rows, now)))
             .collect();
-        idempotency::release_many(&mut tx, &released).await?;
-        rows.retain(|row| refused[row.stay].is_none());
-        for (i, errors) in refused.into_iter().enumerate() {
-            if let Some(errors) = errors {
-                outcomes[i] = Some(Err(Error::Validation(errors)));
-            }
-        }
 
-        let stored: Vec<usize> = (0..stays.len())
-            .filter(|i| outcomes[*i].is_none())
-            .collect();
-        if !stored.is_empty() {
-            let ids: Vec<Uuid> = stored.iter().map(|&i| stay_ids[i]).collect();
-            // Their documents are checked already.
-            self.insert(&mut tx, stays, &stored, &ids, &rows, &[], now, arrival_date)
+        let rounds = rounds(stays, &rows, |i| !alone[i]);
+        let mut found = Vec::new();
+        let at = (now, arrival_date);
+        if let [round] = rounds.as_slice() {
+            self.insert(
+                conn, stays, &stay_ids, &rows, &answers, round, at, &mut found, &mut alone,
+            )
+            .await?;
+        } else if !rounds.is_empty() {
+            let mut tx = conn.begin_with(crate::db::BATCH_BEGIN).await?;
+            for round in &rounds {
+                self.insert(
+                    &mut tx, stays, &stay_ids, &rows, &answers, round, at, &mut found, &mut alone,
+                )
                 .await?;
-            for &i in &stored {
-                let body = self.answer(&stays[i], stay_ids[i], i, &rows, now);
-                outcomes[i] = Some(Ok(Written::Answer(StatusCode::CREATED, body)));
             }
+            tx.commit().await?;
         }
 
-        let answers: Vec<(Claim, StatusCode, &serde_json::Value)> = keyed
-            .iter()
-            .filter_map(|(i, claim)| match &outcomes[*i] {
-                Some(Ok(Written::Answer(status, body))) => Some((*claim, *status, body)),
-                _ => None,
-            })
-            .collect();
-        idempotency::finish_many(&mut tx, &answers).await?;
-        tx.commit().await?;
-        Ok(outcomes
+        let refused = refusals(stays, &rows, found);
+        Ok(refused
             .into_iter()
-            .map(|o| o.unwrap_or(Ok(Written::Alone)))
+            .enumerate()
+            .map(
+                |(i, refused)| match (alone[i], refused, answers[i].take()) {
+                    (true, _, _) | (false, None, None) => Ok(Written::Alone),
+                    (false, Some(errors), _) => Err(Error::Validation(errors)),
+                    (false, None, Some(body)) => Ok(Written::Answer(StatusCode::CREATED, body)),
+                },
+            )
             .collect())
     }
 
@@ -347,32 +276,48 @@ impl Stays {
         )
     }
 
-    /// Store the stays `stored` (whose ids are `stay_ids`) and their guests'
-    /// `rows` in one statement (see the `write_stays` function), after the
-    /// check of `documents`: the documents found in house, by row, whose
-    /// stays are not stored.
+    /// Store the stays of `round` (their places in the batch) and their
+    /// guests in one statement (see the `write_stays` function), after the
+    /// check of their documents. Adds to `found` each document found in
+    /// house (by its row in `rows`, with the room), whose stay is not
+    /// stored, and marks `alone` each stay whose key was used before.
     #[allow(clippy::too_many_arguments)]
     async fn insert(
         &self,
         conn: &mut PgConnection,
         stays: &[Stay],
-        stored: &[usize],
         stay_ids: &[Uuid],
         rows: &[Row<'_>],
-        documents: &[(usize, i64, &str)],
-        now: DateTime<Utc>,
-        arrival_date: NaiveDate,
-    ) -> Result<Vec<(usize, String)>> {
+        answers: &[Option<Value>],
+        round: &[usize],
+        (now, arrival_date): (DateTime<Utc>, NaiveDate),
+        found: &mut Vec<(usize, String)>,
+        alone: &mut [bool],
+    ) -> Result<()> {
+        let mut in_round = vec![false; stays.len()];
+        for &i in round {
+            in_round[i] = true;
+        }
+        let (numbers, rows): (Vec<usize>, Vec<&Row>) = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| in_round[row.stay])
+            .unzip();
+        let check = repo::DocumentCheck::of(&self.cipher, &documents_of(stays, &rows));
+        let keys = Keys::of(round.iter().map(|&i| {
+            let answer = move || answers[i].clone().unwrap_or_default();
+            (stays[i].key.as_ref(), answer)
+        }));
         let of = |i: &usize| &stays[*i];
-        let check = repo::DocumentCheck::of(&self.cipher, documents);
-        let found = sqlx::query!(
-            r#"SELECT n AS "n!", room AS "room!" FROM write_stays(
+        let written = sqlx::query!(
+            r#"SELECT guest_row, room, alone_stay FROM write_stays(
                    $1::bigint[], $2::bytea[], $3::int[], $4::bigint[], $5::bytea[], $6, $7, $8,
                    $9::uuid[], $10::bigint[], $11::date[], $12::text[], $13::text[], $14::bytea[],
-                   $15::uuid[], $16::uuid[], $17::bigint[], $18::int2[], $19::text[], $20::text[],
-                   $21::text[], $22::text[], $23::text[], $24::text[], $25::uuid[], $26::timestamptz[],
-                   $27::text[], $28::text[], $29::date[], $30::bytea[], $31::bytea[], $32::bytea[],
-                   $33::bytea[], $34::bytea[], $35::date[], $36::date[])"#,
+                   $15::text[], $16::text[], $17::bytea[], $18::jsonb[],
+                   $19::uuid[], $20::uuid[], $21::bigint[], $22::int2[], $23::text[], $24::text[],
+                   $25::text[], $26::text[], $27::text[], $28::text[], $29::uuid[], $30::timestamptz[],
+                   $31::text[], $32::text[], $33::date[], $34::bytea[], $35::bytea[], $36::bytea[],
+                   $37::bytea[], $38::bytea[], $39::date[], $40::date[])"#,
             &check.lock_places,
             &check.lock_indexes,
             &check.ns,
@@ -381,21 +326,25 @@ impl Stays {
             now,
             arrival_date,
             self.consent_version,
-            stay_ids,
-            &stored.iter().map(|i| of(i).place_id).collect::<Vec<_>>(),
-            &stored
+            &round.iter().map(|&i| stay_ids[i]).collect::<Vec<_>>(),
+            &round.iter().map(|i| of(i).place_id).collect::<Vec<_>>(),
+            &round
                 .iter()
                 .map(|i| of(i).expected_departure)
                 .collect::<Vec<_>>(),
-            &stored
+            &round
                 .iter()
                 .map(|i| of(i).purpose.as_str())
                 .collect::<Vec<_>>() as &[&str],
-            &stored.iter().map(|i| of(i).presence).collect::<Vec<_>>() as &[&str],
-            &stored
+            &round.iter().map(|i| of(i).presence).collect::<Vec<_>>() as &[&str],
+            &round
                 .iter()
                 .map(|i| crate::auth::repo::token_hash(&of(i).token))
                 .collect::<Vec<_>>(),
+            &keys.scopes as &[Option<&str>],
+            &keys.keys as &[Option<&str>],
+            &keys.hashes as &[Option<&[u8]>],
+            &keys.answers as &[Option<Value>],
             &rows.iter().map(|r| r.guest_id).collect::<Vec<_>>(),
             &rows.iter().map(|r| r.stay_id).collect::<Vec<_>>(),
             &rows
@@ -466,6 +415,14 @@ impl Stays {
         )
         .fetch_all(&mut *conn)
         .await?;
-        Ok(found.into_iter().map(|f| (f.n as usize, f.room)).collect())
+        for row in written {
+            if let Some(r) = row.guest_row {
+                found.push((numbers[r as usize], row.room.unwrap_or_default()));
+            }
+            if let Some(a) = row.alone_stay {
+                alone[round[a as usize]] = true;
+            }
+        }
+        Ok(())
     }
 }
