@@ -1,20 +1,21 @@
 -- Idempotency keys taken inside the batch statements (see checkin::batch
--- and checkin::stay_batch): a batch of check-ins as the page sends them,
--- each with its key, is one statement and its own transaction, as a batch
--- without keys already was.
+-- and checkin::stay_batch): every batch of check-ins, keys or not, is one
+-- statement and its own transaction. Each takes its keys first, then its
+-- locks (phones or documents, in a fixed order), so two batches never wait
+-- on each other in a cycle.
 --
 -- A key is stored with the answer its request gets once stored (201), so
--- that no second write fills it in. A request that stores nothing leaves no
--- key behind: a stay refused for a document already in house (a corrected
--- retry with the same key is then a new request), and a count-in of a phone
--- counted at the site a moment before (a retry gets the same earlier
--- count-in again).
+-- that no second write fills it in. A request that stores nothing keeps no
+-- key, and its retry is a new request: a stay refused for a document in
+-- house (corrected, it may be stored), and a count-in of a phone counted at
+-- the site a moment before (answered again with that count-in while the
+-- window lasts, counted after).
 
--- Take the keys given (a NULL key: a request without one), in a fixed order
--- so that two batches never wait on each other in a cycle. Returns the
--- places in the arrays (from 1) of the keys taken; a key used before is not
--- taken, and its request is answered on its own (the first answer again, or
--- a conflict). A key past its 24 hours counts as used here: the request
+-- Take the keys given (a NULL key: a request without one), in a fixed
+-- order. Returns the places in the arrays (from 1) of the keys taken. A key
+-- used before is not taken, nor the same key again later in the arrays:
+-- its request is answered on its own (the first answer again, or a
+-- conflict). A key past its 24 hours counts as used here: the request
 -- answered on its own frees it. (PL/pgSQL, whose plans are kept for the
 -- session, where an SQL function's would be made at every call.)
 CREATE FUNCTION take_keys(k_scopes text[], k_keys text[], k_hashes bytea[], k_answers jsonb[])
@@ -25,9 +26,10 @@ DECLARE
     taken integer[];
 BEGIN
     WITH offered AS (
-        SELECT c.scope, c.key, c.hash, c.answer, c.n
+        SELECT DISTINCT ON (c.scope, c.key) c.scope, c.key, c.hash, c.answer, c.n
         FROM unnest(k_scopes, k_keys, k_hashes, k_answers) WITH ORDINALITY AS c(scope, key, hash, answer, n)
         WHERE c.key IS NOT NULL
+        ORDER BY c.scope, c.key, c.n
     ), inserted AS (
         INSERT INTO idempotency_keys (scope, key, request_hash, status, response)
         SELECT o.scope, o.key, o.hash, 201, o.answer FROM offered o
@@ -45,11 +47,13 @@ DROP FUNCTION write_visits(uuid[], bigint[], integer[], text[], integer[], bytea
                            timestamptz, date, smallint, integer);
 
 -- A batch of site visits, as 0013's write_visits, with the requests' keys:
--- the keys are taken first, then each phone of the visits whose key was
--- taken (or that have none) is locked and looked up, and the rest stored.
--- Returns, by the visit's place in the arrays (from 1), each visit not
--- stored: whose key was used before (alone), or whose phone was counted at
--- the site within the last repeat_minutes (with that earlier count-in).
+-- the keys are taken first; then, of the visits whose key was taken (or
+-- that have none), each phone is locked, the first visit of each phone is
+-- looked up among the count-ins within the last repeat_minutes, and the
+-- rest are stored. Returns, by the visit's place in the arrays (from 1),
+-- each visit not stored: whose key was used before (alone), or whose phone
+-- was counted before, at the site within the window or earlier in the batch
+-- (with that count-in).
 CREATE FUNCTION write_visits(
     v_ids uuid[], v_places bigint[], v_parties integer[], v_countries text[],
     v_provinces integer[], v_devices bytea[],
@@ -62,9 +66,10 @@ SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
+    keyed boolean := array_remove(k_keys, NULL) <> '{}';
     taken integer[] := '{}';
 BEGIN
-    IF array_remove(k_keys, NULL) <> '{}' THEN
+    IF keyed THEN
         taken := take_keys(k_scopes, k_keys, k_hashes, k_answers);
     END IF;
     PERFORM pg_advisory_xact_lock(h)
@@ -78,27 +83,41 @@ BEGIN
                              k_scopes, k_keys)
             WITH ORDINALITY AS b(id, place_id, party_size, country, province, device, scope, key, n)
         WHERE b.key IS NULL OR b.n = ANY (taken)
+    ), firsts AS (
+        SELECT DISTINCT ON (b.place_id, b.device) b.n, b.place_id, b.device
+        FROM batch b
+        WHERE b.device IS NOT NULL
+        ORDER BY b.place_id, b.device, b.n
     ), earlier AS (
-        SELECT b.n, b.scope, b.key, e.id, e.visited_at, e.party_size
-        FROM batch b CROSS JOIN LATERAL (
+        SELECT f.n, e.id, e.visited_at, e.party_size
+        FROM firsts f CROSS JOIN LATERAL (
             SELECT v.id, v.visited_at, v.party_size FROM visits v
-            WHERE v.place_id = b.place_id AND v.device_hash = b.device
+            WHERE v.place_id = f.place_id AND v.device_hash = f.device
               AND v.visited_at > now() - make_interval(mins => repeat_minutes)
             ORDER BY v.visited_at DESC
             LIMIT 1
         ) AS e
-        WHERE b.device IS NOT NULL
+    ), again AS (
+        SELECT b.n, f.n AS first
+        FROM batch b JOIN firsts f ON f.place_id = b.place_id AND f.device = b.device AND f.n <> b.n
+    ), not_stored AS (
+        SELECT e.n FROM earlier e UNION ALL SELECT a.n FROM again a
     ), given_back AS (
-        DELETE FROM idempotency_keys k USING earlier e
-        WHERE k.scope = e.scope AND k.key = e.key
+        DELETE FROM idempotency_keys k USING batch b
+        WHERE keyed AND b.n IN (SELECT x.n FROM not_stored x)
+          AND k.scope = b.scope AND k.key = b.key
     ), stored AS (
         INSERT INTO visits (id, place_id, visited_at, visit_date, visit_hour, party_size,
                             origin_country, origin_province_id, device_hash)
         SELECT b.id, b.place_id, v_at, v_date, v_hour, b.party_size, b.country, b.province, b.device
         FROM batch b
-        WHERE NOT EXISTS (SELECT FROM earlier e WHERE e.n = b.n)
+        WHERE b.n NOT IN (SELECT x.n FROM not_stored x)
     )
     SELECT e.n::integer, false, e.id, e.visited_at, e.party_size FROM earlier e
+    UNION ALL
+    SELECT a.n::integer, false, COALESCE(e.id, b.id), COALESCE(e.visited_at, v_at),
+           COALESCE(e.party_size, b.party_size)
+    FROM again a JOIN batch b ON b.n = a.first LEFT JOIN earlier e ON e.n = a.first
     UNION ALL
     SELECT k.n::integer, true, NULL, NULL, NULL
     FROM unnest(k_keys) WITH ORDINALITY AS k(key, n)
@@ -113,12 +132,18 @@ DROP FUNCTION write_stays(bigint[], bytea[], integer[], bigint[], bytea[], times
                           text[], text[], date[], bytea[], bytea[], bytea[], bytea[], bytea[], date[], date[]);
 
 -- A batch of stays, as 0015's write_stays, with the requests' keys (k_*,
--- aligned with the s_* arrays): the keys are taken first; a stay whose key
--- was used before is neither checked nor stored. Returns each document
--- found in house (guest_row: the guest's place in the g_* arrays, from 0,
--- with the room of its stay), whose stay is refused, not stored, and its
--- key given back; and each stay whose key was used before (alone_stay: its
--- place in the s_* arrays, from 0).
+-- aligned with the s_* arrays): the keys are taken first, and a stay whose
+-- key was used before is not stored. The other stays' documents are then
+-- looked up among the guests in house (documents_in_house) and, when two
+-- stays of the batch bring one document to one place, among the stays
+-- before them in the batch: the first of them that is stored keeps the
+-- document, and a later one finds it in house, as if written after it (a
+-- stay refused does not keep its documents; one stay may list a document
+-- twice, as a check-in alone may). Returns each document found in house
+-- (guest_row: the guest's place in the g_* arrays, from 0, with the room of
+-- its stay, '' when none or when found earlier in the batch), whose stay is
+-- refused, not stored, and its key given back; and each stay whose key was
+-- used before (alone_stay: its place in the s_* arrays, from 0).
 CREATE FUNCTION write_stays(
     lock_places bigint[], lock_indexes bytea[], ns integer[], places bigint[], docs bytea[],
     v_at timestamptz, v_date date, v_consent text,
@@ -140,28 +165,54 @@ DECLARE
     keyed boolean := array_remove(k_keys, NULL) <> '{}';
     taken integer[];
     alone integer[] := '{}';
+    alone_ids uuid[] := '{}';
     found_ns integer[];
     found_rooms text[];
     refused uuid[];
+    skipped uuid[];
+    claimed text[] := '{}';
+    clashes integer[];
 BEGIN
     IF keyed THEN
         taken := take_keys(k_scopes, k_keys, k_hashes, k_answers);
         alone := ARRAY(SELECT k.n::integer FROM unnest(k_keys) WITH ORDINALITY AS k(key, n)
                        WHERE k.key IS NOT NULL AND k.n <> ALL (taken));
+        alone_ids := ARRAY(SELECT s_ids[a] FROM unnest(alone) AS a);
     END IF;
     SELECT COALESCE(array_agg(f.n ORDER BY f.n), '{}'), COALESCE(array_agg(f.room ORDER BY f.n), '{}')
     INTO found_ns, found_rooms
     FROM documents_in_house(lock_places, lock_indexes, ns, places, docs) AS f
-    WHERE g_stays[f.n + 1] <> ALL (ARRAY(SELECT s_ids[a] FROM unnest(alone) AS a));
+    WHERE g_stays[f.n + 1] <> ALL (alone_ids);
     refused := ARRAY(SELECT DISTINCT g_stays[f + 1] FROM unnest(found_ns) AS f);
+
+    -- Two stays of the batch with one document at one place: in turn.
+    skipped := refused || alone_ids;
+    IF EXISTS (SELECT FROM unnest(g_places, i_indexes, g_stays) AS d(place_id, doc, stay_id)
+               WHERE d.doc IS NOT NULL AND d.stay_id <> ALL (skipped)
+               GROUP BY d.place_id, d.doc HAVING count(DISTINCT d.stay_id) > 1) THEN
+        FOR s_n IN 1 .. cardinality(s_ids) LOOP
+            CONTINUE WHEN s_ids[s_n] = ANY (skipped);
+            clashes := ARRAY(SELECT r - 1 FROM generate_subscripts(g_ids, 1) AS r
+                             WHERE g_stays[r] = s_ids[s_n] AND i_indexes[r] IS NOT NULL
+                               AND g_places[r] || ':' || encode(i_indexes[r], 'hex') = ANY (claimed));
+            IF clashes = '{}' THEN
+                claimed := claimed || ARRAY(SELECT g_places[r] || ':' || encode(i_indexes[r], 'hex')
+                                            FROM generate_subscripts(g_ids, 1) AS r
+                                            WHERE g_stays[r] = s_ids[s_n] AND i_indexes[r] IS NOT NULL);
+            ELSE
+                found_ns := found_ns || clashes;
+                found_rooms := found_rooms || array_fill(''::text, ARRAY[cardinality(clashes)]);
+                refused := refused || s_ids[s_n];
+            END IF;
+        END LOOP;
+    END IF;
+
     IF keyed AND refused <> '{}' THEN
         DELETE FROM idempotency_keys k
         USING unnest(s_ids, k_scopes, k_keys) AS s(id, scope, key)
         WHERE s.id = ANY (refused) AND k.scope = s.scope AND k.key = s.key;
     END IF;
-    IF alone <> '{}' THEN
-        refused := refused || ARRAY(SELECT s_ids[a] FROM unnest(alone) AS a);
-    END IF;
+    refused := refused || alone_ids;
 
     WITH new_stays AS (
         INSERT INTO stays (id, place_id, arrived_at, arrival_date, expected_departure, purpose,

@@ -237,6 +237,38 @@ async fn a_repeat_count_in_keeps_no_key_and_its_retry_gets_the_same_answer(pool:
     assert_eq!(visits, 1);
 }
 
+#[sqlx::test]
+async fn a_retry_sent_with_a_new_scan_of_its_phone_gets_its_first_answer(pool: sqlx::PgPool) {
+    // A retried count-in and a new scan of the same phone, sent at once (and
+    // so, mostly, in one batch, in either order): the retry replays its
+    // first answer, and the new scan is answered with that count-in.
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let site = app.site(&office, "Hải đăng Vũng Tàu").await;
+    for phone in 0..10 {
+        let tap = json!({"code": site["code"], "party_size": 2, "origin_country": "VNM",
+                         "device_id": format!("phone-{phone}")});
+        let first_key = format!("first-{phone}");
+        let (status, first) = count_in(&app, tap.clone(), Some(first_key.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        let (scan, retry) = tokio::join!(
+            count_in(&app, tap.clone(), Some(format!("scan-{phone}"))),
+            count_in(&app, tap.clone(), Some(first_key)),
+        );
+        assert_eq!(retry, (StatusCode::CREATED, first.clone()));
+        assert_eq!(scan.0, StatusCode::OK, "{}", scan.1);
+        assert_eq!(
+            (&scan.1["counted"], &scan.1["visit_id"]),
+            (&json!(false), &first["visit_id"])
+        );
+    }
+    let visits: i64 = sqlx::query_scalar("SELECT count(*) FROM visits")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(visits, 10);
+}
+
 fn stay(code: &Value, passport: &str) -> Value {
     json!({
         "code": code,

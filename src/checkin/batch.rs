@@ -16,7 +16,6 @@
 //! transaction fails, or the writing panics, every request of the batch gets
 //! the error and nothing of the batch is stored; the writer goes on.
 
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -31,7 +30,6 @@ use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{mpsc, oneshot, Mutex};
 use uuid::Uuid;
 
-use super::repo::EarlierVisit;
 use crate::cache::Cache;
 use crate::error::{Error, Result};
 use crate::localtime;
@@ -64,11 +62,12 @@ pub struct Visit {
 
 /// What became of a count-in once its batch committed.
 pub enum Written {
-    /// Stored and answered: 201 counted, or 200 a repeat of the same phone's
-    /// earlier count-in.
+    /// Answered: 201 counted and stored, or 200 a repeat of the same phone's
+    /// earlier count-in (nothing stored).
     Answer(StatusCode, Value),
-    /// Its idempotency key was used before: the request is answered on its
-    /// own (the first answer again, or a conflict).
+    /// Its idempotency key was used before (or by an earlier request of the
+    /// batch): the request is answered on its own (the first answer again,
+    /// or a conflict).
     Alone,
 }
 
@@ -278,129 +277,84 @@ pub fn answer(
 }
 
 /// Store the visits with `write_visits` (see its migration) in one
-/// statement, and so one transaction, keys or not. Each (site, phone) is
-/// sent once: a later count-in of the batch from the same phone gets the
-/// first one's answer. Each key is sent with the answer its request gets
-/// when counted, and stored with it; a key sent twice in the batch is the
-/// first request's, and the later one is answered on its own.
+/// statement, and so one transaction, keys or not: a count-in whose key was
+/// used before (or is used by an earlier one of the batch) is answered on
+/// its own, and one from a phone counted at the site a moment before (or
+/// earlier in the batch) with that count-in. Each key is sent with the
+/// answer its request gets when counted, and stored with it.
 async fn write_visits(
     conn: &mut PgConnection,
     tz: Tz,
     repeat_minutes: i64,
     visits: &[Visit],
 ) -> Result<Vec<Written>> {
-    let mut alone = vec![false; visits.len()];
-    let mut keys = HashSet::new();
-    let mut first: HashMap<(i64, &[u8]), usize> = HashMap::new();
-    // For each visit, the one of the batch whose outcome it shares.
-    let mut same_as: Vec<Option<usize>> = vec![None; visits.len()];
-    let mut sent: Vec<usize> = Vec::with_capacity(visits.len());
-    for (i, visit) in visits.iter().enumerate() {
-        if let Some((scope, key, _)) = &visit.key {
-            if !keys.insert((scope, key)) {
-                alone[i] = true;
-                continue;
-            }
-        }
-        if let Some(device) = visit.device.as_deref() {
-            if let Some(&f) = first.get(&(visit.place_id, device)) {
-                same_as[i] = Some(f);
-                continue;
-            }
-            first.insert((visit.place_id, device), i);
-        }
-        sent.push(i);
-    }
-
     // What PostgreSQL keeps (microseconds), so that the answer is the one a
     // later read of the visit gives.
     let now = Utc::now().trunc_subsecs(6);
-    let mut id_of = vec![None; visits.len()];
-    let mut earlier: Vec<Option<EarlierVisit>> = vec![None; visits.len()];
-    if !sent.is_empty() {
-        let sent_visits: Vec<&Visit> = sent.iter().map(|&i| &visits[i]).collect();
-        let ids: Vec<Uuid> = sent.iter().map(|_| Uuid::now_v7()).collect();
-        for (&i, &id) in sent.iter().zip(&ids) {
-            id_of[i] = Some(id);
-        }
-        let places: Vec<i64> = sent_visits.iter().map(|v| v.place_id).collect();
-        let parties: Vec<i32> = sent_visits.iter().map(|v| v.party_size).collect();
-        let countries: Vec<&str> = sent_visits.iter().map(|v| v.country.as_str()).collect();
-        let provinces: Vec<Option<i32>> = sent_visits.iter().map(|v| v.province).collect();
-        let devices: Vec<Option<&[u8]>> = sent_visits.iter().map(|v| v.device.as_deref()).collect();
-        let keys = Keys::of(sent_visits.iter().zip(&ids).map(|(v, &id)| {
-            let counted = move || answer(true, id, v.place_id, &v.place_name, v.party_size, now);
-            (v.key.as_ref(), counted)
-        }));
-        let rows = sqlx::query!(
-            r#"SELECT n AS "n!", alone AS "alone!", earlier_id, earlier_at, earlier_party
-               FROM write_visits($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::int[], $6::bytea[],
-                                 $7::text[], $8::text[], $9::bytea[], $10::jsonb[], $11, $12, $13, $14)"#,
-            &ids,
-            &places,
-            &parties,
-            &countries as &[&str],
-            &provinces as &[Option<i32>],
-            &devices as &[Option<&[u8]>],
-            &keys.scopes as &[Option<&str>],
-            &keys.keys as &[Option<&str>],
-            &keys.hashes as &[Option<&[u8]>],
-            &keys.answers as &[Option<Value>],
-            now,
-            localtime::date(tz, now),
-            localtime::hour(tz, now) as i16,
-            repeat_minutes as i32
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        for row in rows {
-            let i = sent[row.n as usize - 1];
-            if row.alone {
-                alone[i] = true;
-            } else if let (Some(id), Some(visited_at), Some(party_size)) =
-                (row.earlier_id, row.earlier_at, row.earlier_party)
-            {
-                earlier[i] = Some(EarlierVisit {
-                    id,
-                    visited_at,
-                    party_size,
-                });
-            }
-        }
-    }
+    let ids: Vec<Uuid> = visits.iter().map(|_| Uuid::now_v7()).collect();
+    let places: Vec<i64> = visits.iter().map(|v| v.place_id).collect();
+    let parties: Vec<i32> = visits.iter().map(|v| v.party_size).collect();
+    let countries: Vec<&str> = visits.iter().map(|v| v.country.as_str()).collect();
+    let provinces: Vec<Option<i32>> = visits.iter().map(|v| v.province).collect();
+    let devices: Vec<Option<&[u8]>> = visits.iter().map(|v| v.device.as_deref()).collect();
+    let keys = Keys::of(visits.iter().zip(&ids).map(|(v, &id)| {
+        let counted = move || answer(true, id, v.place_id, &v.place_name, v.party_size, now);
+        (v.key.as_ref(), counted)
+    }));
+    let rows = sqlx::query!(
+        r#"SELECT n AS "n!", alone AS "alone!", earlier_id, earlier_at, earlier_party
+           FROM write_visits($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::int[], $6::bytea[],
+                             $7::text[], $8::text[], $9::bytea[], $10::jsonb[], $11, $12, $13, $14)"#,
+        &ids,
+        &places,
+        &parties,
+        &countries as &[&str],
+        &provinces as &[Option<i32>],
+        &devices as &[Option<&[u8]>],
+        &keys.scopes as &[Option<&str>],
+        &keys.keys as &[Option<&str>],
+        &keys.hashes as &[Option<&[u8]>],
+        &keys.answers as &[Option<Value>],
+        now,
+        localtime::date(tz, now),
+        localtime::hour(tz, now) as i16,
+        repeat_minutes as i32
+    )
+    .fetch_all(&mut *conn)
+    .await?;
 
-    let written = visits
-        .iter()
-        .enumerate()
-        .map(|(i, visit)| {
-            let first = same_as[i].unwrap_or(i);
-            let answer = |counted, id, party, at| {
-                answer(counted, id, visit.place_id, &visit.place_name, party, at)
-            };
-            match (alone[i] || alone[first], earlier[first], id_of[first]) {
-                // Its key was used before (or the first with its phone's
-                // was): answered on its own.
-                (true, _, _) => Written::Alone,
-                // Counted before, at this site within the window.
-                (false, Some(e), _) => Written::Answer(
+    let mut written: Vec<Option<Written>> = visits.iter().map(|_| None).collect();
+    for row in rows {
+        let i = row.n as usize - 1;
+        let visit = &visits[i];
+        written[i] = Some(
+            match (row.alone, row.earlier_id, row.earlier_at, row.earlier_party) {
+                (false, Some(id), Some(at), Some(party)) => Written::Answer(
                     StatusCode::OK,
-                    answer(false, e.id, e.party_size, e.visited_at),
+                    answer(false, id, visit.place_id, &visit.place_name, party, at),
                 ),
-                // Counted by this batch, from the same phone a moment before.
-                (false, None, Some(id)) if first != i => Written::Answer(
-                    StatusCode::OK,
-                    answer(false, id, visits[first].party_size, now),
-                ),
-                (false, None, Some(id)) => {
-                    Written::Answer(StatusCode::CREATED, answer(true, id, visit.party_size, now))
-                }
-                // Not sent (cannot happen: every visit not alone is sent or
-                // shares a sent one's outcome); answered on its own.
-                (false, None, None) => Written::Alone,
-            }
+                // Its key was used before: answered on its own.
+                _ => Written::Alone,
+            },
+        );
+    }
+    Ok(written
+        .into_iter()
+        .zip(visits.iter().zip(ids))
+        .map(|(written, (visit, id))| {
+            written.unwrap_or_else(|| {
+                let body = answer(
+                    true,
+                    id,
+                    visit.place_id,
+                    &visit.place_name,
+                    visit.party_size,
+                    now,
+                );
+                Written::Answer(StatusCode::CREATED, body)
+            })
         })
-        .collect();
-    Ok(written)
+        .collect())
 }
 
 /// The idempotency keys of a batch's requests, for the `write_*` functions:

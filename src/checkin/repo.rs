@@ -2,7 +2,7 @@
 //! encrypted where the law calls it sensitive; the statistical facts go to
 //! guests. Callers hold the transaction.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use chrono_tz::Tz;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -295,7 +295,9 @@ pub async fn insert_visit(
     device_hash: Option<&[u8]>,
 ) -> Result<(Uuid, DateTime<Utc>)> {
     let id = Uuid::now_v7();
-    let now = Utc::now();
+    // What PostgreSQL keeps (microseconds): the answer is what a later read
+    // of the visit gives.
+    let now = Utc::now().trunc_subsecs(6);
     sqlx::query!(
         "INSERT INTO visits (id, place_id, visited_at, visit_date, visit_hour, party_size, origin_country, origin_province_id, device_hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

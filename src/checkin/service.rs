@@ -225,8 +225,9 @@ async fn stay(
         crate::metrics::checked_in("stay", "self_qr");
         return Ok((status, body));
     }
-    // Its key was used before: the first answer again, or a conflict (or,
-    // should the first one's key have expired in between, a stay of its own).
+    // Its key was used before: the first answer again, or a conflict. Should
+    // the key be free by now (expired, or given back because the request
+    // that held it first was refused), a stay of its own.
     let mut guard = match idempotency::start(&state.db, scope, key, req).await? {
         Start::Replay(status, body) => return Ok((status, body)),
         Start::Fresh(guard) => guard,

@@ -6,13 +6,11 @@
 //! guests in house, and stores every stay it does not refuse with three
 //! multi-row inserts.
 
-use std::collections::{HashMap, HashSet};
-
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
-use sqlx::{Connection, PgConnection};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::batch::{Batch, Committed, Keys, Written};
@@ -98,9 +96,8 @@ pub fn answer(
     })
 }
 
-/// Each guest's document, numbered by the guest's place in `rows`, with its
-/// place.
-fn documents_of<'a>(stays: &[Stay], rows: &[&'a Row]) -> Vec<(usize, i64, &'a str)> {
+/// Each guest's document, numbered by the guest's row, with its place.
+fn documents_of<'a>(stays: &[Stay], rows: &'a [Row]) -> Vec<(usize, i64, &'a str)> {
     rows.iter()
         .enumerate()
         .filter_map(|(r, row)| {
@@ -125,45 +122,12 @@ fn refusals(stays: &[Stay], rows: &[Row], found: Vec<(usize, String)>) -> Vec<Op
     refused
 }
 
-/// The stays `taken` in rounds, each written by a statement of its own: a
-/// stay that brings a document to a place where an earlier stay of the
-/// batch brings it too goes in a later round than that one, so that it
-/// finds that stay's guest in house (if stored), as it would have written
-/// after it. One stay may list a document twice, as alone. Nearly every
-/// batch is one round.
-fn rounds(stays: &[Stay], rows: &[Row], taken: impl Fn(usize) -> bool) -> Vec<Vec<usize>> {
-    let mut documents: Vec<Vec<&[u8]>> = vec![Vec::new(); stays.len()];
-    for row in rows {
-        if let Some(index) = row.sealed.document_index.as_deref() {
-            documents[row.stay].push(index);
-        }
-    }
-    let mut last: HashMap<(i64, &[u8]), usize> = HashMap::new();
-    let mut rounds: Vec<Vec<usize>> = Vec::new();
-    for (i, stay) in stays.iter().enumerate().filter(|(i, _)| taken(*i)) {
-        let round = documents[i]
-            .iter()
-            .filter_map(|index| last.get(&(stay.place_id, *index)))
-            .map(|r| r + 1)
-            .max()
-            .unwrap_or(0);
-        for index in &documents[i] {
-            last.insert((stay.place_id, index), round);
-        }
-        if rounds.len() <= round {
-            rounds.resize_with(round + 1, Vec::new);
-        }
-        rounds[round].push(i);
-    }
-    rounds
-}
-
 impl Stays {
-    /// Store a batch: one statement, and so one transaction, unless two of
-    /// its stays bring one document to one place (see `rounds`). Each key is
-    /// sent with the answer its request gets once stored, and stored with
-    /// it; a key sent twice in the batch is the first request's, and the
-    /// later one is answered on its own.
+    /// Store a batch in one statement (see the `write_stays` function), and
+    /// so one transaction. Each key is sent with the answer its request
+    /// gets once stored, and stored with it; a stay whose key was used
+    /// before (or is used by an earlier one of the batch) is answered on its
+    /// own.
     async fn write_stays(
         &self,
         conn: &mut PgConnection,
@@ -174,62 +138,30 @@ impl Stays {
         let now = Utc::now().trunc_subsecs(6);
         let arrival_date = localtime::date(self.tz, now);
         let stay_ids: Vec<Uuid> = stays.iter().map(|_| Uuid::now_v7()).collect();
-        let mut alone = vec![false; stays.len()];
-        let mut keys = HashSet::new();
-        for (i, stay) in stays.iter().enumerate() {
-            if let Some((scope, key, _)) = &stay.key {
-                alone[i] = !keys.insert((scope, key));
-            }
-        }
-        let rows = self.rows(stays, &stay_ids, now, |i| !alone[i]);
-        let mut answers: Vec<Option<Value>> = (0..stays.len())
-            .map(|i| (!alone[i]).then(|| self.answer(&stays[i], stay_ids[i], i, &rows, now)))
+        let rows = self.rows(stays, &stay_ids, now);
+        let mut answers: Vec<Value> = (0..stays.len())
+            .map(|i| self.answer(&stays[i], stay_ids[i], i, &rows, now))
             .collect();
-
-        let rounds = rounds(stays, &rows, |i| !alone[i]);
-        let mut found = Vec::new();
-        let at = (now, arrival_date);
-        if let [round] = rounds.as_slice() {
-            self.insert(
-                conn, stays, &stay_ids, &rows, &answers, round, at, &mut found, &mut alone,
-            )
+        let (found, alone) = self
+            .insert(conn, stays, &stay_ids, &rows, &answers, now, arrival_date)
             .await?;
-        } else if !rounds.is_empty() {
-            let mut tx = conn.begin_with(crate::db::BATCH_BEGIN).await?;
-            for round in &rounds {
-                self.insert(
-                    &mut tx, stays, &stay_ids, &rows, &answers, round, at, &mut found, &mut alone,
-                )
-                .await?;
-            }
-            tx.commit().await?;
+        let mut refused = refusals(stays, &rows, found);
+        let mut outcomes: Vec<Result<Written>> = Vec::with_capacity(stays.len());
+        for (i, body) in answers.drain(..).enumerate() {
+            outcomes.push(match refused[i].take() {
+                _ if alone.contains(&i) => Ok(Written::Alone),
+                Some(errors) => Err(Error::Validation(errors)),
+                None => Ok(Written::Answer(StatusCode::CREATED, body)),
+            });
         }
-
-        let refused = refusals(stays, &rows, found);
-        Ok(refused
-            .into_iter()
-            .enumerate()
-            .map(
-                |(i, refused)| match (alone[i], refused, answers[i].take()) {
-                    (true, _, _) | (false, None, None) => Ok(Written::Alone),
-                    (false, Some(errors), _) => Err(Error::Validation(errors)),
-                    (false, None, Some(body)) => Ok(Written::Answer(StatusCode::CREATED, body)),
-                },
-            )
-            .collect())
+        Ok(outcomes)
     }
 
-    /// The guests' rows of the stays `taken`, each with new ids and its
+    /// The guests' rows of the stays, each with new ids and its
     /// personal data sealed.
-    fn rows<'a>(
-        &self,
-        stays: &'a [Stay],
-        stay_ids: &[Uuid],
-        now: DateTime<Utc>,
-        taken: impl Fn(usize) -> bool,
-    ) -> Vec<Row<'a>> {
+    fn rows<'a>(&self, stays: &'a [Stay], stay_ids: &[Uuid], now: DateTime<Utc>) -> Vec<Row<'a>> {
         let mut rows = Vec::new();
-        for (i, stay) in stays.iter().enumerate().filter(|(i, _)| taken(*i)) {
+        for (i, stay) in stays.iter().enumerate() {
             let ids: Vec<Uuid> = stay.guests.iter().map(|_| Uuid::now_v7()).collect();
             for (position, guest) in stay.guests.iter().enumerate() {
                 rows.push(Row {
@@ -276,11 +208,10 @@ impl Stays {
         )
     }
 
-    /// Store the stays of `round` (their places in the batch) and their
-    /// guests in one statement (see the `write_stays` function), after the
-    /// check of their documents. Adds to `found` each document found in
-    /// house (by its row in `rows`, with the room), whose stay is not
-    /// stored, and marks `alone` each stay whose key was used before.
+    /// Store the stays and their guests' `rows` in one statement (see the
+    /// `write_stays` function), after the check of their documents. Returns
+    /// each document found in house (by its row, with the room), whose stay
+    /// is not stored, and each stay whose key was used before.
     #[allow(clippy::too_many_arguments)]
     async fn insert(
         &self,
@@ -288,27 +219,17 @@ impl Stays {
         stays: &[Stay],
         stay_ids: &[Uuid],
         rows: &[Row<'_>],
-        answers: &[Option<Value>],
-        round: &[usize],
-        (now, arrival_date): (DateTime<Utc>, NaiveDate),
-        found: &mut Vec<(usize, String)>,
-        alone: &mut [bool],
-    ) -> Result<()> {
-        let mut in_round = vec![false; stays.len()];
-        for &i in round {
-            in_round[i] = true;
-        }
-        let (numbers, rows): (Vec<usize>, Vec<&Row>) = rows
-            .iter()
-            .enumerate()
-            .filter(|(_, row)| in_round[row.stay])
-            .unzip();
-        let check = repo::DocumentCheck::of(&self.cipher, &documents_of(stays, &rows));
-        let keys = Keys::of(round.iter().map(|&i| {
-            let answer = move || answers[i].clone().unwrap_or_default();
-            (stays[i].key.as_ref(), answer)
-        }));
-        let of = |i: &usize| &stays[*i];
+        answers: &[Value],
+        now: DateTime<Utc>,
+        arrival_date: NaiveDate,
+    ) -> Result<(Vec<(usize, String)>, Vec<usize>)> {
+        let check = repo::DocumentCheck::of(&self.cipher, &documents_of(stays, rows));
+        let keys = Keys::of(
+            stays
+                .iter()
+                .zip(answers)
+                .map(|(stay, answer)| (stay.key.as_ref(), || answer.clone())),
+        );
         let written = sqlx::query!(
             r#"SELECT guest_row, room, alone_stay FROM write_stays(
                    $1::bigint[], $2::bytea[], $3::int[], $4::bigint[], $5::bytea[], $6, $7, $8,
@@ -326,20 +247,20 @@ impl Stays {
             now,
             arrival_date,
             self.consent_version,
-            &round.iter().map(|&i| stay_ids[i]).collect::<Vec<_>>(),
-            &round.iter().map(|i| of(i).place_id).collect::<Vec<_>>(),
-            &round
+            stay_ids,
+            &stays.iter().map(|s| s.place_id).collect::<Vec<_>>(),
+            &stays
                 .iter()
-                .map(|i| of(i).expected_departure)
+                .map(|s| s.expected_departure)
                 .collect::<Vec<_>>(),
-            &round
+            &stays
                 .iter()
-                .map(|i| of(i).purpose.as_str())
+                .map(|s| s.purpose.as_str())
                 .collect::<Vec<_>>() as &[&str],
-            &round.iter().map(|i| of(i).presence).collect::<Vec<_>>() as &[&str],
-            &round
+            &stays.iter().map(|s| s.presence).collect::<Vec<_>>() as &[&str],
+            &stays
                 .iter()
-                .map(|i| crate::auth::repo::token_hash(&of(i).token))
+                .map(|s| crate::auth::repo::token_hash(&s.token))
                 .collect::<Vec<_>>(),
             &keys.scopes as &[Option<&str>],
             &keys.keys as &[Option<&str>],
@@ -415,14 +336,15 @@ impl Stays {
         )
         .fetch_all(&mut *conn)
         .await?;
+        let (mut found, mut alone) = (Vec::new(), Vec::new());
         for row in written {
             if let Some(r) = row.guest_row {
-                found.push((numbers[r as usize], row.room.unwrap_or_default()));
+                found.push((r as usize, row.room.unwrap_or_default()));
             }
             if let Some(a) = row.alone_stay {
-                alone[round[a as usize]] = true;
+                alone.push(a as usize);
             }
         }
-        Ok(())
+        Ok((found, alone))
     }
 }
