@@ -490,3 +490,80 @@ async fn one_key_sent_with_two_bodies_at_once_stores_one_and_refuses_the_other(p
         );
     }
 }
+
+#[sqlx::test]
+async fn in_one_batch_a_refused_stay_keeps_none_of_its_documents(pool: sqlx::PgPool) {
+    // Three stays written as one batch, in this order: the first brings
+    // passport A; the second A and B, and is refused for A; the third B,
+    // which the refused second stay did not keep, and so is stored.
+    use luutru::checkin::batch::{Batch, Written};
+    use luutru::checkin::model::{Document, DocumentType, Guest, Purpose};
+    use luutru::checkin::stay_batch::{Stay, Stays};
+
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let hotel = app.hotel(&office).await;
+    let guest = |number: &str| Guest {
+        full_name: format!("Guest {number}"),
+        date_of_birth: chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
+        sex: "F",
+        nationality: "KOR".into(),
+        residence_country: "KOR".into(),
+        document: Some(Document {
+            kind: DocumentType::Passport,
+            number: number.into(),
+        }),
+        address: None,
+        phone: None,
+        document_expiry: None,
+        visa_number: None,
+        entry_date: None,
+        companion: None,
+        capture: "manual",
+    };
+    let stay = |guests: Vec<Guest>| Stay {
+        place_id: hotel["id"].as_i64().unwrap(),
+        place_name: "Khách sạn Thử Nghiệm".into(),
+        expected_departure: chrono::Utc::now().date_naive() + chrono::Duration::days(2),
+        purpose: Purpose::Tourism,
+        presence: "printed_code",
+        token: "a-check-out-token".into(),
+        guests,
+        key: None,
+    };
+    let batch = Stays {
+        cipher: app.state.cipher.clone(),
+        tz: app.state.tz(),
+        base_url: "http://127.0.0.1".into(),
+        consent_version: app.state.config.consent_version.clone(),
+    };
+    let stays = [
+        stay(vec![guest("A1000001")]),
+        stay(vec![guest("A1000001"), guest("B1000002")]),
+        stay(vec![guest("B1000002")]),
+    ];
+    let mut conn = app.pool.acquire().await.unwrap();
+    let committed = batch.write(&mut conn, &stays).await.unwrap();
+    let outcomes: Vec<String> = committed
+        .outcomes
+        .iter()
+        .map(|o| match o {
+            Ok(Written::Answer(status, _)) => status.as_u16().to_string(),
+            Ok(Written::Alone) => "alone".into(),
+            Err(luutru::error::Error::Validation(errors)) => format!("{errors:?}"),
+            Err(e) => format!("{e}"),
+        })
+        .collect();
+    assert_eq!(outcomes[0], "201");
+    assert!(
+        outcomes[1].contains("guests[0].document_number")
+            && outcomes[1].contains("already_in_house"),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[2], "201", "{outcomes:?}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM guests")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2);
+}
