@@ -4,6 +4,11 @@
 -- locks (phones or documents, in a fixed order), so two batches never wait
 -- on each other in a cycle.
 --
+-- Both functions plan their statements once per connection (generic
+-- plans), while idempotency_keys was perhaps a few rows; they forbid
+-- sequential scans, which such a plan would otherwise keep as the table
+-- grows to a day of keys (every table they read has the index they need).
+--
 -- A key is stored with the answer its request gets once stored (201), so
 -- that no second write fills it in. A request that stores nothing keeps no
 -- key, and its retry is a new request: a stay refused for a document in
@@ -63,6 +68,7 @@ RETURNS TABLE (n integer, alone boolean, earlier_id uuid, earlier_at timestamptz
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 SET jit = off
+SET enable_seqscan = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -159,6 +165,7 @@ RETURNS TABLE (guest_row integer, room text, alone_stay integer)
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 SET jit = off
+SET enable_seqscan = off
 AS $$
 #variable_conflict use_column
 DECLARE
