@@ -30,15 +30,6 @@ async fn connect_to(config: &Config, url: &str) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
-/// How the check-in writers (see `checkin::batch`) begin a transaction, in
-/// the same round trip as the BEGIN. A batch's statements are the same text
-/// every time with arrays of new values: each is planned once per connection
-/// (a generic plan) instead of at every execution, and never compiled, since
-/// a generic plan's estimates grow with the tables and compiling one costs
-/// far more than running it.
-pub const BATCH_BEGIN: &str =
-    "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL jit = off";
-
 /// Create the database named in the URL when it does not exist yet.
 pub async fn create_database(config: &Config) -> anyhow::Result<()> {
     use sqlx::migrate::MigrateDatabase;
