@@ -38,12 +38,17 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::Router;
+use tower::ServiceBuilder;
+use tower_http::body::Limited;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionBody;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::limit::ResponseBody;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -221,72 +226,89 @@ pub fn app(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(web::router())
         .fallback(web::not_found)
-        .layer(axum::middleware::from_fn(web::reject_nul))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            csrf::guard,
-        ))
+        // Each `layer` call wraps every route in a service of its own, which
+        // is cloned, boxed and called in turn on each request: the layers
+        // go on in two stacks, one service each, in the order they always
+        // had (the first in a stack is the outermost).
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    csrf::guard,
+                ))
+                .layer(axum::middleware::from_fn(web::reject_nul)),
+        )
         .route_layer(axum::middleware::from_fn(metrics::track))
-        .layer(CompressionLayer::new())
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            // Receipt links carry the visitor's token: never send them to another site.
-            // (`no-referrer` would also blank the Origin of our own form posts.)
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        // Pages load only what we serve: no inline script, no other origin,
-        // never inside another site's frame.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-                 media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
-                 form-action 'self'; frame-ancestors 'none'",
-            ),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::STRICT_TRANSPORT_SECURITY,
-            hsts,
-        ))
-        .layer(CatchPanicLayer::custom(|_| {
-            let body = serde_json::json!({
-                "message": "internal error",
-                "request_id": request_id::current(),
-            })
-            .to_string();
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                [(header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response()
-        }))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            // The matched route, never the raw URL: codes and tokens stay out of logs.
-            let route = req
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or("unmatched", MatchedPath::as_str);
-            let id = req
-                .headers()
-                .get(&request_id::HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            tracing::info_span!("request", method = %req.method(), route, request_id = id)
-        }))
+        .layer(
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                    // The matched route, never the raw URL: codes and tokens stay out of logs.
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("unmatched", MatchedPath::as_str);
+                    let id = req
+                        .headers()
+                        .get(&request_id::HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!("request", method = %req.method(), route, request_id = id)
+                }))
+                .layer(CatchPanicLayer::custom(|_| {
+                    let body = serde_json::json!({
+                        "message": "internal error",
+                        "request_id": request_id::current(),
+                    })
+                    .to_string();
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        [(header::CONTENT_TYPE, "application/json")],
+                        body,
+                    )
+                        .into_response()
+                }))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    hsts,
+                ))
+                // Pages load only what we serve: no inline script, no other origin,
+                // never inside another site's frame.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(
+                        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+                         media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+                         form-action 'self'; frame-ancestors 'none'",
+                    ),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::REFERRER_POLICY,
+                    // Receipt links carry the visitor's token: never send them to another site.
+                    // (`no-referrer` would also blank the Origin of our own form posts.)
+                    HeaderValue::from_static("same-origin"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                ))
+                // A refusal for a slow request needs a body of a type it can make.
+                .map_response(
+                    |response: axum::http::Response<ResponseBody<CompressionBody<Body>>>| {
+                        response.map(Body::new)
+                    },
+                )
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+                .map_request(|request: Request<Limited<Body>>| request.map(Body::new))
+                .layer(CompressionLayer::new()),
+        )
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
@@ -308,6 +330,16 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
             Some(handle) => {
                 let listener = tokio::net::TcpListener::bind(metrics_addr).await?;
                 tracing::info!(%metrics_addr, "metrics on /metrics");
+                // Histograms keep each sample until they are drained: without
+                // this, memory would grow at every request between scrapes.
+                let upkeep = handle.clone();
+                tokio::spawn(async move {
+                    let mut every = tokio::time::interval(metrics::UPKEEP);
+                    loop {
+                        every.tick().await;
+                        upkeep.run_upkeep();
+                    }
+                });
                 let router = metrics::router(state.clone(), handle);
                 tokio::spawn(async move {
                     if let Err(e) = axum::serve(listener, router).await {
