@@ -228,8 +228,9 @@ pub fn app(state: AppState) -> Router {
         .fallback(web::not_found)
         // Each `layer` call wraps every route in a service of its own, which
         // is cloned, boxed and called in turn on each request: the layers
-        // go on in two stacks, one service each, in the order they always
-        // had (the first in a stack is the outermost).
+        // go on in two stacks, one service each, and the request id's
+        // around them, in the order they always had (the first in a stack
+        // is the outermost).
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(
