@@ -61,7 +61,8 @@ rps() {
 
 # cpu_ticks: the machine's CPU time so far, "total steal" in ticks.
 cpu_ticks() {
-    awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9}' /proc/stat
+    # user to steal: the guest fields after them are already in user.
+    awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9}' /proc/stat
 }
 
 # steal_since "TOTAL STEAL": the share of the CPU time since then that the
@@ -95,16 +96,18 @@ fresh_database() {
 
 # start_service DB_URL REDIS_PREFIX: the service on 127.0.0.1:18080 with rate
 # limits off and its metrics on 18082, as a deployment would run it, and the
-# HTTP ceiling on 18081; the service's pid in $service.
+# HTTP ceiling on 18081; the service's pid in $service, and in $started the
+# moment it was launched.
 start_service() {
     # A service left over on these ports would answer in its place.
     local port
     for port in 18080 18081 18082; do
-        if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+        if curl -s --noproxy '*' --max-time 2 -o /dev/null "http://127.0.0.1:$port/"; then
             echo "bench: something already listens on 127.0.0.1:$port; stop it first" >&2
             exit 1
         fi
     done
+    started=$EPOCHREALTIME
     DATABASE_URL=$1 BIND_ADDR=127.0.0.1:18080 PUBLIC_BASE_URL=http://127.0.0.1:18080 RATE_LIMITS=off METRICS_ADDR=127.0.0.1:18082 \
         REDIS_PREFIX=$2 REQUIRE_SECOND_FACTOR=false RUST_LOG=warn "$bin/luutru" serve &
     service=$!
@@ -199,7 +202,7 @@ bench_load() {
     cargo build --release --bin luutru --example ceiling >&2
     local db_url
     db_url=$(fresh_database luutru_bench_load)
-    local started=$EPOCHREALTIME
+    local started
     start_service "$db_url" luutru-bench-load:
     for _ in $(seq 2000); do
         curl -fs http://127.0.0.1:18080/healthz >/dev/null 2>&1 && break
@@ -262,7 +265,7 @@ SQL
     # machine's neighbours take its cores away for seconds at a time (the
     # steal time below), so one pair can land on different machines; the
     # median of the rounds' ratios is the figure.
-    local ratios=() steal_before
+    local ratios=() steal_before round
     steal_before=$(cpu_ticks)
     for round in $(seq "$rounds"); do
         read -r c_rps c_p50 c_p99 _ _ < <(load http://127.0.0.1:18081/ceiling)
@@ -273,7 +276,8 @@ SQL
             "$s_rps" "$s_p50" "$s_p99" "$s_bad" "${ratios[-1]}"
     done
     printf 'ratio:                          %s of the ceiling (median of %d rounds; CPU stolen by the host: %s)\n' \
-        "$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{r[NR] = $1} END {print r[int((NR + 1) / 2)]}')" \
+        "$(printf '%s\n' "${ratios[@]}" | sort -n |
+            awk '{r[NR] = $1} END {m = int((NR + 1) / 2); printf "%.2f", NR % 2 ? r[m] : (r[m] + r[m + 1]) / 2}')" \
         "$rounds" "$(steal_since "$steal_before")"
 
     # Each kind of check-in right after a pgbench run of its own: the
