@@ -6,7 +6,7 @@
 //! lets a rotation read old rows under the retired key while writing new ones
 //! under the current one (see `rekey`).
 
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
@@ -14,12 +14,13 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// One data key: its id, the AEAD and the blind-index key derived from it.
+/// One data key: its id, the AEAD and the blind-index MAC keyed with the
+/// key derived from it (cloned for each index rather than keyed again).
 #[derive(Clone)]
 struct DataKey {
     id: u8,
     aead: XChaCha20Poly1305,
-    index_key: [u8; 32],
+    index: HmacSha256,
 }
 
 impl DataKey {
@@ -28,13 +29,16 @@ impl DataKey {
         DataKey {
             id: key_id(master, "personal data"),
             aead: XChaCha20Poly1305::new(&enc.into()),
-            index_key: derive_key(master, "document blind index v1"),
+            index: <HmacSha256 as Mac>::new_from_slice(&derive_key(
+                master,
+                "document blind index v1",
+            ))
+            .expect("HMAC takes any key length"),
         }
     }
 
     fn blind_index(&self, document_number: &str) -> Vec<u8> {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index_key)
-            .expect("HMAC takes any key length");
+        let mut mac = self.index.clone();
         mac.update(document_number.as_bytes());
         mac.finalize().into_bytes().to_vec()
     }
@@ -122,7 +126,9 @@ impl DataCipher {
     }
 
     pub fn encrypt(&self, plain: &str) -> Vec<u8> {
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        // A random 192-bit nonce from the thread's generator (a CSPRNG
+        // seeded from the system's), not a system call for each field.
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut rand::thread_rng());
         let sealed = self
             .current
             .aead

@@ -131,7 +131,12 @@ impl Purpose {
 /// Lower-case text without diacritics, for accent-free search
 /// ("nguyen van an" finds "Nguyễn Văn An").
 pub fn search_key(text: &str) -> String {
-    text.nfd()
+    // Most names come in plain ASCII, with nothing to strip or compose.
+    if text.is_ascii() {
+        return words(&text.to_ascii_lowercase());
+    }
+    let plain = text
+        .nfd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
         .map(|c| match c {
             'đ' | 'Đ' => 'd',
@@ -140,19 +145,29 @@ pub fn search_key(text: &str) -> String {
         .collect::<String>()
         .nfc()
         .flat_map(char::to_lowercase)
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect::<String>();
+    words(&plain)
 }
 
 /// NFC, trimmed, inner whitespace collapsed.
 pub fn clean_text(text: &str) -> String {
-    text.nfc()
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    if unicode_normalization::is_nfc(text) {
+        words(text)
+    } else {
+        words(&text.nfc().collect::<String>())
+    }
+}
+
+/// The words of `text`, one space between each.
+fn words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 fn present(value: &Option<String>) -> Option<&str> {
@@ -675,5 +690,18 @@ mod tests {
         assert_eq!(search_key("Nguyễn  Văn An"), "nguyen van an");
         assert_eq!(search_key("ĐẶNG Thị Đào"), "dang thi dao");
         assert_eq!(search_key("김민준"), "김민준");
+        assert_eq!(search_key("  KIM  Min\tJun "), "kim min jun");
+    }
+
+    #[test]
+    fn clean_text_composes_and_collapses_whitespace() {
+        // "Nguyễn" as a phone keyboard may send it: e, then two marks.
+        assert_eq!(
+            clean_text(" Nguye\u{302}\u{303}n   Văn\tAn "),
+            "Nguyễn Văn An"
+        );
+        assert_eq!(clean_text("  Kim  Min Jun "), "Kim Min Jun");
+        assert_eq!(clean_text("Lê\u{a0}Thị"), "Lê Thị");
+        assert_eq!(clean_text(" \t "), "");
     }
 }
