@@ -567,3 +567,42 @@ async fn in_one_batch_a_refused_stay_keeps_none_of_its_documents(pool: sqlx::PgP
         .unwrap();
     assert_eq!(stored, 2);
 }
+
+/// Connections of the pool in use.
+fn in_use(app: &TestApp) -> u32 {
+    app.state.db.size() - app.state.db.num_idle() as u32
+}
+
+#[sqlx::test]
+async fn a_writer_keeps_its_connection_between_batches_and_gives_it_back_when_idle(
+    pool: sqlx::PgPool,
+) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let site = app.site(&office, "Bạch Dinh").await;
+    let party = json!({"code": site["code"], "party_size": 2, "origin_country": "VNM"});
+
+    // Right after its commit the writer still holds the connection it
+    // wrote on, ready for the next batch.
+    let (status, _) = count_in(&app, party.clone(), None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(
+        in_use(&app) >= 1,
+        "the writer gave its connection back at once"
+    );
+
+    // A second later, with nothing to write, it is back in the pool.
+    let mut given_back = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if in_use(&app) == 0 {
+            given_back = true;
+            break;
+        }
+    }
+    assert!(given_back, "the idle writer kept its connection");
+
+    // And the next count-in takes one again.
+    let (status, _) = count_in(&app, party, None).await;
+    assert_eq!(status, StatusCode::CREATED);
+}

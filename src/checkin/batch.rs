@@ -10,15 +10,16 @@
 //! are refreshed once for the batch; that refresh and the answers go on in a
 //! task of their own, so the writer takes the next batch as soon as it has
 //! committed. A writer keeps its pool connection from one batch to the next
-//! while count-ins keep coming, and gives it back when the queue is empty or
-//! a batch fails (the pool tests a connection each time it is taken and
-//! given back: two round trips a batch saved at a peak). When the
+//! while count-ins keep coming, and gives it back when none has come for a
+//! second or a batch fails (the pool tests a connection each time it is
+//! taken and given back: two round trips a batch saved at a peak). When the
 //! transaction fails, or the writing panics, every request of the batch gets
 //! the error and nothing of the batch is stored; the writer goes on.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -40,12 +41,19 @@ use crate::localtime;
 /// next one gathers. More only make smaller batches that contend for the
 /// same cores (measured with `scripts/bench.sh load`, runs taken in turn:
 /// one writer carried more visits and stays a second than two, as two had
-/// more than four).
+/// more than four; and again with writers keeping their connections while
+/// they wait: 10,600 to 11,100 stays a second with one, 8,300 to 8,600 with
+/// two).
 const WRITERS: usize = 1;
 /// The most count-ins one transaction takes.
 const MAX_BATCH: usize = 256;
 /// Count-ins waiting for a writer before new ones wait to be queued.
 const QUEUE: usize = 4096;
+/// How long a writer with nothing to write keeps its connection. At a peak
+/// the queue is often empty for a moment between two batches; giving the
+/// connection back then would cost the pool's test of it on the way out and
+/// in again, and another backend's cold caches.
+const IDLE: Duration = Duration::from_secs(1);
 
 /// One party's count-in, checked and ready to store.
 pub struct Visit {
@@ -136,37 +144,16 @@ impl<B: Batch> Queue<B> {
 async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>, writers: Writers) {
     let mut held: Option<PoolConnection<Postgres>> = None;
     loop {
-        let mut taken = Vec::new();
-        {
-            let mut jobs = match jobs.try_lock() {
-                Ok(jobs) => jobs,
-                Err(_) => {
-                    // Another writer is gathering: no keeping a connection
-                    // while waiting for it.
-                    held = None;
-                    jobs.lock().await
-                }
-            };
-            let first = match jobs.try_recv() {
-                Ok(job) => Some(job),
-                Err(_) => {
-                    // Nothing waiting: the connection goes back to the pool
-                    // until count-ins come again.
-                    held = None;
-                    jobs.recv().await
-                }
-            };
-            match first {
-                Some(job) => taken.push(job),
-                None => return,
+        let taken = match tokio::time::timeout(IDLE, gather::<B>(&jobs)).await {
+            Ok(taken) => taken,
+            Err(_) => {
+                // Nothing to write for a while: the connection goes back to
+                // the pool until count-ins come again.
+                held = None;
+                gather::<B>(&jobs).await
             }
-            while taken.len() < MAX_BATCH {
-                match jobs.try_recv() {
-                    Ok(job) => taken.push(job),
-                    Err(_) => break,
-                }
-            }
-        }
+        };
+        let Some(taken) = taken else { return };
         let (jobs_now, replies): (Vec<B::Job>, Vec<_>) = taken.into_iter().unzip();
         tracing::debug!(size = jobs_now.len(), what = B::WHAT, "writing a batch");
         crate::metrics::batch_written(B::WHAT, jobs_now.len());
@@ -194,6 +181,22 @@ async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>, writers: Writers) {
             }
         }
     }
+}
+
+/// The next batch: every job waiting, up to `MAX_BATCH`, once there is one;
+/// `None` once the queue is dropped. Cancelling it loses no job: it waits
+/// only for the lock and for the first job, and takes the rest without
+/// waiting.
+async fn gather<B: Batch>(jobs: &Jobs<B>) -> Option<Vec<Job<B>>> {
+    let mut jobs = jobs.lock().await;
+    let mut taken = vec![jobs.recv().await?];
+    while taken.len() < MAX_BATCH {
+        match jobs.try_recv() {
+            Ok(job) => taken.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(taken)
 }
 
 /// Write `jobs` on the held connection, or on one from the pool. Only a
