@@ -620,3 +620,61 @@ async fn a_stay_due_today_stays_in_house_and_an_undone_automatic_check_out_holds
         "expected to leave today at the earliest"
     );
 }
+
+/// The scan page of `code` in `lang`, with its nonce.
+async fn site_form(app: &common::TestApp, code: &str, lang: &str) -> (String, String) {
+    let html = app
+        .client
+        .get(app.url(&format!("/c/{code}?lang={lang}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let nonce = html
+        .split(r#"name="nonce" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form carries a nonce")
+        .to_owned();
+    (html, nonce)
+}
+
+#[sqlx::test]
+async fn every_scan_of_a_site_gets_its_own_nonce_and_the_place_as_it_is_now(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let site = app.site(&office, "Bạch Dinh").await;
+    let code = site["code"].as_str().unwrap();
+
+    // The same form each time, each with a nonce of its own.
+    let (first, first_nonce) = site_form(&app, code, "vi").await;
+    let (second, second_nonce) = site_form(&app, code, "vi").await;
+    assert_ne!(first_nonce, second_nonce);
+    assert_eq!(
+        first.replace(&first_nonce, "-"),
+        second.replace(&second_nonce, "-")
+    );
+    assert!(first.contains("Bạch Dinh"));
+
+    // Each language its own.
+    let (english, _) = site_form(&app, code, "en").await;
+    assert!(english.contains(r#"<html lang="en""#), "{english}");
+    let (vietnamese, _) = site_form(&app, code, "vi").await;
+    assert!(vietnamese.contains(r#"<html lang="vi""#));
+
+    // Renamed, the place shows its new name at the next scan.
+    let response = app
+        .client
+        .patch(app.url(&format!("/api/v1/places/{}", site["id"])))
+        .bearer_auth(&office)
+        .json(&json!({"name": "Dinh Thống Đốc"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (renamed, _) = site_form(&app, code, "vi").await;
+    assert!(renamed.contains("Dinh Thống Đốc"), "{renamed}");
+    assert!(!renamed.contains("Bạch Dinh"));
+}

@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod countries;
 pub mod departures;
+pub mod forms;
 pub mod model;
 pub mod pages;
 pub mod repo;

@@ -7,13 +7,14 @@ use std::sync::LazyLock;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::Duration;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::forms::Spliced;
 use super::model::{GuestInput, Purpose, MAX_GUESTS};
 use super::service::{self, CheckinRequest};
 use crate::error::Error;
@@ -384,12 +385,10 @@ async fn show_form(
             };
             render(&page)
         }
-        PlaceKind::Attraction => {
-            match visit_page(state, code, &target, t, &HashMap::new(), BTreeMap::new()).await {
-                Ok(page) => render(&page),
-                Err(e) => PageError { error: e, lang }.into_response(),
-            }
-        }
+        PlaceKind::Attraction => match first_visit_form(state, code, &target, t).await {
+            Ok(page) => page,
+            Err(e) => PageError { error: e, lang }.into_response(),
+        },
     };
     let mut page = with_lang_cookie(page, query, lang);
     // Each form carries its own nonce: never from a shared cache, and a
@@ -399,6 +398,34 @@ async fn show_form(
         HeaderValue::from_static("private, no-store"),
     );
     page
+}
+
+/// A site's count-in form as a scan first shows it: rendered once for the
+/// place and language and kept, each scan with its own nonce spliced in
+/// (see `checkin::forms`).
+async fn first_visit_form(
+    state: &AppState,
+    code: &str,
+    target: &ScanTarget,
+    t: Tr,
+) -> Result<Response, Error> {
+    let provinces = state.province_names().await?;
+    if let Some(form) = state.visit_forms.get(code, t.lang(), target, &provinces) {
+        return Ok(Html(form.with(&nonce())).into_response());
+    }
+    let page = visit_page(state, code, target, t, &HashMap::new(), BTreeMap::new()).await?;
+    match page.render() {
+        Ok(html) => {
+            if let Some(form) = Spliced::cut(&html, &page.nonce) {
+                state
+                    .visit_forms
+                    .keep(code, t.lang(), target, page.provinces.clone(), form);
+            }
+            Ok(Html(html).into_response())
+        }
+        // `render` logs the failure and answers 500.
+        Err(_) => Ok(render(&page)),
+    }
 }
 
 async fn visit_page<'a>(

@@ -330,7 +330,7 @@ pub async fn code_history(pool: &PgPool, place_id: i64) -> Result<Vec<IssuedCode
 }
 
 /// What a scan needs to know about the place behind a code.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanTarget {
     pub place_id: i64,
     pub kind: PlaceKind,
