@@ -163,17 +163,21 @@ async fn the_first_load_stays_under_30_kilobytes(pool: sqlx::PgPool) {
     assert!(total < 30 * 1024, "first load is {total} bytes compressed");
 }
 
-/// The page as text, to find what it links.
-async fn flate_free_html(app: &common::TestApp, code: &str) -> Vec<u8> {
+/// The page at `path`, as text.
+async fn page_text(app: &common::TestApp, path: &str) -> String {
     app.client
-        .get(app.url(&format!("/c/{code}")))
+        .get(app.url(path))
         .send()
         .await
         .unwrap()
-        .bytes()
+        .text()
         .await
         .unwrap()
-        .to_vec()
+}
+
+/// The page as text, to find what it links.
+async fn flate_free_html(app: &common::TestApp, code: &str) -> Vec<u8> {
+    page_text(app, &format!("/c/{code}")).await.into_bytes()
 }
 
 #[sqlx::test]
@@ -623,15 +627,7 @@ async fn a_stay_due_today_stays_in_house_and_an_undone_automatic_check_out_holds
 
 /// The scan page of `code` in `lang`, with its nonce.
 async fn site_form(app: &common::TestApp, code: &str, lang: &str) -> (String, String) {
-    let html = app
-        .client
-        .get(app.url(&format!("/c/{code}?lang={lang}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(app, &format!("/c/{code}?lang={lang}")).await;
     let nonce = html
         .split(r#"name="nonce" value=""#)
         .nth(1)
@@ -665,15 +661,14 @@ async fn every_scan_of_a_site_gets_its_own_nonce_and_the_place_as_it_is_now(pool
     assert!(vietnamese.contains(r#"<html lang="vi""#));
 
     // Renamed, the place shows its new name at the next scan.
-    let response = app
-        .client
-        .patch(app.url(&format!("/api/v1/places/{}", site["id"])))
-        .bearer_auth(&office)
-        .json(&json!({"name": "Dinh Thống Đốc"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let (status, _) = app
+        .patch_json(
+            &format!("/api/v1/places/{}", site["id"]),
+            &office,
+            &json!({"name": "Dinh Thống Đốc"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let (renamed, _) = site_form(&app, code, "vi").await;
     assert!(renamed.contains("Dinh Thống Đốc"), "{renamed}");
     assert!(!renamed.contains("Bạch Dinh"));

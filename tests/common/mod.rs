@@ -138,6 +138,20 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    #[allow(dead_code)]
+    pub async fn patch_json(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn get_json(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
         let mut request = self.client.get(self.url(path));
         if let Some(token) = token {
