@@ -654,6 +654,15 @@ async fn every_scan_of_a_site_gets_its_own_nonce_and_the_place_as_it_is_now(pool
     );
     assert!(first.contains("Bạch Dinh"));
 
+    // A phone that sends the code in lower case gets the same form, its
+    // own spelling in it.
+    let lower = code.to_ascii_lowercase();
+    let (spelled, spelled_nonce) = site_form(&app, &lower, "vi").await;
+    assert_eq!(
+        spelled.replace(&spelled_nonce, "-"),
+        first.replace(&first_nonce, "-").replace(code, &lower)
+    );
+
     // Each language its own.
     let (english, _) = site_form(&app, code, "en").await;
     assert!(english.contains(r#"<html lang="en""#), "{english}");

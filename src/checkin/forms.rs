@@ -16,9 +16,11 @@ use crate::i18n::Lang;
 use crate::places::repo::ScanTarget;
 
 /// Codes whose forms are kept at most; past it, all are forgotten and kept
-/// again as they are scanned. (Only codes of open places get here, so a
-/// city's sites stay far below it.)
-const MOST_CODES: usize = 10_000;
+/// again as they are scanned. Only the codes of open sites, as printed, get
+/// here (see `checkin::pages`), so a city's stay far below it; at about 4 KB
+/// a form, the most kept is some 40 MB, were every one scanned in each of
+/// the five languages.
+const MOST_CODES: usize = 2_000;
 
 /// A page rendered with a nonce, cut around it.
 #[derive(Debug, PartialEq)]

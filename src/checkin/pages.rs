@@ -409,6 +409,9 @@ async fn first_visit_form(
     target: &ScanTarget,
     t: Tr,
 ) -> Result<Response, Error> {
+    // Only a code as printed is kept: it verifies in any case, and a form
+    // kept for every spelling of it would be memory anyone could fill.
+    let printed = !code.bytes().any(|b| b.is_ascii_lowercase());
     let provinces = state.province_names().await?;
     if let Some(form) = state.visit_forms.get(code, t.lang(), target, &provinces) {
         return Ok(Html(form.with(&nonce())).into_response());
@@ -416,7 +419,7 @@ async fn first_visit_form(
     let page = visit_page(state, code, target, t, &HashMap::new(), BTreeMap::new()).await?;
     match page.render() {
         Ok(html) => {
-            if let Some(form) = Spliced::cut(&html, &page.nonce) {
+            if let Some(form) = Spliced::cut(&html, &page.nonce).filter(|_| printed) {
                 state
                     .visit_forms
                     .keep(code, t.lang(), target, page.provinces.clone(), form);
