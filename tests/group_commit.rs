@@ -606,3 +606,35 @@ async fn a_writer_keeps_its_connection_between_batches_and_gives_it_back_when_id
     let (status, _) = count_in(&app, party, None).await;
     assert_eq!(status, StatusCode::CREATED);
 }
+
+#[sqlx::test]
+async fn a_writer_whose_connection_died_while_it_waited_writes_on_a_fresh_one(pool: sqlx::PgPool) {
+    let app = common::spawn(pool.clone()).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let site = app.site(&office, "Hải Đăng Vũng Tàu").await;
+    let party = json!({"code": site["code"], "party_size": 3, "origin_country": "VNM"});
+    let (status, _) = count_in(&app, party.clone(), None).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Every other backend of the database is cut, as a restart of
+    // PostgreSQL would, the one the writer holds among them.
+    let cut: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                               WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(cut >= 1);
+
+    // A moment later, within the writer's idle second, the next count-in
+    // is stored all the same.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, body) = count_in(&app, party, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM visits")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2);
+}

@@ -12,14 +12,16 @@
 //! committed. A writer keeps its pool connection from one batch to the next
 //! while count-ins keep coming, and gives it back when none has come for a
 //! second or a batch fails (the pool tests a connection each time it is
-//! taken and given back: two round trips a batch saved at a peak). When the
+//! taken and given back: two round trips a batch saved at a peak); after a
+//! pause of more than a tenth of a second it pings the connection first, as
+//! the pool would have tested it. When the
 //! transaction fails, or the writing panics, every request of the batch gets
 //! the error and nothing of the batch is stored; the writer goes on.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -27,7 +29,7 @@ use chrono_tz::Tz;
 use futures_util::FutureExt;
 use serde_json::{json, Value};
 use sqlx::pool::PoolConnection;
-use sqlx::{PgConnection, PgPool, Postgres};
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
 use tokio::sync::{mpsc, oneshot, Mutex};
 use uuid::Uuid;
 
@@ -54,6 +56,11 @@ const QUEUE: usize = 4096;
 /// connection back then would cost the pool's test of it on the way out and
 /// in again, and another backend's cold caches.
 const IDLE: Duration = Duration::from_secs(1);
+/// A held connection unused for longer than this is pinged before a batch
+/// goes on it, as the pool would test it: after a PostgreSQL restart, the
+/// batch goes on a fresh connection instead of failing. At a peak batches
+/// follow each other far closer than this, and none is pinged.
+const PING_AFTER: Duration = Duration::from_millis(100);
 
 /// One party's count-in, checked and ready to store.
 pub struct Visit {
@@ -142,7 +149,7 @@ impl<B: Batch> Queue<B> {
 }
 
 async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>, writers: Writers) {
-    let mut held: Option<PoolConnection<Postgres>> = None;
+    let mut held: Option<Held> = None;
     loop {
         let taken = match tokio::time::timeout(IDLE, gather::<B>(&jobs)).await {
             Ok(taken) => taken,
@@ -199,16 +206,32 @@ async fn gather<B: Batch>(jobs: &Jobs<B>) -> Option<Vec<Job<B>>> {
     Some(taken)
 }
 
-/// Write `jobs` on the held connection, or on one from the pool. Only a
-/// connection whose batch committed is kept; any other goes back to the
-/// pool, which rolls back and tests it. A panic is the batch's error.
+/// A writer's connection between batches, with the moment its last batch
+/// committed.
+type Held = (PoolConnection<Postgres>, Instant);
+
+/// Write `jobs` on the held connection (pinged first if it has waited past
+/// `PING_AFTER`), or on one from the pool. Only a connection whose batch
+/// committed is kept; any other goes back to the pool, which rolls back and
+/// tests it. A panic is the batch's error.
 async fn write_on<B: Batch>(
     batch: &B,
     db: &PgPool,
-    held: &mut Option<PoolConnection<Postgres>>,
+    held: &mut Option<Held>,
     jobs: &[B::Job],
 ) -> Result<Committed> {
-    let mut conn = match held.take() {
+    let alive = match held.take() {
+        Some((conn, since)) if since.elapsed() < PING_AFTER => Some(conn),
+        Some((mut conn, _)) => match conn.ping().await {
+            Ok(()) => Some(conn),
+            Err(_) => {
+                conn.close_on_drop();
+                None
+            }
+        },
+        None => None,
+    };
+    let mut conn = match alive {
         Some(conn) => conn,
         None => db.acquire().await?,
     };
@@ -222,7 +245,7 @@ async fn write_on<B: Batch>(
             )))
         });
     if written.is_ok() {
-        *held = Some(conn);
+        *held = Some((conn, Instant::now()));
     }
     written
 }

@@ -419,7 +419,7 @@ async fn first_visit_form(
     let page = visit_page(state, code, target, t, &HashMap::new(), BTreeMap::new()).await?;
     match page.render() {
         Ok(html) => {
-            if let Some(form) = Spliced::cut(&html, &page.nonce).filter(|_| printed) {
+            if let Some(form) = printed.then(|| Spliced::cut(&html, &page.nonce)).flatten() {
                 state
                     .visit_forms
                     .keep(code, t.lang(), target, page.provinces.clone(), form);
