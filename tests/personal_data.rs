@@ -226,6 +226,91 @@ async fn a_month_past_retention_is_dropped_whole_and_the_figures_stay(pool: sqlx
 }
 
 #[sqlx::test]
+async fn a_guest_in_house_since_months_ago_keeps_their_document_from_a_second_check_in(
+    pool: sqlx::PgPool,
+) {
+    let app = spawn(pool).await;
+    // Three years of months, as a deployment that has run for its
+    // retention period has them.
+    sqlx::query("SELECT ensure_identity_partitions((now() - interval '3 years')::date, 37)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    let stay = app
+        .check_in(&place, json!([guest("Ngô Văn Lâu", "079079100777")]), 2)
+        .await;
+    let stay = stay["stay_id"].as_str().unwrap();
+
+    // The guest recorded 120 days ago instead, and there since: an id of
+    // that day, and so personal data in that month's partition.
+    let recorded = chrono::Utc::now() - Duration::days(120);
+    let old_id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        recorded.timestamp() as u64,
+        0,
+    ));
+    let mut tx = app.pool.begin().await.unwrap();
+    for sql in [
+        format!("CREATE TEMP TABLE old_guest ON COMMIT DROP AS SELECT * FROM guests WHERE stay_id = '{stay}'"),
+        "CREATE TEMP TABLE old_identity ON COMMIT DROP AS
+         SELECT i.* FROM guest_identities i JOIN old_guest g ON g.id = i.guest_id"
+            .to_owned(),
+        format!("DELETE FROM guests WHERE stay_id = '{stay}'"),
+        format!(
+            "UPDATE old_guest SET id = '{old_id}', arrived_at = arrived_at - interval '120 days',
+                                  arrival_date = arrival_date - 120"
+        ),
+        format!("UPDATE old_identity SET guest_id = '{old_id}'"),
+        format!(
+            "UPDATE stays SET arrived_at = arrived_at - interval '120 days', arrival_date = arrival_date - 120
+             WHERE id = '{stay}'"
+        ),
+        "INSERT INTO guests SELECT * FROM old_guest".to_owned(),
+        "INSERT INTO guest_identities SELECT * FROM old_identity".to_owned(),
+    ] {
+        sqlx::query(&sql).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let partition: String = sqlx::query_scalar(
+        "SELECT tableoid::regclass::text FROM guest_identities WHERE guest_id = $1",
+    )
+    .bind(old_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        partition,
+        format!("guest_identities_{}", recorded.format("%Y_%m"))
+    );
+
+    // The same document again, by the visitor's page and at the desk.
+    let departure =
+        (luutru::localtime::today(chrono_tz::Asia::Ho_Chi_Minh) + Duration::days(2)).to_string();
+    let again = json!({"code": place["code"], "guests": [guest("Ngô Văn Lâu", "079079100777")],
+                       "expected_departure": departure, "consent": true});
+    let (status, body) = app.post_json("/api/v1/checkins", None, &again).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["codes"]["guests[0].document_number"][0], "already_in_house",
+        "{body}"
+    );
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    let desk = json!({"guests": [guest("Ngô Văn Lâu", "079079100777")],
+                      "expected_departure": departure});
+    let (status, body) = app
+        .post_json(&format!("/api/v1/places/{id}/stays"), Some(&staff), &desk)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["codes"]["guests[0].document_number"][0], "already_in_house",
+        "{body}"
+    );
+}
+
+#[sqlx::test]
 async fn a_database_dump_has_no_plain_document_number_address_or_phone(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     let office = app.sign_in_as(Role::Office, &[]).await;
