@@ -5,8 +5,8 @@
 #                           reference Python generator (segno), and the cached
 #                           qr.png endpoint under load against an axum handler
 #                           that does one Redis GET (the HTTP ceiling)
-#   scripts/bench.sh load   The scan page GET /c/{code} against the HTTP
-#                           ceiling; durable check-ins (site visits and
+#   scripts/bench.sh load   The scan page GET /c/{code} of a site and of a
+#                           hotel against the HTTP ceiling; durable check-ins (site visits and
 #                           one-guest stays, without and then with an
 #                           idempotency key and a phone id, as the page sends
 #                           them) against pgbench inserting one row
@@ -268,20 +268,31 @@ SQL
     # machine's neighbours take its cores away for seconds at a time (the
     # steal time below), so one pair can land on different machines; the
     # median of the rounds' ratios is the figure.
-    local ratios=() steal_before round
+    # Each round: the ceiling, a site's code (its count-in form), then the
+    # ceiling again and a hotel's code (its check-in form for one guest).
+    local ratios=() hotel_ratios=() steal_before round
     steal_before=$(cpu_ticks)
     for round in $(seq "$rounds"); do
         read -r c_rps c_p50 c_p99 _ _ < <(load http://127.0.0.1:18081/ceiling)
         read -r s_rps s_p50 s_p99 s_bad _ < <(load "http://127.0.0.1:18080/c/$site")
         ratios+=("$(awk -v c="$c_rps" -v q="$s_rps" 'BEGIN {printf "%.2f", q / c}')")
         printf 'round %d: axum + one Redis GET (ceiling) %s req/s, p50 %s, p99 %s\n' "$round" "$c_rps" "$c_p50" "$c_p99"
-        printf '         GET /c/{code} %s req/s, p50 %s, p99 %s, errors %s: %s of the ceiling\n' \
+        printf '         GET /c/{code}, a site %s req/s, p50 %s, p99 %s, errors %s: %s of the ceiling\n' \
             "$s_rps" "$s_p50" "$s_p99" "$s_bad" "${ratios[-1]}"
+        read -r c_rps c_p50 c_p99 _ _ < <(load http://127.0.0.1:18081/ceiling)
+        read -r s_rps s_p50 s_p99 s_bad _ < <(load "http://127.0.0.1:18080/c/$hotel")
+        hotel_ratios+=("$(awk -v c="$c_rps" -v q="$s_rps" 'BEGIN {printf "%.2f", q / c}')")
+        printf '         axum + one Redis GET (ceiling) %s req/s, p50 %s, p99 %s\n' "$c_rps" "$c_p50" "$c_p99"
+        printf '         GET /c/{code}, a hotel %s req/s, p50 %s, p99 %s, errors %s: %s of the ceiling\n' \
+            "$s_rps" "$s_p50" "$s_p99" "$s_bad" "${hotel_ratios[-1]}"
     done
-    printf 'ratio:                          %s of the ceiling (median of %d rounds; CPU stolen by the host: %s)\n' \
-        "$(printf '%s\n' "${ratios[@]}" | sort -n |
-            awk '{r[NR] = $1} END {m = int((NR + 1) / 2); printf "%.2f", NR % 2 ? r[m] : (r[m] + r[m + 1]) / 2}')" \
-        "$rounds" "$(steal_since "$steal_before")"
+    median() {
+        printf '%s\n' "$@" | sort -n |
+            awk '{r[NR] = $1} END {m = int((NR + 1) / 2); printf "%.2f", NR % 2 ? r[m] : (r[m] + r[m + 1]) / 2}'
+    }
+    printf 'ratio, a site:                  %s of the ceiling (median of %d rounds)\n' "$(median "${ratios[@]}")" "$rounds"
+    printf 'ratio, a hotel:                 %s of the ceiling (median of %d rounds; CPU stolen by the host: %s)\n' \
+        "$(median "${hotel_ratios[@]}")" "$rounds" "$(steal_since "$steal_before")"
 
     # Each kind of check-in right after a pgbench run of its own: the
     # database's speed drifts within minutes here as much as the host's.

@@ -92,8 +92,8 @@ pub struct Inner {
     stays: std::sync::OnceLock<checkin::batch::Queue<checkin::stay_batch::Stays>>,
     /// Codes resolved lately, in this process (see `places::local`).
     local_codes: std::sync::OnceLock<Arc<places::local::LocalCodes>>,
-    /// Sites' count-in forms as first shown (see `checkin::forms`).
-    pub visit_forms: checkin::forms::VisitForms,
+    /// Forms as a scan first shows them (see `checkin::forms`).
+    pub scan_forms: checkin::forms::ScanForms,
 }
 
 impl Deref for AppState {
@@ -135,7 +135,7 @@ impl AppState {
             visits: std::sync::OnceLock::new(),
             stays: std::sync::OnceLock::new(),
             local_codes: std::sync::OnceLock::new(),
-            visit_forms: checkin::forms::VisitForms::default(),
+            scan_forms: checkin::forms::ScanForms::default(),
         }))
     }
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use common::{korean_guest, spawn, vietnamese_guest};
 use luutru::auth::Role;
+use luutru::checkin::forms::Inputs;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -626,7 +627,7 @@ async fn a_stay_due_today_stays_in_house_and_an_undone_automatic_check_out_holds
 }
 
 /// The scan page of `code` in `lang`, with its nonce.
-async fn site_form(app: &common::TestApp, code: &str, lang: &str) -> (String, String) {
+async fn scan_form(app: &common::TestApp, code: &str, lang: &str) -> (String, String) {
     let html = page_text(app, &format!("/c/{code}?lang={lang}")).await;
     let nonce = html
         .split(r#"name="nonce" value=""#)
@@ -637,48 +638,145 @@ async fn site_form(app: &common::TestApp, code: &str, lang: &str) -> (String, St
     (html, nonce)
 }
 
-#[sqlx::test]
-async fn every_scan_of_a_site_gets_its_own_nonce_and_the_place_as_it_is_now(pool: sqlx::PgPool) {
-    let app = spawn(pool).await;
-    let office = app.sign_in_as(Role::Office, &[]).await;
-    let site = app.site(&office, "Bạch Dinh").await;
-    let code = site["code"].as_str().unwrap();
+/// Every scan of `place`'s code gets the same form with a nonce of its own,
+/// in the spelling and language it asked for, and the place as it is now
+/// once renamed from `name` to `renamed`.
+async fn each_scan_gets_its_own_nonce_and_the_place_as_it_is_now(
+    app: &common::TestApp,
+    office: &str,
+    place: &Value,
+    (name, renamed): (&str, &str),
+) {
+    let code = place["code"].as_str().unwrap();
 
     // The same form each time, each with a nonce of its own.
-    let (first, first_nonce) = site_form(&app, code, "vi").await;
-    let (second, second_nonce) = site_form(&app, code, "vi").await;
+    let (first, first_nonce) = scan_form(app, code, "vi").await;
+    let (second, second_nonce) = scan_form(app, code, "vi").await;
     assert_ne!(first_nonce, second_nonce);
     assert_eq!(
         first.replace(&first_nonce, "-"),
         second.replace(&second_nonce, "-")
     );
-    assert!(first.contains("Bạch Dinh"));
+    assert!(first.contains(name));
 
     // A phone that sends the code in lower case gets the same form, its
     // own spelling in it.
     let lower = code.to_ascii_lowercase();
-    let (spelled, spelled_nonce) = site_form(&app, &lower, "vi").await;
+    let (spelled, spelled_nonce) = scan_form(app, &lower, "vi").await;
     assert_eq!(
         spelled.replace(&spelled_nonce, "-"),
         first.replace(&first_nonce, "-").replace(code, &lower)
     );
 
     // Each language its own.
-    let (english, _) = site_form(&app, code, "en").await;
+    let (english, _) = scan_form(app, code, "en").await;
     assert!(english.contains(r#"<html lang="en""#), "{english}");
-    let (vietnamese, _) = site_form(&app, code, "vi").await;
+    let (vietnamese, _) = scan_form(app, code, "vi").await;
     assert!(vietnamese.contains(r#"<html lang="vi""#));
 
     // Renamed, the place shows its new name at the next scan.
     let (status, _) = app
         .patch_json(
-            &format!("/api/v1/places/{}", site["id"]),
-            &office,
-            &json!({"name": "Dinh Thống Đốc"}),
+            &format!("/api/v1/places/{}", place["id"]),
+            office,
+            &json!({"name": renamed}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (renamed, _) = site_form(&app, code, "vi").await;
-    assert!(renamed.contains("Dinh Thống Đốc"), "{renamed}");
-    assert!(!renamed.contains("Bạch Dinh"));
+    let (now, _) = scan_form(app, code, "vi").await;
+    assert!(now.contains(renamed), "{now}");
+    assert!(!now.contains(name));
+}
+
+#[sqlx::test]
+async fn every_scan_of_a_site_gets_its_own_nonce_and_the_place_as_it_is_now(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let site = app.site(&office, "Bạch Dinh").await;
+    each_scan_gets_its_own_nonce_and_the_place_as_it_is_now(
+        &app,
+        &office,
+        &site,
+        ("Bạch Dinh", "Dinh Thống Đốc"),
+    )
+    .await;
+}
+
+#[sqlx::test]
+async fn every_scan_of_an_accommodation_gets_its_own_nonce_and_its_form_still_works(
+    pool: sqlx::PgPool,
+) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let hotel = app.hotel(&office).await;
+    each_scan_gets_its_own_nonce_and_the_place_as_it_is_now(
+        &app,
+        &office,
+        &hotel,
+        ("Khách sạn Thử Nghiệm", "Khách sạn Đổi Tên"),
+    )
+    .await;
+    let code = hotel["code"].as_str().unwrap();
+    let today = luutru::localtime::today(chrono_tz::Asia::Ho_Chi_Minh);
+
+    // Kept for the place as it is now and for today only.
+    let renamed = luutru::places::repo::ScanTarget {
+        place_id: hotel["id"].as_i64().unwrap(),
+        kind: luutru::places::model::PlaceKind::Accommodation,
+        name: "Khách sạn Đổi Tên".to_owned(),
+        ward: hotel["ward"].as_str().unwrap().to_owned(),
+        open: true,
+    };
+    let kept = |day| {
+        app.state
+            .scan_forms
+            .get(code, luutru::i18n::Lang::Vi, &renamed, &Inputs::Day(day))
+            .is_some()
+    };
+    assert!(kept(today));
+    assert!(!kept(today + chrono::Duration::days(1)));
+
+    // The form offers today's dates, for one guest; asked for two, it
+    // has two.
+    let (form, nonce) = scan_form(&app, code, "en").await;
+    assert!(
+        form.contains(&format!(r#"value="{}""#, in_days(1))),
+        "{form}"
+    );
+    assert!(form.contains(&today.to_string()));
+    assert!(form.contains("g0_full_name") && !form.contains("g1_full_name"));
+    let two = page_text(&app, &format!("/c/{code}?lang=en&guests=2")).await;
+    assert!(two.contains("g1_full_name"), "{two}");
+    let (again, _) = scan_form(&app, code, "en").await;
+    assert!(!again.contains("g1_full_name"), "the one-guest form kept");
+
+    // A kept form's nonce checks a guest in.
+    let (status, html) = post_form(
+        &app.client,
+        &app.url(&format!("/c/{code}?lang=en")),
+        &[
+            ("nonce", &nonce),
+            ("guest_count", "1"),
+            ("g0_full_name", "KIM MINJUN"),
+            ("g0_date_of_birth", "1988-02-03"),
+            ("g0_sex", "M"),
+            ("g0_nationality", "KOR"),
+            ("g0_document_type", "passport"),
+            ("g0_document_number", "M12345678"),
+            ("expected_departure", &in_days(2)),
+            ("consent", "yes"),
+            ("action", "submit"),
+        ],
+    )
+    .await;
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{status}: {html}"
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM stays WHERE place_id = $1")
+        .bind(hotel["id"].as_i64().unwrap())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
 }

@@ -1,25 +1,32 @@
-//! A site's count-in form, as a scan first shows it, is the same for every
-//! visitor of that place who reads one language, but for its nonce. It is
-//! rendered once and kept, cut around the nonce, and each scan splices its
-//! own nonce in: rendering it (the lists of countries and provinces, every
-//! label escaped) took about a sixth of the service's CPU per scan.
+//! The form a scan first shows is the same for every visitor of that place
+//! who reads one language, but for its nonce: a site's count-in form, and an
+//! accommodation's check-in form for one guest on one day. It is rendered
+//! once and kept, cut around the nonce, and each scan splices its own nonce
+//! in: rendering a site's form (the lists of countries and provinces, every
+//! label escaped) took about a sixth of the service's CPU per scan, and an
+//! accommodation's (the guest's block, the lists of countries, purposes and
+//! documents) about half.
 //!
 //! A kept form is used only for the very place it was rendered for (same
-//! name, ward, kind and opening) and the same provinces; anything else
-//! renders it anew and keeps that instead. So an edited place shows at once
-//! on every instance, with no message to wait for.
+//! name, ward, kind and opening) and with the same inputs (a site's
+//! provinces, an accommodation's day); anything else renders it anew and
+//! keeps that instead. So an edited place shows at once on every instance,
+//! with no message to wait for, and an accommodation's dates move at
+//! midnight.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
+
+use chrono::NaiveDate;
 
 use crate::i18n::Lang;
 use crate::places::repo::ScanTarget;
 
 /// Codes whose forms are kept at most; past it, all are forgotten and kept
-/// again as they are scanned. Only the codes of open sites, as printed, get
+/// again as they are scanned. Only the codes of open places, as printed, get
 /// here (see `checkin::pages`), so a city's stay far below it; at about 4 KB
-/// a form, the most kept is some 40 MB, were every one scanned in each of
-/// the five languages.
+/// a site's form and 10 KB an accommodation's, the most kept is some 100 MB,
+/// were every one an accommodation scanned in each of the five languages.
 const MOST_CODES: usize = 2_000;
 
 /// A page rendered with a nonce, cut around it.
@@ -56,44 +63,57 @@ impl Spliced {
     }
 }
 
+/// What a form was rendered with besides its place and language.
+#[derive(Debug, Clone)]
+pub enum Inputs {
+    /// A site's: the provinces it lists, as read once (the same list, not
+    /// merely an equal one).
+    Provinces(Arc<Vec<String>>),
+    /// An accommodation's: the day whose dates it offers.
+    Day(NaiveDate),
+}
+
+impl PartialEq for Inputs {
+    fn eq(&self, other: &Inputs) -> bool {
+        match (self, other) {
+            (Inputs::Provinces(a), Inputs::Provinces(b)) => Arc::ptr_eq(a, b),
+            (Inputs::Day(a), Inputs::Day(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 struct Kept {
     target: ScanTarget,
-    provinces: Arc<Vec<String>>,
+    inputs: Inputs,
     page: Arc<Spliced>,
 }
 
-/// Sites' count-in forms as first shown, by code and language.
+/// Forms as a scan first shows them, by code and language.
 #[derive(Default)]
-pub struct VisitForms {
+pub struct ScanForms {
     kept: RwLock<HashMap<String, HashMap<Lang, Kept>>>,
 }
 
-impl VisitForms {
+impl ScanForms {
     /// The form kept for `code` in `lang`, if it was rendered for this
-    /// place as it is now and for these provinces.
+    /// place as it is now and with these inputs.
     pub fn get(
         &self,
         code: &str,
         lang: Lang,
         target: &ScanTarget,
-        provinces: &Arc<Vec<String>>,
+        inputs: &Inputs,
     ) -> Option<Arc<Spliced>> {
         let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);
         kept.get(code)
             .and_then(|langs| langs.get(&lang))
-            .filter(|k| k.target == *target && Arc::ptr_eq(&k.provinces, provinces))
+            .filter(|k| k.target == *target && k.inputs == *inputs)
             .map(|k| k.page.clone())
     }
 
-    /// Keep `page`, rendered for `target` with `provinces`.
-    pub fn keep(
-        &self,
-        code: &str,
-        lang: Lang,
-        target: &ScanTarget,
-        provinces: Arc<Vec<String>>,
-        page: Spliced,
-    ) {
+    /// Keep `page`, rendered for `target` with `inputs`.
+    pub fn keep(&self, code: &str, lang: Lang, target: &ScanTarget, inputs: Inputs, page: Spliced) {
         let mut kept = self.kept.write().unwrap_or_else(PoisonError::into_inner);
         if kept.len() >= MOST_CODES && !kept.contains_key(code) {
             kept.clear();
@@ -102,7 +122,7 @@ impl VisitForms {
             lang,
             Kept {
                 target: target.clone(),
-                provinces,
+                inputs,
                 page: Arc::new(page),
             },
         );
@@ -143,8 +163,8 @@ mod tests {
 
     #[test]
     fn a_kept_form_serves_only_its_place_as_it_was_and_its_language() {
-        let forms = VisitForms::default();
-        let provinces = Arc::new(vec!["Bà Rịa - Vũng Tàu".to_owned()]);
+        let forms = ScanForms::default();
+        let provinces = Inputs::Provinces(Arc::new(vec!["Bà Rịa - Vũng Tàu".to_owned()]));
         let page = Spliced::cut("<h1>Bạch Dinh</h1>n0nce", "n0nce").unwrap();
         forms.keep(
             "CODE",
@@ -166,9 +186,30 @@ mod tests {
         assert!(forms
             .get("OTHER", Lang::Vi, &target("Bạch Dinh"), &provinces)
             .is_none());
-        let reread = Arc::new(provinces.as_ref().clone());
+        let Inputs::Provinces(read) = &provinces else {
+            unreachable!()
+        };
+        let reread = Inputs::Provinces(Arc::new(read.as_ref().clone()));
         assert!(forms
             .get("CODE", Lang::Vi, &target("Bạch Dinh"), &reread)
+            .is_none());
+    }
+
+    #[test]
+    fn an_accommodations_kept_form_serves_only_its_day() {
+        let forms = ScanForms::default();
+        let day = |d: u32| Inputs::Day(NaiveDate::from_ymd_opt(2026, 12, d).unwrap());
+        let page = Spliced::cut("<h1>Biển Xanh</h1>n0nce", "n0nce").unwrap();
+        forms.keep("CODE", Lang::Vi, &target("Biển Xanh"), day(2), page);
+        assert!(forms
+            .get("CODE", Lang::Vi, &target("Biển Xanh"), &day(2))
+            .is_some());
+        assert!(forms
+            .get("CODE", Lang::Vi, &target("Biển Xanh"), &day(3))
+            .is_none());
+        let provinces = Inputs::Provinces(Arc::new(Vec::new()));
+        assert!(forms
+            .get("CODE", Lang::Vi, &target("Biển Xanh"), &provinces)
             .is_none());
     }
 }

@@ -14,7 +14,7 @@ use chrono::Duration;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::forms::Spliced;
+use super::forms::{Inputs, Spliced};
 use super::model::{GuestInput, Purpose, MAX_GUESTS};
 use super::service::{self, CheckinRequest};
 use crate::error::Error;
@@ -357,6 +357,10 @@ async fn show_form(
         }
     };
     let page = match target.kind {
+        // As the printed code opens it: kept for the day.
+        PlaceKind::Accommodation if live.is_none() && query.guests.is_none() => {
+            first_stay_form(state, code, &target, t)
+        }
         PlaceKind::Accommodation => {
             let count = query
                 .guests
@@ -365,25 +369,7 @@ async fn show_form(
                 .unwrap_or(1)
                 .clamp(1, MAX_GUESTS);
             let today = localtime::today(state.tz());
-            let page = StayPage {
-                t,
-                code,
-                place: &target,
-                guests: (0..count).map(GuestBlock::empty).collect(),
-                expected_departure: (today + Duration::days(1)).to_string(),
-                purpose: "tourism".into(),
-                consent: false,
-                nonce: nonce(),
-                presence,
-                errors: BTreeMap::new(),
-                today: today.to_string(),
-                countries: countries(t),
-                purposes: purposes(t),
-                max_guests: MAX_GUESTS,
-                doc_errors: document_errors(t),
-                default_nationality: default_nationality(t.lang()),
-            };
-            render(&page)
+            render(&stay_page(code, &target, t, count, presence, today))
         }
         PlaceKind::Attraction => match first_visit_form(state, code, &target, t).await {
             Ok(page) => page,
@@ -400,6 +386,76 @@ async fn show_form(
     page
 }
 
+/// An accommodation's empty check-in form for `count` guests, on `today`.
+fn stay_page<'a>(
+    code: &'a str,
+    target: &'a ScanTarget,
+    t: Tr,
+    count: usize,
+    presence: String,
+    today: chrono::NaiveDate,
+) -> StayPage<'a> {
+    StayPage {
+        t,
+        code,
+        place: target,
+        guests: (0..count).map(GuestBlock::empty).collect(),
+        expected_departure: (today + Duration::days(1)).to_string(),
+        purpose: "tourism".into(),
+        consent: false,
+        nonce: nonce(),
+        presence,
+        errors: BTreeMap::new(),
+        today: today.to_string(),
+        countries: countries(t),
+        purposes: purposes(t),
+        max_guests: MAX_GUESTS,
+        doc_errors: document_errors(t),
+        default_nationality: default_nationality(t.lang()),
+    }
+}
+
+/// An accommodation's check-in form as the printed code opens it (one
+/// guest, not from the reception screen): rendered once for the place,
+/// language and day and kept, each scan with its own nonce spliced in (see
+/// `checkin::forms`).
+fn first_stay_form(state: &AppState, code: &str, target: &ScanTarget, t: Tr) -> Response {
+    let today = localtime::today(state.tz());
+    let inputs = Inputs::Day(today);
+    if let Some(form) = state.scan_forms.get(code, t.lang(), target, &inputs) {
+        return Html(form.with(&nonce())).into_response();
+    }
+    let page = stay_page(code, target, t, 1, String::new(), today);
+    match page.render() {
+        Ok(html) => {
+            keep_printed(state, code, t, target, inputs, &html, &page.nonce);
+            Html(html).into_response()
+        }
+        // `render` logs the failure and answers 500.
+        Err(_) => render(&page),
+    }
+}
+
+/// Keep a form rendered for a code as printed. A code verifies in any case,
+/// and a form kept for every spelling of it would be memory anyone could
+/// fill.
+fn keep_printed(
+    state: &AppState,
+    code: &str,
+    t: Tr,
+    target: &ScanTarget,
+    inputs: Inputs,
+    html: &str,
+    nonce: &str,
+) {
+    if code.bytes().any(|b| b.is_ascii_lowercase()) {
+        return;
+    }
+    if let Some(form) = Spliced::cut(html, nonce) {
+        state.scan_forms.keep(code, t.lang(), target, inputs, form);
+    }
+}
+
 /// A site's count-in form as a scan first shows it: rendered once for the
 /// place and language and kept, each scan with its own nonce spliced in
 /// (see `checkin::forms`).
@@ -409,21 +465,15 @@ async fn first_visit_form(
     target: &ScanTarget,
     t: Tr,
 ) -> Result<Response, Error> {
-    // Only a code as printed is kept: it verifies in any case, and a form
-    // kept for every spelling of it would be memory anyone could fill.
-    let printed = !code.bytes().any(|b| b.is_ascii_lowercase());
-    let provinces = state.province_names().await?;
-    if let Some(form) = state.visit_forms.get(code, t.lang(), target, &provinces) {
+    let provinces = Inputs::Provinces(state.province_names().await?);
+    if let Some(form) = state.scan_forms.get(code, t.lang(), target, &provinces) {
         return Ok(Html(form.with(&nonce())).into_response());
     }
     let page = visit_page(state, code, target, t, &HashMap::new(), BTreeMap::new()).await?;
     match page.render() {
         Ok(html) => {
-            if let Some(form) = printed.then(|| Spliced::cut(&html, &page.nonce)).flatten() {
-                state
-                    .visit_forms
-                    .keep(code, t.lang(), target, page.provinces.clone(), form);
-            }
+            let inputs = Inputs::Provinces(page.provinces.clone());
+            keep_printed(state, code, t, target, inputs, &html, &page.nonce);
             Ok(Html(html).into_response())
         }
         // `render` logs the failure and answers 500.
