@@ -45,6 +45,27 @@ fn phone() -> reqwest::Client {
         .unwrap()
 }
 
+/// The check-in form of one Korean guest with passport `number`, sent with
+/// `nonce`, without consent.
+fn korean_guest_form<'a>(
+    nonce: &'a str,
+    number: &'a str,
+    departure: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("nonce", nonce),
+        ("guest_count", "1"),
+        ("g0_full_name", "KIM MINJUN"),
+        ("g0_date_of_birth", "1988-02-03"),
+        ("g0_sex", "M"),
+        ("g0_nationality", "KOR"),
+        ("g0_document_type", "passport"),
+        ("g0_document_number", number),
+        ("expected_departure", departure),
+        ("action", "submit"),
+    ]
+}
+
 async fn post_form(
     client: &reqwest::Client,
     url: &str,
@@ -100,21 +121,11 @@ async fn the_form_speaks_the_visitors_language_and_remembers_a_choice(pool: sqlx
 
     // Validation messages come in the same language, next to the field.
     let ko = catalog("ko");
+    let departure = in_days(2);
     let (status, html) = post_form(
         &app.client,
         &format!("{url}?lang=ko"),
-        &[
-            ("nonce", "n-ko-1"),
-            ("guest_count", "1"),
-            ("g0_full_name", "KIM MINJUN"),
-            ("g0_date_of_birth", "1988-02-03"),
-            ("g0_sex", "M"),
-            ("g0_nationality", "KOR"),
-            ("g0_document_type", "passport"),
-            ("g0_document_number", "M12"),
-            ("expected_departure", &in_days(2)),
-            ("action", "submit"),
-        ],
+        &korean_guest_form("n-ko-1", "M12", &departure),
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -751,24 +762,11 @@ async fn every_scan_of_an_accommodation_gets_its_own_nonce_and_its_form_still_wo
     assert!(!again.contains("g1_full_name"), "the one-guest form kept");
 
     // A kept form's nonce checks a guest in.
-    let (status, html) = post_form(
-        &app.client,
-        &app.url(&format!("/c/{code}?lang=en")),
-        &[
-            ("nonce", &nonce),
-            ("guest_count", "1"),
-            ("g0_full_name", "KIM MINJUN"),
-            ("g0_date_of_birth", "1988-02-03"),
-            ("g0_sex", "M"),
-            ("g0_nationality", "KOR"),
-            ("g0_document_type", "passport"),
-            ("g0_document_number", "M12345678"),
-            ("expected_departure", &in_days(2)),
-            ("consent", "yes"),
-            ("action", "submit"),
-        ],
-    )
-    .await;
+    let departure = in_days(2);
+    let mut form = korean_guest_form(&nonce, "M12345678", &departure);
+    form.push(("consent", "yes"));
+    let (status, html) =
+        post_form(&app.client, &app.url(&format!("/c/{code}?lang=en")), &form).await;
     assert!(
         status.is_success() || status.is_redirection(),
         "{status}: {html}"
