@@ -2,10 +2,11 @@
 //! who reads one language, but for its nonce: a site's count-in form, and an
 //! accommodation's check-in form for one guest on one day. It is rendered
 //! once and kept, cut around the nonce, and each scan splices its own nonce
-//! in: rendering a site's form (the lists of countries and provinces, every
-//! label escaped) took about a sixth of the service's CPU per scan, and an
-//! accommodation's (the guest's block, the lists of countries, purposes and
-//! documents) about half.
+//! in. Rendering a site's form (the lists of countries and provinces, every
+//! label escaped) took about a sixth of the service's CPU per scan; an
+//! accommodation's scan page (the guest's block, the lists of countries,
+//! purposes and documents) made 0.49 of the HTTP ceiling rendered at every
+//! scan, and about 0.78 kept (`scripts/bench.sh load`).
 //!
 //! A kept form is used only for the very place it was rendered for (same
 //! name, ward, kind and opening) and with the same inputs (a site's
