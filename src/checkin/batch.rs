@@ -14,9 +14,9 @@
 //! second or a batch fails (the pool tests a connection each time it is
 //! taken and given back: two round trips a batch saved at a peak); after a
 //! pause of more than a tenth of a second it pings the connection first, as
-//! the pool would have tested it. When the
-//! transaction fails, or the writing panics, every request of the batch gets
-//! the error and nothing of the batch is stored; the writer goes on.
+//! the pool would have tested it. When the transaction fails, or the
+//! writing panics, every request of the batch gets the error and nothing of
+//! the batch is stored; the writer goes on.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
