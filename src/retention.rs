@@ -10,7 +10,11 @@
 //! default partition) is deleted row by row.
 //!
 //! Every instance runs the job; months are taken under an advisory lock,
-//! rows are claimed with `SKIP LOCKED`.
+//! rows are claimed with `SKIP LOCKED`. Making, detaching or dropping a
+//! month locks `guests` and `guest_identities` whole, so it takes both
+//! locks first, in the order check-ins take them, and waits at most a tenth
+//! of a second for them before trying again: check-ins going on meanwhile
+//! wait that long at most, and none fails.
 
 use std::time::Duration;
 
@@ -18,7 +22,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::AppState;
 
 const BATCH: i64 = 1000;
@@ -27,14 +31,35 @@ const EVERY: Duration = Duration::from_secs(3600);
 /// Months of partitions made ahead of time.
 const MONTHS_AHEAD: i32 = 3;
 
-/// Make this month's partition and the next ones, if missing.
+/// Make this month's partition and the next ones, if missing; returns how
+/// many were made.
 pub async fn prepare_partitions(db: &PgPool) -> Result<i32> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT ensure_identity_partitions((now() AT TIME ZONE 'UTC')::date, $1) AS "made!""#,
+    let missing = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "missing!" FROM generate_series(0, $1 - 1) AS i
+           WHERE to_regclass('guest_identities_'
+                             || to_char(date_trunc('month', now() AT TIME ZONE 'UTC')
+                                        + make_interval(months => i), 'YYYY_MM')) IS NULL"#,
         MONTHS_AHEAD
     )
     .fetch_one(db)
-    .await?)
+    .await?;
+    if missing == 0 {
+        return Ok(0);
+    }
+    with_tables_locked(|| async {
+        let mut tx = db.begin().await?;
+        sqlx::query(LOCK_WAIT).execute(&mut *tx).await?;
+        sqlx::query(LOCK_TABLES).execute(&mut *tx).await?;
+        let made = sqlx::query_scalar!(
+            r#"SELECT ensure_identity_partitions((now() AT TIME ZONE 'UTC')::date, $1) AS "made!""#,
+            MONTHS_AHEAD
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(made)
+    })
+    .await
 }
 
 /// Delete the personal data of guests who departed before `cutoff`, as of
@@ -62,49 +87,99 @@ async fn drop_months(db: &PgPool, cutoff: NaiveDate, today: NaiveDate) -> Result
     .await?;
     let mut total = 0;
     for name in months {
-        // The name comes from the catalogue and matched the pattern above:
-        // it is safe to write into the statement.
-        let mut tx = db.begin().await?;
-        let mine: bool = sqlx::query_scalar(
-            "SELECT pg_try_advisory_xact_lock(hashtext('luutru.retention.' || $1))",
-        )
-        .bind(&name)
-        .fetch_one(&mut *tx)
-        .await?;
-        if !mine {
-            continue;
-        }
-        // Nobody changes this month's rows while it is weighed.
-        sqlx::query(&format!("LOCK TABLE {name} IN SHARE MODE"))
-            .execute(&mut *tx)
-            .await?;
-        let (held, kept): (i64, i64) = sqlx::query_as(&format!(
-            "SELECT count(*), count(*) FILTER (WHERE g.departure_date IS NULL OR g.departure_date >= $1)
-             FROM {name} i JOIN guests g ON g.id = i.guest_id"
-        ))
-        .bind(cutoff)
-        .fetch_one(&mut *tx)
-        .await?;
-        if kept > 0 {
-            continue;
-        }
-        sqlx::query(&format!(
-            "ALTER TABLE guest_identities DETACH PARTITION {name}"
-        ))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(&format!("DROP TABLE {name}"))
-            .execute(&mut *tx)
-            .await?;
-        audit(
-            &mut tx,
-            json!({"guests": held, "departed_before": cutoff, "partition": name}),
-        )
-        .await?;
-        tx.commit().await?;
-        total += held;
+        total += with_tables_locked(|| drop_month(db, &name, cutoff)).await?;
     }
     Ok(total)
+}
+
+/// Drop month `name` if every guest in it departed before `cutoff`;
+/// returns how many guests it held (none when it is kept, or when another
+/// instance is at it).
+async fn drop_month(db: &PgPool, name: &str, cutoff: NaiveDate) -> Result<i64> {
+    // The name comes from the catalogue and matched the pattern of a month:
+    // it is safe to write into the statement.
+    let mut tx = db.begin().await?;
+    sqlx::query(LOCK_WAIT).execute(&mut *tx).await?;
+    let mine: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext('luutru.retention.' || $1))")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+    if !mine {
+        return Ok(0);
+    }
+    // Nobody changes this month's rows while it is weighed.
+    sqlx::query(&format!("LOCK TABLE {name} IN SHARE MODE"))
+        .execute(&mut *tx)
+        .await?;
+    let (held, kept): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT count(*), count(*) FILTER (WHERE g.departure_date IS NULL OR g.departure_date >= $1)
+         FROM {name} i JOIN guests g ON g.id = i.guest_id"
+    ))
+    .bind(cutoff)
+    .fetch_one(&mut *tx)
+    .await?;
+    if kept > 0 {
+        return Ok(0);
+    }
+    sqlx::query(LOCK_TABLES).execute(&mut *tx).await?;
+    sqlx::query(&format!(
+        "ALTER TABLE guest_identities DETACH PARTITION {name}"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(&format!("DROP TABLE {name}"))
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        json!({"guests": held, "departed_before": cutoff, "partition": name}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(held)
+}
+
+/// How long a change to the months waits for a lock. Making, detaching or
+/// dropping a month locks `guest_identities` and `guests` whole, and
+/// check-ins queue behind a lock that waits: this is the longest they stall.
+const LOCK_WAIT: &str = "SET LOCAL lock_timeout = '100ms'";
+
+/// The locks a change to the months takes, all before it changes anything
+/// and in the order a check-in takes them: `guests`, then
+/// `guest_identities` with every month. Taken one by one as the statements
+/// need them, they would come in the other order (DETACH locks
+/// `guest_identities`, DROP then `guests`), and a check-in holding `guests`
+/// and waiting for `guest_identities` would deadlock with the purge; after
+/// a second PostgreSQL cancels one of the two, and that may be the batch
+/// of check-ins.
+const LOCK_TABLES: &str = "LOCK TABLE guests, guest_identities IN ACCESS EXCLUSIVE MODE";
+
+/// Tries of a change to the months whose lock waited too long, and the
+/// pause between two: at a peak the locks come free between two batches of
+/// check-ins, so a later try finds them; after the last, the job's next run
+/// tries again.
+const LOCK_TRIES: u32 = 10;
+const LOCK_PAUSE: Duration = Duration::from_millis(200);
+
+/// Run `change`, again after a pause when it gave up waiting for a lock.
+async fn with_tables_locked<T, F, Fut>(mut change: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut tries = 1;
+    loop {
+        match change().await {
+            Err(Error::Database(sqlx::Error::Database(e)))
+                if e.code().as_deref() == Some("55P03") && tries < LOCK_TRIES =>
+            {
+                tries += 1;
+                tokio::time::sleep(LOCK_PAUSE).await;
+            }
+            done => return done,
+        }
+    }
 }
 
 /// A purge in the audit log (by nobody: the job).

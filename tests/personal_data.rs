@@ -226,6 +226,71 @@ async fn a_month_past_retention_is_dropped_whole_and_the_figures_stay(pool: sqlx
 }
 
 #[sqlx::test]
+async fn months_are_dropped_while_guests_check_in_and_no_check_in_fails(pool: sqlx::PgPool) {
+    // Sixteen phones behind one address: no rate limit.
+    let app = common::spawn_configured(pool, |c| c.rate_limits = "off".parse().unwrap()).await;
+    let app = std::sync::Arc::new(app);
+    // Two years of months behind this one, all past their guests.
+    sqlx::query("SELECT ensure_identity_partitions((now() - interval '26 months')::date, 24)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let months = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'guest_identities'::regclass",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let before = months().await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let departure =
+        (luutru::localtime::today(chrono_tz::Asia::Ho_Chi_Minh) + Duration::days(2)).to_string();
+
+    // Sixteen phones checking guests in, one after another, while the
+    // purge drops the months.
+    let purging = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut phones = Vec::new();
+    for phone in 0..16 {
+        let (app, purging) = (app.clone(), purging.clone());
+        let (code, departure) = (place["code"].clone(), departure.clone());
+        phones.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            let mut n = 0;
+            while purging.load(std::sync::atomic::Ordering::Relaxed) || n < 4 {
+                n += 1;
+                let number = format!("0790{phone:02}{n:06}");
+                let body = json!({"code": code, "guests": [guest("Ngô Văn Đến", &number)],
+                                  "expected_departure": departure, "consent": true});
+                answers.push(app.post_json("/api/v1/checkins", None, &body).await);
+            }
+            answers
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let today = luutru::localtime::today(chrono_tz::Asia::Ho_Chi_Minh);
+    let cutoff = today - Duration::days(app.state.config.retention_days);
+    let purged = luutru::retention::purge(&app.pool, cutoff, today).await;
+    purging.store(false, std::sync::atomic::Ordering::Relaxed);
+    let mut sent = 0;
+    for phone in phones {
+        for (status, body) in phone.await.unwrap() {
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            sent += 1;
+        }
+    }
+    assert_eq!(purged.unwrap(), 0, "no guest was in the dropped months");
+    assert_eq!(before - months().await, 24, "every past month is dropped");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM guest_identities")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, sent);
+}
+
+#[sqlx::test]
 async fn a_guest_in_house_since_months_ago_keeps_their_document_from_a_second_check_in(
     pool: sqlx::PgPool,
 ) {
