@@ -9,7 +9,7 @@
 //! is detached and dropped whole; what is left (a long stay in a month, the
 //! default partition) is deleted row by row.
 //!
-//! Every instance runs the job; months are taken under an advisory lock,
+//! Every instance runs the job; one at a time drops months (an advisory lock),
 //! rows are claimed with `SKIP LOCKED`. Making, detaching or dropping a
 //! month locks `guests` and `guest_identities` whole, so it takes both
 //! locks first, in the order check-ins take them, and waits at most a tenth
@@ -66,13 +66,22 @@ pub async fn prepare_partitions(db: &PgPool) -> Result<i32> {
 /// `today` (months that ended before today's month may be dropped whole);
 /// returns how many guests were purged. Each month and each batch is audited.
 pub async fn purge(db: &PgPool, cutoff: NaiveDate, today: NaiveDate) -> Result<i64> {
-    let whole = drop_months(db, cutoff, today).await?;
-    Ok(whole + purge_rows(db, cutoff).await?)
+    let (whole, failed) = drop_months(db, cutoff, today).await?;
+    let rows = purge_rows(db, cutoff).await?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(whole + rows),
+    }
 }
 
 /// Drop the month partitions that ended before `today`'s month and whose
-/// every guest departed before `cutoff`; returns how many guests they held.
-async fn drop_months(db: &PgPool, cutoff: NaiveDate, today: NaiveDate) -> Result<i64> {
+/// every guest departed before `cutoff`; returns how many guests they held,
+/// and the first error of a month that was not dropped.
+async fn drop_months(
+    db: &PgPool,
+    cutoff: NaiveDate,
+    today: NaiveDate,
+) -> Result<(i64, Option<Error>)> {
     let months = sqlx::query_scalar!(
         r#"SELECT c.relname::text AS "name!"
            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -86,10 +95,19 @@ async fn drop_months(db: &PgPool, cutoff: NaiveDate, today: NaiveDate) -> Result
     .fetch_all(db)
     .await?;
     let mut total = 0;
+    let mut failed = None;
     for name in months {
-        total += with_tables_locked(|| drop_month(db, &name, cutoff)).await?;
+        // A month that could not be dropped now is left for the next run;
+        // the others, and the rows after them, go on.
+        match with_tables_locked(|| drop_month(db, &name, cutoff)).await {
+            Ok(held) => total += held,
+            Err(e) => {
+                tracing::warn!(month = %name, error = %e, "a month past retention was not dropped; the next run tries again");
+                failed.get_or_insert(e);
+            }
+        }
     }
-    Ok(total)
+    Ok((total, failed))
 }
 
 /// Drop month `name` if every guest in it departed before `cutoff`;
@@ -100,12 +118,18 @@ async fn drop_month(db: &PgPool, name: &str, cutoff: NaiveDate) -> Result<i64> {
     // it is safe to write into the statement.
     let mut tx = db.begin().await?;
     sqlx::query(LOCK_WAIT).execute(&mut *tx).await?;
-    let mine: bool =
-        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext('luutru.retention.' || $1))")
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await?;
-    if !mine {
+    // One instance at a time drops months (the others wait, as for any
+    // lock): two weighing two months would each hold `guests` while asking
+    // to lock it whole, and deadlock. The month may be gone by then,
+    // dropped by another instance.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('luutru.retention.months'))")
+        .execute(&mut *tx)
+        .await?;
+    let there: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !there {
         return Ok(0);
     }
     // Nobody changes this month's rows while it is weighed.
