@@ -46,7 +46,7 @@ pub async fn prepare_partitions(db: &PgPool) -> Result<i32> {
     if missing == 0 {
         return Ok(0);
     }
-    with_tables_locked(|| async {
+    retry_lock_waits(|| async {
         let mut tx = db.begin().await?;
         sqlx::query(LOCK_WAIT).execute(&mut *tx).await?;
         sqlx::query(LOCK_TABLES).execute(&mut *tx).await?;
@@ -99,7 +99,7 @@ async fn drop_months(
     for name in months {
         // A month that could not be dropped now is left for the next run;
         // the others, and the rows after them, go on.
-        match with_tables_locked(|| drop_month(db, &name, cutoff)).await {
+        match retry_lock_waits(|| drop_month(db, &name, cutoff)).await {
             Ok(held) => total += held,
             Err(e) => {
                 tracing::warn!(month = %name, error = %e, "a month past retention was not dropped; the next run tries again");
@@ -112,7 +112,7 @@ async fn drop_months(
 
 /// Drop month `name` if every guest in it departed before `cutoff`;
 /// returns how many guests it held (none when it is kept, or when another
-/// instance is at it).
+/// instance dropped it first).
 async fn drop_month(db: &PgPool, name: &str, cutoff: NaiveDate) -> Result<i64> {
     // The name comes from the catalogue and matched the pattern of a month:
     // it is safe to write into the statement.
@@ -187,7 +187,7 @@ const LOCK_TRIES: u32 = 10;
 const LOCK_PAUSE: Duration = Duration::from_millis(200);
 
 /// Run `change`, again after a pause when it gave up waiting for a lock.
-async fn with_tables_locked<T, F, Fut>(mut change: F) -> Result<T>
+async fn retry_lock_waits<T, F, Fut>(mut change: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
