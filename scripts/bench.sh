@@ -180,19 +180,38 @@ load() {
         END {printf "%s %s %s %d %d\n", rps, p50, p99, bad, total}'
 }
 
+# writer KIND: "batches stays write-seconds" so far for KIND's writer, from
+# the service's metrics.
+writer() {
+    curl -fs http://127.0.0.1:18082/metrics | awk -v k="kind=\"$1\"" '
+        index($0, "luutru_checkin_batch_size_count{") == 1 && index($0, k) {n = $NF}
+        index($0, "luutru_checkin_batch_size_sum{") == 1 && index($0, k) {s = $NF}
+        index($0, "luutru_checkin_batch_write_seconds_sum{") == 1 && index($0, k) {t = $NF}
+        END {printf "%d %d %.6f\n", n, s, t}'
+}
+
 # checkins LABEL TABLE SCRIPT: pgbench inserting one row per transaction
 # (the ceiling), then one wrk run of check-ins from SCRIPT, with what was
-# acknowledged against what TABLE gained, and the ratio to the ceiling.
+# acknowledged against what TABLE gained, the ratio to the ceiling, and the
+# batches they were written in: how many stays or visits each, how long the
+# writer took over each, and the share of the run it was busy.
 checkins() {
-    local tps before after rps p50 p99 bad total
+    local tps before after rps p50 p99 bad total w0 w1 started
     tps=$(pgbench -n -c "$connections" -j 2 -T "$seconds" -f "$lua/pgbench.sql" "$db_url" 2>/dev/null |
         awk '/^tps/ {print $3}')
     before=$(psql "$db_url" -qAtc "SELECT count(*) FROM $2")
+    read -r -a w0 < <(writer "$2")
+    started=$EPOCHREALTIME
     read -r rps p50 p99 bad total < <(load http://127.0.0.1:18080/api/v1/checkins -s "$3")
+    read -r -a w1 < <(writer "$2")
     after=$(psql "$db_url" -qAtc "SELECT count(*) FROM $2")
     printf '%s %s req/s, p50 %s, p99 %s; acknowledged %d, errors %d, stored %d\n' \
         "$1" "$rps" "$p50" "$p99" "$((total - bad))" "$bad" "$((after - before))"
     awk -v c="$tps" -v q="$rps" 'BEGIN {printf "ratio:           %.2f of the pgbench ceiling (%.0f tps)\n", q / c, c}'
+    awk -v n="$((w1[0] - w0[0]))" -v s="$((w1[1] - w0[1]))" -v t0="${w0[2]}" -v t1="${w1[2]}" \
+        -v wall="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')" 'BEGIN {
+        if (n > 0) printf "batches:         %d, %.1f each, %.2f ms each; the writer busy %.0f%% of the run\n",
+            n, s / n, 1000 * (t1 - t0) / n, 100 * (t1 - t0) / wall}'
 }
 
 bench_load() {

@@ -1,8 +1,8 @@
 //! Prometheus metrics, served on a listener of its own (`METRICS_ADDR`), so
 //! they are never public by accident: requests by route and status with
-//! their latency, check-ins by kind and source and the size of the batches
-//! they were written in, the database pool, Redis errors and fallbacks, and
-//! the background jobs' runs.
+//! their latency, check-ins by kind and source, the size of the batches
+//! they were written in and how long each took to write, the database
+//! pool, Redis errors and fallbacks, and the background jobs' runs.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -111,9 +111,15 @@ pub fn checked_in(kind: &'static str, source: &'static str) {
     metrics::counter!("luutru_checkins_total", "kind" => kind, "source" => source).increment(1);
 }
 
-/// A batch of check-ins written together.
-pub fn batch_written(what: &'static str, size: usize) {
+/// A batch of check-ins written together, and how long its writer took
+/// over it, from taking its connection to the commit (or the error). The
+/// sum of those times over a while, against the while, is how busy the
+/// writer was: near one, check-ins of that kind wait for it, and only a
+/// faster database (or fewer rows a check-in) carries more.
+pub fn batch_written(what: &'static str, size: usize, took: Duration) {
     metrics::histogram!("luutru_checkin_batch_size", "kind" => what).record(size as f64);
+    metrics::histogram!("luutru_checkin_batch_write_seconds", "kind" => what)
+        .record(took.as_secs_f64());
 }
 
 /// Redis could not answer and the service went on without it.

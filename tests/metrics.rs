@@ -95,6 +95,24 @@ async fn metrics_count_requests_check_ins_and_fallbacks_on_their_own_listener(po
         ) >= Some(1.0),
         "{text}"
     );
+    // Each batch also counts the time its writer took over it.
+    assert!(
+        sample(
+            &text,
+            &[
+                "luutru_checkin_batch_write_seconds_count{",
+                "kind=\"visits\""
+            ]
+        ) >= Some(1.0),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            &["luutru_checkin_batch_write_seconds_sum{", "kind=\"visits\""]
+        ) > Some(0.0),
+        "{text}"
+    );
     assert!(
         sample(
             &text,

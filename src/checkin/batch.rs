@@ -163,8 +163,9 @@ async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>, writers: Writers) {
         let Some(taken) = taken else { return };
         let (jobs_now, replies): (Vec<B::Job>, Vec<_>) = taken.into_iter().unzip();
         tracing::debug!(size = jobs_now.len(), what = B::WHAT, "writing a batch");
-        crate::metrics::batch_written(B::WHAT, jobs_now.len());
+        let started = Instant::now();
         let written = write_on(&*batch, &writers.db, &mut held, &jobs_now).await;
+        crate::metrics::batch_written(B::WHAT, jobs_now.len(), started.elapsed());
         match written {
             Ok(Committed { outcomes, places }) => {
                 let writers = writers.clone();
