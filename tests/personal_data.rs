@@ -296,6 +296,65 @@ async fn months_are_dropped_while_guests_check_in_and_no_check_in_fails(pool: sq
 }
 
 #[sqlx::test]
+async fn a_month_waits_its_turn_behind_a_long_reader_while_check_ins_go_on(pool: sqlx::PgPool) {
+    let app = std::sync::Arc::new(spawn(pool).await);
+    sqlx::query("SELECT ensure_identity_partitions((now() - interval '26 months')::date, 2)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let months = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'guest_identities'::regclass",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let before = months().await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+
+    // A long report reads the guests, in a transaction left open: no month
+    // can be dropped until it ends.
+    let mut report = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT count(*) FROM guests")
+        .execute(&mut *report)
+        .await
+        .unwrap();
+    let today = luutru::localtime::today(chrono_tz::Asia::Ho_Chi_Minh);
+    let cutoff = today - Duration::days(app.state.config.retention_days);
+    let purge = {
+        let app = app.clone();
+        tokio::spawn(async move { luutru::retention::purge(&app.pool, cutoff, today).await })
+    };
+    // Long enough for the purge to have asked for its locks and given up
+    // at least once.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+
+    // Meanwhile a guest checks in: the purge's request for the tables,
+    // were it left waiting, would hold every check-in behind it until the
+    // report ends, and the report ends only after this check-in.
+    let check_in = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        app.check_in(&place, json!([guest("Ngô Văn Chờ", "079079100888")]), 2),
+    )
+    .await;
+    assert!(
+        check_in.is_ok(),
+        "a check-in waited behind the purge's locks"
+    );
+    assert!(
+        !purge.is_finished(),
+        "the purge waits for the report to end"
+    );
+
+    report.commit().await.unwrap();
+    let purged = purge.await.unwrap();
+    assert_eq!(purged.unwrap(), 0, "no guest was in the dropped months");
+    assert_eq!(before - months().await, 2, "both past months are dropped");
+}
+
+#[sqlx::test]
 async fn a_guest_in_house_since_months_ago_keeps_their_document_from_a_second_check_in(
     pool: sqlx::PgPool,
 ) {
