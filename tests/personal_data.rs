@@ -225,24 +225,35 @@ async fn a_month_past_retention_is_dropped_whole_and_the_figures_stay(pool: sqlx
     assert_eq!(identities().await, 1);
 }
 
+/// Make `n` months of personal data from 26 months back onward (`n` at most
+/// 24, and so all of them past every guest's retention).
+async fn make_past_months(pool: &sqlx::PgPool, n: i32) {
+    sqlx::query("SELECT ensure_identity_partitions((now() - interval '26 months')::date, $1)")
+        .bind(n)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+/// How many months of personal data there are (partitions of
+/// `guest_identities`, the default one included).
+async fn months_of_personal_data(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'guest_identities'::regclass",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
 #[sqlx::test]
 async fn months_are_dropped_while_guests_check_in_and_no_check_in_fails(pool: sqlx::PgPool) {
     // Sixteen phones behind one address: no rate limit.
     let app = common::spawn_configured(pool, |c| c.rate_limits = "off".parse().unwrap()).await;
     let app = std::sync::Arc::new(app);
     // Two years of months behind this one, all past their guests.
-    sqlx::query("SELECT ensure_identity_partitions((now() - interval '26 months')::date, 24)")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let months = || async {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'guest_identities'::regclass",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-    };
+    make_past_months(&app.pool, 24).await;
+    let months = || months_of_personal_data(&app.pool);
     let before = months().await;
     let office = app.sign_in_as(Role::Office, &[]).await;
     let place = app.hotel(&office).await;
@@ -298,18 +309,8 @@ async fn months_are_dropped_while_guests_check_in_and_no_check_in_fails(pool: sq
 #[sqlx::test]
 async fn a_month_waits_its_turn_behind_a_long_reader_while_check_ins_go_on(pool: sqlx::PgPool) {
     let app = std::sync::Arc::new(spawn(pool).await);
-    sqlx::query("SELECT ensure_identity_partitions((now() - interval '26 months')::date, 2)")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let months = || async {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'guest_identities'::regclass",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-    };
+    make_past_months(&app.pool, 2).await;
+    let months = || months_of_personal_data(&app.pool);
     let before = months().await;
     let office = app.sign_in_as(Role::Office, &[]).await;
     let place = app.hotel(&office).await;
