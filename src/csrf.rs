@@ -89,14 +89,27 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         )
             .into_response();
     };
-    let request = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
     let given = form_urlencoded::parse(&bytes)
         .find(|(name, _)| name == FIELD)
         .map(|(_, value)| value.into_owned());
     match given {
-        Some(given) if holds(&state, &session, &given) => next.run(request).await,
-        _ => refuse(&request),
+        Some(given) if holds(&state, &session, &given) => {
+            next.run(without_token(parts, &bytes)).await
+        }
+        _ => refuse(&Request::from_parts(parts, axum::body::Body::empty())),
     }
+}
+
+/// The form once its token has done its work: the handler reads the same
+/// fields as the JSON API takes, which refuses any it does not know.
+fn without_token(mut parts: axum::http::request::Parts, form: &[u8]) -> Request {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form_urlencoded::parse(form).filter(|(name, _)| name != FIELD))
+        .finish();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, body.len().into());
+    Request::from_parts(parts, axum::body::Body::from(body))
 }
 
 /// The session token of a request that must show its form token.

@@ -255,7 +255,7 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
     type_into(&client, "#g1_with_guest", "1").await;
 
     // Forgetting the consent box: the error sits next to it, in English, and nothing is lost.
-    click(&client, "button[value=submit]").await;
+    click(&client, ".actions button[value=submit]").await;
     wait_for_text(&client, "main", "Please fix the marked fields", true).await;
     let source = client.source().await.unwrap();
     assert!(
@@ -267,13 +267,19 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
         "the second guest is still there"
     );
     click(&client, "input[name=consent]").await;
-    click(&client, "button[value=submit]").await;
+    click(&client, ".actions button[value=submit]").await;
 
     // The receipt, with a check-out button.
     let url = wait_for_path(&client, "/stay/").await;
     let source = client.source().await.unwrap();
     assert!(source.contains("You are checked in"));
     assert!(source.contains("Nguyễn Bảo Anh"));
+    assert!(
+        source.contains("Vietnamese ID card (CCCD)")
+            && source.contains("None (travels on an adult's documents)")
+            && !source.contains(">none<"),
+        "each guest's document named in words: {source}"
+    );
     assert!(fits_the_screen(&client).await);
 
     // The desk signs in and sees both guests in house.
@@ -533,7 +539,7 @@ async fn a_korean_family_of_three_checks_in_in_korean_from_a_passport(pool: sqlx
     )
     .await;
     click(&client, "input[name=consent]").await;
-    click(&client, "button[value=submit]").await;
+    click(&client, ".actions button[value=submit]").await;
 
     // The error is in Korean, next to the field; nothing else is lost.
     wait_for_text(&client, "main", &ko["form.fix_errors"], true).await;
@@ -555,7 +561,8 @@ async fn a_korean_family_of_three_checks_in_in_korean_from_a_passport(pool: sqlx
 
     field.clear().await.unwrap();
     field.send_keys("M87654321").await.unwrap();
-    click(&client, "button[value=submit]").await;
+    // Enter in the field checks in, as the big button would.
+    field.send_keys("\u{E007}").await.unwrap();
     wait_for_path(&client, "/stay/").await;
     let source = client.source().await.unwrap();
     assert!(source.contains(&ko["receipt.checked_in"]));
@@ -626,7 +633,11 @@ async fn in_russian_a_party_counts_in_and_a_form_survives_a_reload_and_a_lost_ne
     let party = client.find(Locator::Css("#party_size")).await.unwrap();
     party.clear().await.unwrap();
     party.send_keys("5").await.unwrap();
-    choose(&client, "#origin_country", "RUS").await;
+    assert_eq!(
+        value_of(&client, "#origin_country").await,
+        "RUS",
+        "a Russian reader's country is chosen for them, not Vietnam"
+    );
     screenshot(&client, "visit-ru-1-form").await;
     click(&client, "button[value=submit]").await;
     wait_for_text(&client, "main", &ru["visit.done_title"], true).await;
@@ -662,7 +673,7 @@ async fn in_russian_a_party_counts_in_and_a_form_survives_a_reload_and_a_lost_ne
 
     // The network drops as the guest taps: the form says so and keeps trying.
     set_offline(&driver, &client, true).await;
-    click(&client, "button[value=submit]").await;
+    click(&client, ".actions button[value=submit]").await;
     wait_for_text(&client, "#net", &ru["js.offline"], true).await;
     screenshot(&client, "stay-ru-offline").await;
     let stays: i64 = sqlx::query_scalar("SELECT count(*) FROM stays")
@@ -942,4 +953,135 @@ async fn an_office_account_sets_up_its_second_factor_on_a_phone(pool: sqlx::PgPo
     click(&client, "button[type=submit]").await;
     wait_for_path(&client, "/office").await;
     client.close().await.unwrap();
+}
+
+/// The forms of a manager's day that a check-in does not go through: a
+/// guest's details corrected, a police declaration recorded as sent, a
+/// colleague's password set. Each is sent by the page itself, with every
+/// field the page gives it.
+#[sqlx::test]
+async fn a_manager_corrects_a_guest_records_a_declaration_and_sets_a_password(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let place_id = place["id"].as_i64().unwrap();
+    let (manager, desk) = ("quanly@test.vn", "le-tan@test.vn");
+    for (email, role) in [(manager, Role::Manager), (desk, Role::Staff)] {
+        luutru::auth::repo::create_user(
+            &app.pool,
+            email,
+            "correct horse battery",
+            role,
+            &[place_id],
+        )
+        .await
+        .unwrap();
+    }
+    let stay = app
+        .check_in(&place, json!([common::korean_guest()]), 2)
+        .await;
+    let guest_id = stay["guests"][0]["id"].as_str().unwrap().to_owned();
+    // Today's declaration, downloaded: the export the page offers to record.
+    let api = app.sign_in_as(Role::Manager, &[place_id]).await;
+    let export = app
+        .get_response(
+            &format!("/api/v1/places/{place_id}/police.xlsx?unsent=true"),
+            &api,
+        )
+        .await;
+    assert_eq!(export.status(), reqwest::StatusCode::OK);
+    let batch: i64 = export.headers()["x-police-batch"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let (_driver, client) = browser().await;
+    sign_in(&client, &app, manager, "/hotel").await;
+
+    client
+        .goto(&app.url(&format!("/hotel/{place_id}/guests/{guest_id}")))
+        .await
+        .unwrap();
+    let name = client
+        .find(Locator::Css("#correct input[name=full_name]"))
+        .await
+        .unwrap();
+    name.clear().await.unwrap();
+    name.send_keys("KIM MIN-JUN").await.unwrap();
+    click(&client, "#correct button[type=submit]").await;
+    wait_for_text(&client, "#register", "KIM MIN-JUN", true).await;
+    let stored: String =
+        sqlx::query_scalar("SELECT full_name FROM guest_identities WHERE guest_id = $1::uuid")
+            .bind(&guest_id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, "KIM MIN-JUN");
+
+    client
+        .goto(&app.url(&format!("/hotel?place={place_id}")))
+        .await
+        .unwrap();
+    // The reference typed, and Enter: the figures above the form may still
+    // be arriving and moving it.
+    type_into(&client, &format!("#ref-{batch}"), "CA-2026-0042\u{E007}").await;
+    let marked = wait_for_text(&client, "p.ok[role=status]", "1", true).await;
+    assert!(
+        marked.ends_with(" 1"),
+        "one guest recorded as declared: {marked}"
+    );
+    let reference: Option<String> =
+        sqlx::query_scalar("SELECT reference FROM police_batches WHERE id = $1")
+            .bind(batch)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(reference.as_deref(), Some("CA-2026-0042"));
+
+    client
+        .goto(&app.url(&format!("/hotel/{place_id}/team")))
+        .await
+        .unwrap();
+    let old_hash = password_hash(&app, desk).await;
+    let row = format!("//tr[contains(., '{desk}')]");
+    client
+        .find(Locator::XPath(&format!("{row}//input[@name='password']")))
+        .await
+        .unwrap()
+        .send_keys("a new desk password")
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath(&format!(
+            "{row}//form[contains(@action, '/password')]//button"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..300 {
+        if password_hash(&app, desk).await != old_hash {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let signed_in = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": desk, "password": "a new desk password"}))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(signed_in, reqwest::StatusCode::OK, "the new password holds");
+    client.close().await.unwrap();
+}
+
+async fn password_hash(app: &common::TestApp, email: &str) -> String {
+    sqlx::query_scalar("SELECT password_hash FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
 }
