@@ -498,10 +498,12 @@ async fn visit_page<'a>(
             .get("party_size")
             .cloned()
             .unwrap_or_else(|| "1".into()),
+        // The country most visitors reading this language come from; none
+        // in English, so that nobody is counted as from a country by a tap.
         origin_country: form
             .get("origin_country")
             .cloned()
-            .unwrap_or_else(|| "VNM".into()),
+            .unwrap_or_else(|| default_nationality(t.lang()).into()),
         origin_province: get("origin_province"),
         origin_country_other: get("origin_country_other"),
         provinces: state.province_names().await?,
