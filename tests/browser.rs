@@ -957,7 +957,8 @@ async fn an_office_account_sets_up_its_second_factor_on_a_phone(pool: sqlx::PgPo
 
 /// The forms of a manager's day that a check-in does not go through: a
 /// guest's details corrected, a police declaration recorded as sent, a
-/// colleague's password set. Each is sent by the page itself, with every
+/// walk-in from a country the desk's list does not suggest, a colleague's
+/// password set. Each is sent by the page itself, with every
 /// field the page gives it.
 #[sqlx::test]
 async fn a_manager_corrects_a_guest_records_a_declaration_and_sets_a_password(pool: sqlx::PgPool) {
@@ -1038,6 +1039,34 @@ async fn a_manager_corrects_a_guest_records_a_declaration_and_sets_a_password(po
             .await
             .unwrap();
     assert_eq!(reference.as_deref(), Some("CA-2026-0042"));
+
+    // A walk-in from a country the desk's list does not suggest: its code
+    // typed by hand.
+    client
+        .goto(&app.url(&format!("/hotel?place={place_id}")))
+        .await
+        .unwrap();
+    type_into(&client, "#g0_full_name", "GARCÍA LUCÍA").await;
+    set_value(&client, "g0_date_of_birth", "1991-05-17").await;
+    choose(&client, "#g0_sex", "F").await;
+    let nationality = client.find(Locator::Css("#g0_nationality")).await.unwrap();
+    nationality.clear().await.unwrap();
+    nationality.send_keys("esp").await.unwrap();
+    choose(&client, "#g0_document_type", "passport").await;
+    type_into(&client, "#g0_document_number", "PAB123456").await;
+    set_value(&client, "g0_document_expiry", "2031-01-31").await;
+    type_into(&client, "#desk-entry #room", "12").await;
+    let tomorrow =
+        chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(1);
+    set_value(
+        &client,
+        "expected_departure",
+        &tomorrow.format("%Y-%m-%d").to_string(),
+    )
+    .await;
+    click(&client, "#desk-entry .actions button[value=save]").await;
+    let register = wait_for_text(&client, "#register", "GARCÍA LUCÍA", true).await;
+    assert!(register.contains("ESP"), "{register}");
 
     client
         .goto(&app.url(&format!("/hotel/{place_id}/team")))
