@@ -394,6 +394,36 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
         .await
         .unwrap();
     screenshot(&client, "office-charts").await;
+
+    // A new code retires every printed poster: the page asks first, and a
+    // "no" changes nothing.
+    let site_id = site["id"].as_i64().unwrap();
+    let code = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT code FROM qr_codes WHERE place_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(site_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let before = code().await;
+    let rotate = format!("form[action='/office/places/{site_id}/rotate'] button");
+    click(&client, &rotate).await;
+    let question = client.get_alert_text().await.unwrap();
+    assert!(question.contains("áp phích"), "{question}");
+    client.dismiss_alert().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(code().await, before);
+    click(&client, &rotate).await;
+    client.accept_alert().await.unwrap();
+    for _ in 0..100 {
+        if code().await != before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_ne!(code().await, before, "a yes issues the new code");
     client.close().await.unwrap();
 }
 

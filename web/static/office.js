@@ -14,3 +14,13 @@
     box.setAttribute("data-updated", String(Date.now()));
   });
 })();
+
+// A step that cannot be taken back asks first: a new code retires every
+// poster printed with the old one. Without script the form goes at once.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (e) {
+    var question = e.target.getAttribute && e.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) e.preventDefault();
+  });
+})();
