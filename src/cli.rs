@@ -37,7 +37,7 @@ enum Command {
         /// The synthetic demo city (the only seed there is).
         #[arg(long)]
         demo: bool,
-        /// Stays to create, spread over the past year (default: 25000 over four months).
+        /// Stays to create, spread over the past year (default: 85000 over the past thirteen months).
         #[arg(long)]
         stays: Option<usize>,
         #[command(flatten)]

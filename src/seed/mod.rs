@@ -291,7 +291,9 @@ pub async fn demo(state: &AppState, stays: Option<usize>) -> anyhow::Result<()> 
         .await?;
     let (count, days) = match stays {
         Some(n) => (n, 365),
-        None => (25_000, 120),
+        // Thirteen months: this month and the last have the same months of
+        // last year beside them, and the year to date is all there.
+        None => (85_000, 400),
     };
     load_stays(state, &accommodation_ids, count, days).await?;
     load_visits(state, &attraction_ids, days).await?;
