@@ -252,6 +252,12 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
         "rooms named in Vietnamese"
     );
     assert!(html.contains("Số giường: Phải là số nguyên"));
+    assert_eq!(
+        html.matches("autofocus>").count(),
+        1,
+        "the page opens on the first error, not at its top far above the form"
+    );
+    assert!(html.contains("<p class=\"error\" role=\"alert\" tabindex=\"-1\" autofocus>"));
     assert!(
         html.contains("value=\"Nhà nghỉ Gió Mới\""),
         "the name is kept"
@@ -305,7 +311,7 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
     let html = response.text().await.unwrap();
     assert!(html.contains("<option value=\"F\" selected>"), "sex kept");
     assert!(
-        html.contains("<option selected>KOR</option>"),
+        html.contains("name=\"g0_nationality\" list=\"nationalities\" value=\"KOR\""),
         "nationality kept"
     );
     assert!(
