@@ -1094,9 +1094,30 @@ async fn a_manager_corrects_a_guest_records_a_declaration_and_sets_a_password(po
         &tomorrow.format("%Y-%m-%d").to_string(),
     )
     .await;
+    // She came in last night; the paper register says 22:40.
+    let last_night = (tomorrow - chrono::Duration::days(2)).date_naive();
+    set_value(
+        &client,
+        "arrived_at",
+        &format!("{}T22:40", last_night.format("%Y-%m-%d")),
+    )
+    .await;
     click(&client, "#desk-entry .actions button[value=save]").await;
     let register = wait_for_text(&client, "#register", "GARCÍA LUCÍA", true).await;
     assert!(register.contains("ESP"), "{register}");
+    let arrived: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
+        "SELECT s.arrived_at FROM stays s JOIN guests g ON g.stay_id = s.id WHERE g.nationality = 'ESP'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        arrived
+            .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+            .naive_local(),
+        last_night.and_hms_opt(22, 40, 0).unwrap(),
+        "the time typed, in the city's clock"
+    );
 
     client
         .goto(&app.url(&format!("/hotel/{place_id}/team")))

@@ -378,6 +378,7 @@ async fn desk_entry(
         purpose: get("purpose"),
         room: get("room"),
         expected_departure: get("expected_departure"),
+        arrived_at: get("arrived_at").map(|t| local_instant(state.tz(), t)),
         ..Default::default()
     };
     let key = get("nonce").map(|n| format!("form:{n}"));
@@ -411,6 +412,7 @@ async fn desk_entry(
                             t.dynamic(&format!("stay.{name}")).to_owned()
                         }
                         "room" => t.get("hotel.room").to_owned(),
+                        "arrived_at" => t.get("desk.arrived_at").to_owned(),
                         other => other.to_owned(),
                     };
                     let label = format!("{guest}{label}");
@@ -677,4 +679,15 @@ async fn screen(
         axum::http::HeaderValue::from_static("no-store"),
     );
     Ok(response)
+}
+
+/// A time the desk typed in the city's clock (a `datetime-local` field, as
+/// when copying the paper register), as the API takes it; anything else is
+/// passed on for the API to refuse.
+fn local_instant(tz: chrono_tz::Tz, typed: String) -> String {
+    use chrono::TimeZone;
+    chrono::NaiveDateTime::parse_from_str(&typed, "%Y-%m-%dT%H:%M")
+        .ok()
+        .and_then(|t| tz.from_local_datetime(&t).earliest())
+        .map_or(typed, |t| t.to_rfc3339())
 }
