@@ -685,9 +685,8 @@ async fn screen(
 /// when copying the paper register), as the API takes it; anything else is
 /// passed on for the API to refuse.
 fn local_instant(tz: chrono_tz::Tz, typed: String) -> String {
-    use chrono::TimeZone;
-    chrono::NaiveDateTime::parse_from_str(&typed, "%Y-%m-%dT%H:%M")
-        .ok()
-        .and_then(|t| tz.from_local_datetime(&t).earliest())
-        .map_or(typed, |t| t.to_rfc3339())
+    use chrono::Timelike;
+    chrono::NaiveDateTime::parse_from_str(&typed, "%Y-%m-%dT%H:%M").map_or(typed, |t| {
+        crate::localtime::instant(tz, t.date(), t.hour(), t.minute()).to_rfc3339()
+    })
 }
