@@ -262,3 +262,70 @@ fn an_office_changes_the_columns_without_a_release() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(Layout::load(None).is_ok(), "the bundled layout loads");
 }
+
+#[sqlx::test]
+async fn both_sheets_read_alike_and_a_child_names_the_adult_she_travels_with(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    let child = |name: &str, nationality: &str| {
+        json!({"full_name": name, "date_of_birth": "2018-05-05", "sex": "F",
+               "nationality": nationality, "with_guest": 0})
+    };
+    for (adult, child) in [
+        (korean_guest(), child("KIM JIWOO", "KOR")),
+        (vietnamese_guest(), child("Nguyễn Thị Bé", "VNM")),
+    ] {
+        let (status, body) = app
+            .post_json(
+                "/api/v1/checkins",
+                None,
+                &json!({"code": place["code"], "guests": [adult, child],
+                        "expected_departure": in_days(2), "purpose": "tourism", "consent": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let bytes = app
+        .get_response(&format!("/api/v1/places/{id}/police.xlsx"), &staff)
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    for (name, adult, child) in [
+        ("Khach nuoc ngoai", "KIM MINJUN", "KIM JIWOO"),
+        ("Khach Viet Nam", "Nguyễn Văn An", "Nguyễn Thị Bé"),
+    ] {
+        let rows = sheet(&mut book, name);
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        let column = |heading: &str| {
+            rows[0]
+                .iter()
+                .position(|h| h.starts_with(heading))
+                .unwrap_or_else(|| panic!("no column {heading} in {:?}", rows[0]))
+        };
+        let (sex, with) = (column("Giới tính"), column("Đi cùng"));
+        let purpose = if name == "Khach Viet Nam" {
+            column("Lý do")
+        } else {
+            column("Mục đích")
+        };
+        assert_eq!((rows[1][1].as_str(), rows[2][1].as_str()), (adult, child));
+        // In Vietnamese on both sheets, with the English after it on the
+        // foreign guests' sheet.
+        let (male, female, tourism) = if name == "Khach Viet Nam" {
+            ("Nam", "Nữ", "Du lịch")
+        } else {
+            ("Nam (M)", "Nữ (F)", "Du lịch (Tourism)")
+        };
+        assert_eq!(rows[1][sex], male, "{name}");
+        assert_eq!(rows[2][sex], female, "{name}");
+        assert_eq!(rows[2][purpose], tourism, "{name}");
+        assert_eq!(rows[1][with], "", "{name}: an adult travels with no one");
+        assert_eq!(rows[2][with], adult, "{name}: the child's adult");
+    }
+}

@@ -17,12 +17,13 @@ use crate::error::{Error, Result};
 const DEFAULT_LAYOUT: &str = include_str!("../../data/police-columns.csv");
 
 /// What a column may hold.
-pub const FIELDS: [&str; 24] = [
+pub const FIELDS: [&str; 27] = [
     "row",
     "full_name",
     "date_of_birth",
     "sex",
     "sex_vi",
+    "sex_vi_en",
     "nationality",
     "document_type",
     "document_type_vi",
@@ -34,6 +35,7 @@ pub const FIELDS: [&str; 24] = [
     "entry_date",
     "purpose",
     "purpose_vi",
+    "purpose_vi_en",
     "arrival",
     "arrival_date",
     "expected_departure",
@@ -42,6 +44,7 @@ pub const FIELDS: [&str; 24] = [
     "place_address",
     "deadline",
     "notification_status",
+    "companion",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +162,8 @@ pub struct Declared {
     pub place_address: String,
     pub deadline: DateTime<Utc>,
     pub notified_at: Option<DateTime<Utc>>,
+    /// The full name of the adult a child travels with.
+    pub companion: String,
 }
 
 /// The guests who arrived at a place on `day` (local), in arrival order;
@@ -175,11 +180,12 @@ pub async fn guests(
                   g.notify_deadline, g.notified_at, s.expected_departure, s.purpose, s.room,
                   p.name AS place_name, p.address AS place_address,
                   i.full_name, i.date_of_birth, i.document_number, i.address, i.phone,
-                  i.visa_number, i.document_expiry, i.entry_date
+                  i.visa_number, i.document_expiry, i.entry_date, c.full_name AS "companion?"
            FROM guests g
            JOIN stays s ON s.id = g.stay_id
            JOIN places p ON p.id = g.place_id
            JOIN guest_identities i ON i.guest_id = g.id
+           LEFT JOIN guest_identities c ON c.guest_id = g.companion_of
            WHERE g.place_id = $1 AND g.arrival_date = $2 AND s.status = 'active'
              AND (NOT $3 OR g.notified_at IS NULL)
            ORDER BY g.arrived_at, s.id, g.position"#,
@@ -217,6 +223,7 @@ pub async fn guests(
                 place_address: r.place_address,
                 deadline: r.notify_deadline,
                 notified_at: r.notified_at,
+                companion: r.companion.unwrap_or_default(),
             })
         })
         .collect()
@@ -234,12 +241,8 @@ pub fn cell(g: &Declared, field: &str, row: usize, tz: Tz, now: DateTime<Utc>) -
         "full_name" => g.full_name.clone(),
         "date_of_birth" => date(g.date_of_birth),
         "sex" => g.sex.clone(),
-        "sex_vi" => match g.sex.as_str() {
-            "M" => "Nam",
-            "F" => "Nữ",
-            _ => "Khác",
-        }
-        .to_owned(),
+        "sex_vi" => sex_vi(&g.sex).to_owned(),
+        "sex_vi_en" => format!("{} ({})", sex_vi(&g.sex), g.sex),
         "nationality" => g.nationality.clone(),
         "document_type" => g.document_type.clone(),
         "document_type_vi" => match g.document_type.as_str() {
@@ -257,13 +260,11 @@ pub fn cell(g: &Declared, field: &str, row: usize, tz: Tz, now: DateTime<Utc>) -
         "visa_number" => g.visa_number.clone(),
         "entry_date" => g.entry_date.map(date).unwrap_or_default(),
         "purpose" => g.purpose.clone(),
-        "purpose_vi" => match g.purpose.as_str() {
-            "tourism" => "Du lịch",
-            "business" => "Công tác",
-            "visiting_family" => "Thăm thân",
-            _ => "Khác",
+        "purpose_vi" => purpose_vi(&g.purpose).0.to_owned(),
+        "purpose_vi_en" => {
+            let (vi, en) = purpose_vi(&g.purpose);
+            format!("{vi} ({en})")
         }
-        .to_owned(),
         "arrival" => local(g.arrived_at),
         "arrival_date" => date(g.arrival_date),
         "expected_departure" => date(g.expected_departure),
@@ -274,7 +275,27 @@ pub fn cell(g: &Declared, field: &str, row: usize, tz: Tz, now: DateTime<Utc>) -
         "notification_status" => {
             crate::checkin::repo::notification_status(g.deadline, g.notified_at, now).to_owned()
         }
+        "companion" => g.companion.clone(),
         _ => String::new(),
+    }
+}
+
+/// A sex (M, F, X) in Vietnamese.
+fn sex_vi(sex: &str) -> &'static str {
+    match sex {
+        "M" => "Nam",
+        "F" => "Nữ",
+        _ => "Khác",
+    }
+}
+
+/// A purpose of stay in Vietnamese, and in English.
+fn purpose_vi(purpose: &str) -> (&'static str, &'static str) {
+    match purpose {
+        "tourism" => ("Du lịch", "Tourism"),
+        "business" => ("Công tác", "Business"),
+        "visiting_family" => ("Thăm thân", "Visiting family"),
+        _ => ("Khác", "Other"),
     }
 }
 
