@@ -130,6 +130,15 @@ impl Tr {
             .unwrap_or("")
     }
 
+    /// A country (ISO 3166 alpha-3 code) by its name in this language, or
+    /// its code when no language names it.
+    pub fn country(&self, code: &str) -> String {
+        match self.dynamic(&format!("country.{code}")) {
+            "" => code.to_owned(),
+            name => name.to_owned(),
+        }
+    }
+
     /// A validation message: the translated code, else the English sentence.
     pub fn error<'a>(&self, error: &'a crate::error::FieldError) -> &'a str {
         let key = format!("error.{}", error.code);

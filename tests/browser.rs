@@ -597,6 +597,10 @@ async fn a_korean_family_of_three_checks_in_in_korean_from_a_passport(pool: sqlx
     let source = client.source().await.unwrap();
     assert!(source.contains(&ko["receipt.checked_in"]));
     assert!(source.contains("KIM JIHO"));
+    assert!(
+        source.contains(&format!("<td>{}</td>", ko["country.KOR"])),
+        "the nationality by its name"
+    );
     assert!(fits_the_screen(&client).await);
     screenshot(&client, "stay-ko-4-receipt").await;
 

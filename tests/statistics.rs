@@ -140,6 +140,37 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
     assert_eq!(s["by_ward"][0]["key"], "Tam Thắng");
     assert_eq!(s["by_ward"][0]["arrivals"], 5);
     assert_eq!(s["by_accommodation_type"][0]["key"], "hotel");
+    // The office's page shows the same tables under their headings, a
+    // country by its name and the folded ones as other countries.
+    let page = app
+        .get_text("/office?from=2026-03-10&to=2026-03-12", &office)
+        .await;
+    let table = |title: &str| -> String {
+        let after = page
+            .split(&format!("<h2>{title}</h2>"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no table {title} in {page}"));
+        after.split("</table>").next().unwrap().to_owned()
+    };
+    let nationalities = table("Theo quốc tịch");
+    assert!(
+        nationalities
+            .contains("<th scope=\"col\">Quốc tịch</th><th scope=\"col\">lượt khách lưu trú</th>"),
+        "{nationalities}"
+    );
+    assert!(
+        nationalities.contains("<td>Nước khác</td><td>5</td><td>8</td>"),
+        "{nationalities}"
+    );
+    let wards = table("Theo phường, xã");
+    assert!(
+        wards.contains("<th scope=\"col\">Phường, xã</th>"),
+        "{wards}"
+    );
+    assert!(
+        wards.contains("<td>Tam Thắng</td><td>5</td><td>8</td>"),
+        "{wards}"
+    );
     // An inspector, who reads registers anyway, sees every cell.
     let inspector = app.sign_in_as(Role::Inspector, &[]).await;
     let (_, s) = app

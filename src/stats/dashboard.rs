@@ -117,14 +117,7 @@ pub fn charts(f: &Figures, t: Tr) -> Vec<Chart> {
             (&year.to_string(), &(year - 1).to_string()),
         ),
     });
-    let country = |code: &str| {
-        let name = t.dynamic(&format!("country.{code}"));
-        if name.is_empty() {
-            code.to_owned()
-        } else {
-            name.to_owned()
-        }
-    };
+    let country = |code: &str| t.country(code);
     out.push(Chart {
         data: "nationality",
         title: t.get("stats.by_nationality").to_owned(),
@@ -138,7 +131,10 @@ pub fn charts(f: &Figures, t: Tr) -> Vec<Chart> {
         title: t.get("stats.by_ward").to_owned(),
         svg: chart::bars(
             t.get("stats.by_ward"),
-            &bars_of(&s.by_ward, 12, str::to_owned),
+            &bars_of(&s.by_ward, 12, |ward| match ward {
+                "other" => t.get("stats.other").to_owned(),
+                ward => ward.to_owned(),
+            }),
         ),
     });
     let kind = |k: &str| {
