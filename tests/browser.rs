@@ -872,9 +872,9 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
     wait_for_text(&client, "#register", "KIM MINJUN", false).await;
     screenshot(&client, "desk-1-arriving-confirmed").await;
 
-    // In house: move the Korean guest to room 305.
+    // In house, found by a search: move the Korean guest to room 305.
     client
-        .goto(&app.url(&format!("/hotel?place={place_id}")))
+        .goto(&app.url(&format!("/hotel?place={place_id}&q=kim")))
         .await
         .unwrap();
     let room = client
@@ -887,15 +887,37 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
     room.send_keys("305").await.unwrap();
     click_in_row(&client, "KIM MINJUN", "move").await;
     wait_for_text(&client, "#register", "305", true).await;
+    // The page says what was done, and keeps the search.
+    wait_for_text(&client, "#done", &vi["hotel.done.room"], true).await;
+    let url = client.current_url().await.unwrap();
+    assert!(url.as_str().contains("q=kim"), "{url}");
+    assert_eq!(
+        value_of(&client, "#q").await,
+        "kim",
+        "the search is kept after a move"
+    );
+    let register = client
+        .find(Locator::Css("#register"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !register.contains("Nguyễn Văn An"),
+        "still searched: {register}"
+    );
 
     // Check out by mistake, then undo from the history.
     click_in_row(&client, "KIM MINJUN", "checkout").await;
     wait_for_text(&client, "#register", "KIM MINJUN", false).await;
+    wait_for_text(&client, "#done", &vi["hotel.done.checked_out"], true).await;
     client
         .goto(&app.url(&format!("/hotel?place={place_id}&status=all")))
         .await
         .unwrap();
     click_in_row(&client, "KIM MINJUN", "undo").await;
+    wait_for_text(&client, "#done", &vi["hotel.done.undone"], true).await;
     // Back in house: the row offers a check-out again.
     client
         .wait()

@@ -53,6 +53,9 @@ struct HotelPage {
     batches: Vec<super::police::Batch>,
     /// How many guests the last "mark as sent" recorded.
     sent: Option<i64>,
+    /// What the desk's last action did (one of `DONE`), said above the
+    /// register.
+    done: Option<&'static str>,
     /// Why a change from a row did not happen, above the register.
     alert: Option<String>,
     /// The one guest whose full document number is shown, after an audited
@@ -184,6 +187,7 @@ async fn build(
         due,
         batches,
         sent: None,
+        done: None,
         alert: None,
         revealed: None,
         figures,
@@ -252,6 +256,42 @@ struct PlaceQuery {
     place: Option<i64>,
     /// Guests just recorded as sent to the police.
     sent: Option<i64>,
+    /// What the desk's last action did.
+    done: Option<String>,
+}
+
+/// What a desk's action did, each said in words above the register
+/// (`hotel.done.*`).
+const DONE: [&str; 8] = [
+    "entered",
+    "confirmed",
+    "room",
+    "extend",
+    "checked_out",
+    "undone",
+    "guest_left",
+    "guest_back",
+];
+
+/// The register after a desk's action: the tab, search and dates it was
+/// showing (`back`, as the page's `filters`; anything else is left out),
+/// with what the action did.
+fn back_to(place_id: i64, back: Option<&str>, done: &str) -> Redirect {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("place", &place_id.to_string());
+    for (k, v) in form_urlencoded::parse(back.unwrap_or_default().as_bytes()) {
+        if ["status", "q", "from", "to", "reason"].contains(&k.as_ref()) {
+            query.append_pair(&k, &v);
+        }
+    }
+    query.append_pair("done", done);
+    Redirect::to(&format!("/hotel?{}#done", query.finish()))
+}
+
+/// The filters a row's form came from.
+#[derive(serde::Deserialize)]
+struct BackForm {
+    back: Option<String>,
 }
 
 async fn page(
@@ -267,6 +307,7 @@ async fn page(
         .await
         .map_err(|error| PageError { error, lang })?;
     page.sent = place.sent;
+    page.done = DONE.into_iter().find(|d| place.done.as_deref() == Some(*d));
     Ok(render(&page))
 }
 
@@ -383,7 +424,7 @@ async fn desk_entry(
     };
     let key = get("nonce").map(|n| format!("form:{n}"));
     match create_stay(&state, &user, place_id, &req, key.as_deref()).await {
-        Ok(_) => Ok(Redirect::to(&format!("/hotel?place={place_id}")).into_response()),
+        Ok(_) => Ok(back_to(place_id, None, "entered").into_response()),
         Err(Error::Validation(errors)) => {
             let mut page = build(&state, user, &ListQuery::default(), Some(place_id), lang)
                 .await
@@ -437,6 +478,7 @@ async fn guest_leaves(
     headers: HeaderMap,
     (place_id, id): (i64, Uuid),
     undo: bool,
+    back: Option<&str>,
 ) -> PageResult<Response> {
     same_origin(&headers)?;
     let lang = Lang::negotiate(None, &headers);
@@ -450,7 +492,8 @@ async fn guest_leaves(
     };
     done.map_err(|error| PageError { error, lang })?;
     crate::stats::live::invalidate(&state, place_id).await;
-    Ok(Redirect::to(&format!("/hotel?place={place_id}")).into_response())
+    let done = if undo { "guest_back" } else { "guest_left" };
+    Ok(back_to(place_id, back, done).into_response())
 }
 
 async fn guest_checkout(
@@ -458,8 +501,9 @@ async fn guest_checkout(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     Path(ids): Path<(i64, Uuid)>,
+    Form(form): Form<BackForm>,
 ) -> PageResult<Response> {
-    guest_leaves(state, user, headers, ids, false).await
+    guest_leaves(state, user, headers, ids, false, form.back.as_deref()).await
 }
 
 async fn guest_undo(
@@ -467,8 +511,9 @@ async fn guest_undo(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     Path(ids): Path<(i64, Uuid)>,
+    Form(form): Form<BackForm>,
 ) -> PageResult<Response> {
-    guest_leaves(state, user, headers, ids, true).await
+    guest_leaves(state, user, headers, ids, true, form.back.as_deref()).await
 }
 
 #[derive(serde::Deserialize)]
@@ -534,6 +579,7 @@ async fn checkout(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     Path((place_id, id)): Path<(i64, Uuid)>,
+    Form(form): Form<BackForm>,
 ) -> PageResult<Response> {
     same_origin(&headers)?;
     let user = user.ok_or(Error::Unauthorized)?;
@@ -544,7 +590,7 @@ async fn checkout(
     user.require_desk(place_id)?;
     crate::checkin::repo::check_out(&state.db, state.tz(), id, "desk", Some(user.id)).await?;
     crate::stats::live::invalidate(&state, place_id).await;
-    Ok(Redirect::to(&format!("/hotel?place={place_id}")).into_response())
+    Ok(back_to(place_id, form.back.as_deref(), "checked_out").into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -553,6 +599,8 @@ struct ChangeForm {
     expected_departure: Option<String>,
     /// The tab to go back to.
     view: Option<String>,
+    /// The filters to go back to (the page's `filters`).
+    back: Option<String>,
 }
 
 /// Confirm, move, extend or undo a check-out from the register page.
@@ -567,13 +615,16 @@ async fn change(
     let lang = Lang::negotiate(None, &headers);
     let user = user.ok_or(Error::Unauthorized)?;
     user.require_desk(place_id)?;
-    let change = match change.as_str() {
-        "confirm" => super::desk::Change::Confirm,
-        "room" => super::desk::Change::Room(form.room.clone().unwrap_or_default()),
+    let (change, done) = match change.as_str() {
+        "confirm" => (super::desk::Change::Confirm, "confirmed"),
+        "room" => (
+            super::desk::Change::Room(form.room.clone().unwrap_or_default()),
+            "room",
+        ),
         "extend" => {
             let raw = form.expected_departure.as_deref().unwrap_or_default();
             match crate::checkin::model::parse_date(raw) {
-                Some(day) => super::desk::Change::Departure(day),
+                Some(day) => (super::desk::Change::Departure(day), "extend"),
                 None => {
                     return Err(PageError {
                         error: crate::error::FieldErrors::single(
@@ -586,7 +637,7 @@ async fn change(
                 }
             }
         }
-        "undo-checkout" => super::desk::Change::UndoCheckout,
+        "undo-checkout" => (super::desk::Change::UndoCheckout, "undone"),
         _ => return Err(Error::NotFound("there is no such page").into()),
     };
     let view = form
@@ -597,7 +648,11 @@ async fn change(
     match super::desk::apply(&state.db, state.tz(), place_id, id, &change, user.id).await {
         Ok(()) => {
             crate::stats::live::invalidate(&state, place_id).await;
-            Ok(Redirect::to(&format!("/hotel?place={place_id}&status={view}")).into_response())
+            let back = form
+                .back
+                .clone()
+                .unwrap_or_else(|| format!("status={view}"));
+            Ok(back_to(place_id, Some(&back), done).into_response())
         }
         // Said above the register, which stays as it was.
         Err(error @ (Error::Validation(_) | Error::Conflict(_))) => {
