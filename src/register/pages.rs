@@ -288,10 +288,12 @@ fn back_to(place_id: i64, back: Option<&str>, done: &str) -> Redirect {
     Redirect::to(&format!("/hotel?{}#done", query.finish()))
 }
 
-/// The filters a row's form came from.
-#[derive(serde::Deserialize)]
-struct BackForm {
-    back: Option<String>,
+/// The filters a row's form came from (its `back` field), if it sent a
+/// form: a check-out may come with no body at all.
+fn back_of(body: &[u8]) -> Option<String> {
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == "back")
+        .map(|(_, v)| v.into_owned())
 }
 
 async fn page(
@@ -501,9 +503,9 @@ async fn guest_checkout(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     Path(ids): Path<(i64, Uuid)>,
-    Form(form): Form<BackForm>,
+    body: axum::body::Bytes,
 ) -> PageResult<Response> {
-    guest_leaves(state, user, headers, ids, false, form.back.as_deref()).await
+    guest_leaves(state, user, headers, ids, false, back_of(&body).as_deref()).await
 }
 
 async fn guest_undo(
@@ -511,9 +513,9 @@ async fn guest_undo(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     Path(ids): Path<(i64, Uuid)>,
-    Form(form): Form<BackForm>,
+    body: axum::body::Bytes,
 ) -> PageResult<Response> {
-    guest_leaves(state, user, headers, ids, true, form.back.as_deref()).await
+    guest_leaves(state, user, headers, ids, true, back_of(&body).as_deref()).await
 }
 
 #[derive(serde::Deserialize)]
@@ -579,7 +581,7 @@ async fn checkout(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     Path((place_id, id)): Path<(i64, Uuid)>,
-    Form(form): Form<BackForm>,
+    body: axum::body::Bytes,
 ) -> PageResult<Response> {
     same_origin(&headers)?;
     let user = user.ok_or(Error::Unauthorized)?;
@@ -590,7 +592,7 @@ async fn checkout(
     user.require_desk(place_id)?;
     crate::checkin::repo::check_out(&state.db, state.tz(), id, "desk", Some(user.id)).await?;
     crate::stats::live::invalidate(&state, place_id).await;
-    Ok(back_to(place_id, form.back.as_deref(), "checked_out").into_response())
+    Ok(back_to(place_id, back_of(&body).as_deref(), "checked_out").into_response())
 }
 
 #[derive(serde::Deserialize)]
