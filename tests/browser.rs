@@ -932,6 +932,20 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
         .unwrap();
     let register = wait_for_text(&client, "#register", "KIM MINJUN", true).await;
     assert!(register.contains("305"), "{register}");
+    // On a phone every stay's controls are in reach, without scrolling
+    // the table sideways.
+    let fits = client
+        .execute(
+            "const r = document.getElementById('register');
+             r.scrollIntoView();
+             const wide = [r, ...r.querySelectorAll('button, input')]
+                 .filter(e => e.getBoundingClientRect().right > window.innerWidth);
+             return wide.length === 0 && r.scrollWidth <= r.parentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fits, json!(true), "the register fits a phone");
     screenshot(&client, "desk-2-in-house").await;
 
     let actions: Vec<String> = sqlx::query_scalar(
