@@ -244,7 +244,17 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
     let page = app.get_response(&format!("/hotel/{id}/team"), &boss).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    assert!(html.contains("quanly@khachsan.vn") && html.contains("team.remove"));
+    assert!(html.contains("quanly@khachsan.vn"));
+    // Each action in words, with whom it was on; no codes, no JSON.
+    let activity = html.split("id=\"activity\"").nth(1).unwrap();
+    assert!(
+        activity.contains("<td>Xóa người · letan@khachsan.vn</td>"),
+        "{activity}"
+    );
+    assert!(
+        !activity.contains("team.remove") && !activity.contains('{'),
+        "{activity}"
+    );
     let listed = html
         .split("id=\"people\"")
         .nth(1)

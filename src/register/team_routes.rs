@@ -139,6 +139,23 @@ impl TeamPage {
     fn can_manage(&self, member: &Member) -> bool {
         member.user_id != self.user.id && (self.can_add_managers() || member.role == Role::Staff)
     }
+    /// An audited action in words, or its code when none are written.
+    fn action(&self, code: &str) -> String {
+        match self.t.dynamic(&format!("audit.{code}")) {
+            "" => code.to_owned(),
+            words => words.to_owned(),
+        }
+    }
+    /// Whom or what an action was on, when a person reads it (an email):
+    /// a stay's or guest's id says nothing on the page.
+    fn on_whom<'a>(&self, target: &'a Option<String>) -> Option<&'a str> {
+        target
+            .as_deref()
+            .filter(|t| uuid::Uuid::parse_str(t).is_err())
+    }
+    fn detail(&self, detail: &serde_json::Value) -> String {
+        detail_words(self.t, detail)
+    }
 }
 
 async fn team_page(
@@ -254,4 +271,88 @@ async fn password_form(
     let user = user.ok_or(Error::Unauthorized)?;
     let outcome = team::reset_password(&state, &user, place_id, user_id, &body.password).await;
     after(&state, user, place_id, lang, outcome).await
+}
+
+/// An audit line's detail in words: each field by its label, a change as
+/// `before → after`.
+fn detail_words(t: Tr, detail: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let label = |key: &str| -> String {
+        ["guest", "stay", "hotel"]
+            .iter()
+            .map(|scope| t.dynamic(&format!("{scope}.{key}")))
+            .find(|words| !words.is_empty())
+            .unwrap_or(key)
+            .to_owned()
+    };
+    fn value(v: &Value) -> String {
+        match v {
+            Value::Null => "–".to_owned(),
+            Value::String(s) if s.is_empty() => "–".to_owned(),
+            Value::String(s) => s.clone(),
+            Value::Array(a) => a.iter().map(value).collect::<Vec<_>>().join(", "),
+            Value::Object(o) if o.contains_key("from") || o.contains_key("to") => {
+                let side = |k: &str| o.get(k).map_or("–".to_owned(), value);
+                format!("{} → {}", side("from"), side("to"))
+            }
+            Value::Object(o) => o
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", value(v)))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }
+    }
+    let Value::Object(fields) = detail else {
+        return value(detail);
+    };
+    // A change of one field: "Room: 101 → 305".
+    if let Some(Value::String(field)) = fields.get("field") {
+        let side = |k: &str| fields.get(k).map_or("–".to_owned(), value);
+        return format!("{}: {} → {}", label(field), side("from"), side("to"));
+    }
+    fields
+        .iter()
+        .flat_map(|(k, v)| match v {
+            // Corrected fields, each with its change.
+            Value::Object(inner) if k == "fields" => inner
+                .iter()
+                .map(|(f, change)| format!("{}: {}", label(f), value(change)))
+                .collect::<Vec<_>>(),
+            // A stay's or guest's id says nothing to a reader.
+            Value::String(id) if uuid::Uuid::parse_str(id).is_ok() => Vec::new(),
+            _ => vec![format!("{}: {}", label(k), value(v))],
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::detail_words;
+    use crate::i18n::{Lang, Tr};
+
+    #[test]
+    fn an_audit_detail_reads_as_words() {
+        let vi = Tr(Lang::Vi);
+        assert_eq!(
+            detail_words(vi, &json!({"field": "room", "from": "101", "to": "305"})),
+            format!("{}: 101 → 305", vi.get("hotel.room"))
+        );
+        assert_eq!(
+            detail_words(
+                vi,
+                &json!({"stay": "01a23aef-f435-75f8-b3e5-2e5cf91c232b",
+                        "fields": {"full_name": {"from": "Nguyen Van A", "to": "Nguyễn Văn An"}}})
+            ),
+            format!(
+                "{}: Nguyen Van A → Nguyễn Văn An",
+                vi.get("guest.full_name")
+            )
+        );
+        assert_eq!(detail_words(vi, &json!({"by": "desk"})), "by: desk");
+        assert_eq!(detail_words(vi, &json!({})), "");
+    }
 }
