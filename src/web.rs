@@ -223,11 +223,20 @@ pub async fn reject_nul(request: axum::extract::Request, next: axum::middleware:
 /// has translated codes (staff pages show it above the form or table).
 pub fn reason(t: Tr, error: &Error) -> String {
     match error {
+        // Each message after its field's name, where the forms name it.
         Error::Validation(fields) => fields
             .0
-            .values()
-            .flatten()
-            .map(|e| t.error(e).to_owned())
+            .iter()
+            .flat_map(|(field, errors)| {
+                let label = ["signin", "guest", "stay", "hotel"]
+                    .iter()
+                    .map(|scope| t.dynamic(&format!("{scope}.{field}")))
+                    .find(|words| !words.is_empty());
+                errors.iter().map(move |e| match label {
+                    Some(label) => format!("{label}: {}", t.error(e)),
+                    None => t.error(e).to_owned(),
+                })
+            })
             .collect::<Vec<_>>()
             .join(" "),
         other => other.to_string(),

@@ -32,7 +32,12 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
     let id = hotel["id"].as_i64().unwrap();
     let people = format!("/api/v1/places/{id}/people");
 
-    // The office appoints the manager.
+    // The office appoints the manager: its page offers that role first.
+    let page = app.get_text(&format!("/hotel/{id}/team"), &office).await;
+    assert!(
+        page.contains("<option value=\"manager\" selected>"),
+        "a place with no manager: {page}"
+    );
     let (status, manager) = app
         .post_json(
             &people,
@@ -245,6 +250,11 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("quanly@khachsan.vn"));
+    let page = app.get_text(&format!("/hotel/{id}/team"), &office).await;
+    assert!(
+        page.contains("<option value=\"manager\">"),
+        "once it has one, staff comes first"
+    );
     // Each action in words, with whom it was on; no codes, no JSON.
     let activity = html.split("id=\"activity\"").nth(1).unwrap();
     assert!(
@@ -263,4 +273,22 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
         .next()
         .unwrap();
     assert!(!listed.contains("letan@khachsan.vn"), "no longer listed");
+
+    // A first password too short is refused on the page, in its words and
+    // naming the field.
+    let response = app
+        .client
+        .post(app.url(&format!("/hotel/{id}/team")))
+        .bearer_auth(&boss)
+        .form(&[
+            ("email", "moi@khachsan.vn"),
+            ("role", "staff"),
+            ("password", "ngan"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Mật khẩu: cần ít nhất 10 ký tự."), "{html}");
 }

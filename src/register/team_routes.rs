@@ -136,6 +136,11 @@ impl TeamPage {
     fn can_add_managers(&self) -> bool {
         matches!(self.user.role, Role::Admin | Role::Office)
     }
+    /// The role the add form offers first: a place's first person, added
+    /// by the office, is usually its manager.
+    fn first_manager(&self) -> bool {
+        self.can_add_managers() && !self.members.iter().any(|m| m.role == Role::Manager)
+    }
     fn can_manage(&self, member: &Member) -> bool {
         member.user_id != self.user.id && (self.can_add_managers() || member.role == Role::Staff)
     }
