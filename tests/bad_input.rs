@@ -268,6 +268,39 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
         .unwrap();
     assert_eq!(places, 1, "nothing half-written");
 
+    // Rooms and beds swapped: fewer beds than rooms is refused, on the form
+    // and through the API, also when only one of them changes.
+    let response = app
+        .client
+        .post(app.url("/office/places"))
+        .bearer_auth(&office)
+        .form(&[
+            ("kind", "accommodation"),
+            ("name", "Nhà nghỉ Gió Mới"),
+            ("ward", "Tam Thắng"),
+            ("accommodation_type", "guesthouse"),
+            ("rooms", "20"),
+            ("beds", "5"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Số giường: Số giường ít hơn số phòng"),
+        "{html}"
+    );
+    let (status, body) = app
+        .patch_json(
+            &format!("/api/v1/places/{place}"),
+            &office,
+            &json!({"beds": 4}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "5 rooms: {body}");
+    assert_eq!(body["codes"]["beds"][0], "fewer_than_rooms", "{body}");
+
     // A bad range on the office page is explained there, not on a dead end.
     let response = app
         .client

@@ -126,6 +126,7 @@ pub fn check(input: &PlaceInput, kind: PlaceKind, errors: &mut FieldErrors) {
             errors.add(field, "invalid", "must be a number from 0 to 100000");
         }
     }
+    beds_for_rooms(input.rooms, input.beds, errors);
     if let Some(status) = &input.status {
         if !["open", "closed", "seasonal"].contains(&status.as_str()) {
             errors.add("status", "invalid", "must be open, closed or seasonal");
@@ -148,5 +149,20 @@ pub fn check(input: &PlaceInput, kind: PlaceKind, errors: &mut FieldErrors) {
             "required",
             "a seasonal place lists the months it is open",
         );
+    }
+}
+
+/// Every room has a bed at least: fewer beds than rooms is a typing mistake
+/// (the two swapped, or a digit lost) that would put occupancy off for
+/// every month after. Checked once both are known.
+pub fn beds_for_rooms(rooms: Option<i32>, beds: Option<i32>, errors: &mut FieldErrors) {
+    if let (Some(rooms), Some(beds)) = (rooms, beds) {
+        if (0..=100_000).contains(&rooms) && (0..rooms).contains(&beds) {
+            errors.add(
+                "beds",
+                "fewer_than_rooms",
+                format!("{beds} beds for {rooms} rooms: every room has a bed at least"),
+            );
+        }
     }
 }

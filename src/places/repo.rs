@@ -195,6 +195,14 @@ pub async fn update(state: &AppState, id: i64, input: &PlaceInput, actor: i64) -
         );
     }
     super::model::check(input, current.kind, &mut errors);
+    // One of the two changed alone: against the other as it is.
+    if input.rooms.is_none() != input.beds.is_none() {
+        super::model::beds_for_rooms(
+            input.rooms.or(current.rooms),
+            input.beds.or(current.beds),
+            &mut errors,
+        );
+    }
     let seasonal_without_months = input.status.is_none()
         && current.status == "seasonal"
         && input.season_months.as_ref().is_some_and(Vec::is_empty);
