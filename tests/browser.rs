@@ -409,6 +409,19 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
     };
     let before = code().await;
     let rotate = format!("form[action='/office/places/{site_id}/rotate'] button");
+    // On a phone each place's links and its new-code button are in reach.
+    let fits = client
+        .execute(
+            "const list = document.getElementById('place-list');
+             list.scrollIntoView();
+             return [...list.querySelectorAll('a, button')]
+                 .every(e => e.getBoundingClientRect().right <= window.innerWidth);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fits, json!(true), "the places fit a phone");
+    screenshot(&client, "office-places").await;
     click(&client, &rotate).await;
     let question = client.get_alert_text().await.unwrap();
     assert!(question.contains("áp phích"), "{question}");
