@@ -271,6 +271,19 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
         .arg("-")
         .output()
         .expect("pdftotext (poppler-utils)");
+    // No two words run into each other, in this month's report and in
+    // one whose headings are at their longest (November against December).
+    words_apart(&file);
+    let december = app
+        .get_response("/api/v1/stats/monthly.pdf?month=2026-12", &office)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let other = file.with_extension("12.pdf");
+    std::fs::write(&other, &december).unwrap();
+    words_apart(&other);
+    let _ = std::fs::remove_file(&other);
     let _ = std::fs::remove_file(&file);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -468,4 +481,40 @@ async fn the_office_sees_quiet_establishments_and_late_notifications(pool: sqlx:
         .nth(1)
         .unwrap()
         .contains("Nhà nghỉ Im Lặng"));
+}
+
+/// On every line of the PDF's page, words are a space apart at least (the
+/// report's headings once touched their neighbours).
+fn words_apart(file: &std::path::Path) {
+    let boxes = std::process::Command::new("pdftotext")
+        .arg("-bbox")
+        .arg(file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    let boxes = String::from_utf8_lossy(&boxes.stdout);
+    let attr = |word: &str, name: &str| -> f64 {
+        let after = word.split(&format!("{name}=\"")).nth(1).unwrap();
+        after.split('"').next().unwrap().parse().unwrap()
+    };
+    let mut lines: std::collections::BTreeMap<i64, Vec<(f64, f64, String)>> = Default::default();
+    for word in boxes.split("<word ").skip(1) {
+        let text = word.split('>').nth(1).unwrap().split('<').next().unwrap();
+        lines
+            .entry((attr(word, "yMin") * 10.0).round() as i64)
+            .or_default()
+            .push((attr(word, "xMin"), attr(word, "xMax"), text.to_owned()));
+    }
+    assert!(lines.len() > 10, "{boxes}");
+    for words in lines.values_mut() {
+        words.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for pair in words.windows(2) {
+            assert!(
+                pair[1].0 - pair[0].1 >= 1.5,
+                "{} and {} touch in the PDF",
+                pair[0].2,
+                pair[1].2
+            );
+        }
+    }
 }
