@@ -162,6 +162,25 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
         nationalities.contains("<td>Nước khác</td><td>5</td><td>8</td>"),
         "{nationalities}"
     );
+    // The monthly report for a month the office picks, the last full one
+    // first, as PDF or XLSX.
+    let last_month = {
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+            .date_naive();
+        (today - chrono::Duration::days(chrono::Datelike::day(&today) as i64))
+            .format("%Y-%m")
+            .to_string()
+    };
+    let picker = page.split("id=\"monthly\"").nth(1).unwrap();
+    let picker = picker.split("</form>").next().unwrap();
+    assert!(
+        picker.contains(&format!(
+            "name=\"month\" type=\"month\" value=\"{last_month}\""
+        )),
+        "{picker}"
+    );
+    assert!(picker.contains("formaction=\"/api/v1/stats/monthly.xlsx\""));
     let wards = table("Theo phường, xã");
     assert!(
         wards.contains("<th scope=\"col\">Phường, xã</th>"),

@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use chrono::Datelike;
 
 use super::live::{self, Live};
 use super::repo::{self, Summary};
@@ -47,6 +48,14 @@ struct OfficePage {
 }
 
 impl OfficePage {
+    /// The last full month (YYYY-MM), which the monthly report shows first.
+    fn last_month(&self) -> String {
+        let today = crate::localtime::date(self.tz, chrono::Utc::now());
+        let first = today.with_day(1).unwrap_or(today);
+        (first - chrono::Duration::days(1))
+            .format("%Y-%m")
+            .to_string()
+    }
     fn day(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
         at.with_timezone(&self.tz).format("%d/%m/%Y").to_string()
     }
