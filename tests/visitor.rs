@@ -418,6 +418,34 @@ async fn a_phone_is_counted_once_at_a_site_within_the_window(pool: sqlx::PgPool)
             .await
         }
     };
+    // A typed country that is none: said under the field it was typed in.
+    let (status, html) = post_form(
+        &phone(),
+        &url,
+        &[
+            ("nonce", "x1"),
+            ("party_size", "2"),
+            ("origin_country", ""),
+            ("origin_country_other", "XYZ"),
+            ("action", "submit"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    let under = |id: &str| -> String {
+        let after = html.split(&format!("id=\"{id}\"")).nth(1).unwrap();
+        after.split("</div>").next().unwrap().to_owned()
+    };
+    assert!(
+        under("origin_country_other").contains("class=\"error\""),
+        "{html}"
+    );
+    assert!(
+        !under("origin_country").contains("class=\"error\""),
+        "{html}"
+    );
+    assert_eq!(visitors(app.pool.clone()).await, 0);
+
     let (status, html) = count_in(phone_a.clone(), "a1", "4").await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(!html.contains(&catalog("en")["visit.already_counted"]));
