@@ -299,6 +299,10 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
 
     // The visitor checks out from the receipt; the desk's in-house list empties.
     client.goto(receipt.as_str()).await.unwrap();
+    // Leaving is asked once more: a tap by mistake checks no one out.
+    assert!(!displayed(&client, "form[action$=checkout] button").await);
+    click(&client, "#checkout summary").await;
+    assert!(source_has(&client, "Leaving now?").await);
     click(&client, "form[action$=checkout] button").await;
     wait_for_text(&client, "main", "You have checked out", true).await;
     client
@@ -438,6 +442,10 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
     }
     assert_ne!(code().await, before, "a yes issues the new code");
     client.close().await.unwrap();
+}
+
+async fn source_has(client: &Client, text: &str) -> bool {
+    client.source().await.unwrap().contains(text)
 }
 
 /// Keep a picture of the page as a test artifact (target/screenshots/).
