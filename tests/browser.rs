@@ -390,6 +390,23 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
         .unwrap();
     assert_eq!(charts.len(), 9);
     assert!(fits_the_screen(&client).await, "charts fit a phone");
+    // Their words read on a phone (10 px or more), and none runs into
+    // another.
+    let words = client
+        .execute(
+            "const texts = [...document.querySelectorAll('#charts svg text')]
+                 .map(t => t.getBoundingClientRect()).filter(r => r.width > 0);
+             const smallest = Math.min(...texts.map(r => r.height));
+             const clash = texts.some((a, i) => texts.slice(i + 1).some(b =>
+                 a.left < b.right - 1 && b.left < a.right - 1 &&
+                 a.top < b.bottom - 1 && b.top < a.bottom - 1));
+             return [smallest, clash];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(words[0].as_f64().unwrap() >= 10.0, "chart text {words}");
+    assert_eq!(words[1], json!(false), "chart words overlap");
     client
         .execute(
             "document.getElementById('charts').scrollIntoView();",

@@ -25,37 +25,50 @@ fn step(max: i64) -> i64 {
     nice as i64
 }
 
+/// `text` cut to `most` characters, with an ellipsis when cut.
+fn shortened(text: &str, most: usize) -> String {
+    if text.chars().count() <= most {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(most - 1).collect();
+    cut.push('…');
+    cut
+}
+
 /// Horizontal bars, largest first as given: one row per (label, value).
 pub fn bars(title: &str, rows: &[(String, i64)]) -> String {
-    let row_h = 26;
-    let label_w = 150;
-    let width = 600;
+    // Drawn small (440 units wide) so that its text reads at 16 units,
+    // about 12 px on a phone's 330 px.
+    let row_h = 30;
+    let label_w = 180;
+    let width = 440;
     let height = 30 + row_h * rows.len().max(1) as i64;
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
-    let scale = (width - label_w - 70) as f64 / max as f64;
+    let scale = (width - label_w - 64) as f64 / max as f64;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\" class=\"chart\">",
         esc(title)
     );
     if rows.is_empty() {
-        svg.push_str("<text x=\"20\" y=\"34\" font-size=\"14\">–</text>");
+        svg.push_str("<text x=\"20\" y=\"34\" font-size=\"16\">–</text>");
     }
     for (i, (label, value)) in rows.iter().enumerate() {
         let y = 20 + i as i64 * row_h;
         let w = (*value as f64 * scale).round() as i64;
         let _ = write!(
             svg,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"14\">{}</text>\
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"16\"><title>{}</title>{}</text>\
              <rect x=\"{label_w}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#0b5d7a\"/>\
-             <text x=\"{}\" y=\"{}\" font-size=\"14\">{value}</text>",
+             <text x=\"{}\" y=\"{}\" font-size=\"16\">{value}</text>",
             label_w - 8,
-            y + 14,
+            y + 16,
             esc(label),
+            esc(&shortened(label, 18)),
             y,
             w.max(1),
             row_h - 8,
             label_w + w + 6,
-            y + 14,
+            y + 16,
         );
     }
     svg.push_str("</svg>");
@@ -71,7 +84,9 @@ pub fn columns(
     line: &[i64],
     legend: (&str, &str),
 ) -> String {
-    let (width, height, left, bottom, top) = (720i64, 300i64, 50i64, 40i64, 30i64);
+    // Drawn small (480 units wide) so that its text reads at 15 units,
+    // about 10 px on a phone's 330 px.
+    let (width, height, left, bottom, top) = (480i64, 260i64, 56i64, 34i64, 34i64);
     let n = series.len().max(1) as i64;
     let max = series
         .iter()
@@ -94,10 +109,10 @@ pub fn columns(
         let _ = write!(
             svg,
             "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#dde3e8\"/>\
-             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"12\">{v}</text>",
+             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"15\">{v}</text>",
             width - 10,
             left - 6,
-            y(v) + 4.0,
+            y(v) + 5.0,
             y = y(v),
         );
         v += tick;
@@ -131,28 +146,32 @@ pub fn columns(
             points.join(" ")
         );
     }
-    let every = (labels.len() / 12).max(1);
+    // A label under every column that leaves room for it (a character of
+    // 15 units taken as 9 wide, and a gap).
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1);
+    let every = ((longest as f64 * 9.0 + 10.0) / slot).ceil().max(1.0) as usize;
     for (i, label) in labels.iter().enumerate().step_by(every) {
         let _ = write!(
             svg,
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\" font-size=\"15\">{}</text>",
             left as f64 + i as f64 * slot + slot / 2.0,
-            height - bottom + 16,
+            height - bottom + 20,
             esc(label)
         );
     }
     let _ = write!(
         svg,
-        "<rect x=\"{left}\" y=\"6\" width=\"12\" height=\"12\" fill=\"#0b5d7a\"/><text x=\"{}\" y=\"17\" font-size=\"13\">{}</text>",
-        left + 16,
+        "<rect x=\"{left}\" y=\"8\" width=\"14\" height=\"14\" fill=\"#0b5d7a\"/><text x=\"{}\" y=\"21\" font-size=\"15\">{}</text>",
+        left + 18,
         esc(legend.0)
     );
     if !line.is_empty() {
+        // After the first legend, by its length.
+        let at = left + 18 + (legend.0.chars().count() as f64 * 8.5) as i64 + 24;
         let _ = write!(
             svg,
-            "<rect x=\"{}\" y=\"10\" width=\"14\" height=\"4\" fill=\"#d29a00\"/><text x=\"{}\" y=\"17\" font-size=\"13\">{}</text>",
-            left + 220,
-            left + 240,
+            "<rect x=\"{at}\" y=\"13\" width=\"16\" height=\"4\" fill=\"#d29a00\"/><text x=\"{}\" y=\"21\" font-size=\"15\">{}</text>",
+            at + 20,
             esc(legend.1)
         );
     }
