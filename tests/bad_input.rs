@@ -230,23 +230,26 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
     let staff = app.sign_in_as(Role::Staff, &[place]).await;
 
     // The office's new-place form: bad numbers are named, nothing typed is lost.
-    let response = app
-        .client
-        .post(app.url("/office/places"))
-        .bearer_auth(&office)
-        .form(&[
-            ("kind", "accommodation"),
-            ("name", "Nhà nghỉ Gió Mới"),
-            ("ward", "Tam Thắng"),
-            ("accommodation_type", "guesthouse"),
-            ("rooms", "2.5"),
-            ("beds", "mười"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let html = response.text().await.unwrap();
+    let new_place = |rooms: &'static str, beds: &'static str| {
+        let request = app
+            .client
+            .post(app.url("/office/places"))
+            .bearer_auth(&office)
+            .form(&[
+                ("kind", "accommodation"),
+                ("name", "Nhà nghỉ Gió Mới"),
+                ("ward", "Tam Thắng"),
+                ("accommodation_type", "guesthouse"),
+                ("rooms", rooms),
+                ("beds", beds),
+            ]);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let (status, html) = new_place("2.5", "mười").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         html.contains("Số phòng: Phải là số nguyên"),
         "rooms named in Vietnamese"
@@ -270,23 +273,8 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
 
     // Rooms and beds swapped: fewer beds than rooms is refused, on the form
     // and through the API, also when only one of them changes.
-    let response = app
-        .client
-        .post(app.url("/office/places"))
-        .bearer_auth(&office)
-        .form(&[
-            ("kind", "accommodation"),
-            ("name", "Nhà nghỉ Gió Mới"),
-            ("ward", "Tam Thắng"),
-            ("accommodation_type", "guesthouse"),
-            ("rooms", "20"),
-            ("beds", "5"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let html = response.text().await.unwrap();
+    let (status, html) = new_place("20", "5").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         html.contains("Số giường: Số giường ít hơn số phòng"),
         "{html}"

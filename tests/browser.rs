@@ -285,13 +285,7 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
     // The desk signs in and sees both guests in house.
     let receipt = url.clone();
     sign_in(&client, &app, email, "/hotel").await;
-    let register = client
-        .find(Locator::Css("#register"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let register = text_of(&client, "#register").await;
     assert!(
         register.contains("Nguyễn Văn An") && register.contains("Nguyễn Bảo Anh"),
         "{register}"
@@ -363,13 +357,7 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
     wait_for_text(&client, "main", "Cảm ơn bạn", true).await;
 
     sign_in(&client, &app, "phong@test.vn", "/office").await;
-    let live = client
-        .find(Locator::Css("#live"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let live = text_of(&client, "#live").await;
     assert!(live.contains('7'), "{live}");
     let places = client.source().await.unwrap();
     assert!(places.contains("Hải đăng Vũng Tàu"));
@@ -459,6 +447,16 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
     }
     assert_ne!(code().await, before, "a yes issues the new code");
     client.close().await.unwrap();
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn source_has(client: &Client, text: &str) -> bool {
@@ -934,13 +932,7 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
         "kim",
         "the search is kept after a move"
     );
-    let register = client
-        .find(Locator::Css("#register"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let register = text_of(&client, "#register").await;
     assert!(
         !register.contains("Nguyễn Văn An"),
         "still searched: {register}"
@@ -1038,14 +1030,7 @@ async fn an_office_account_sets_up_its_second_factor_on_a_phone(pool: sqlx::PgPo
     let grids = prepared.detect_grids();
     assert_eq!(grids.len(), 1, "one code on the page");
     let (_, uri) = grids[0].decode().unwrap();
-    let shown = client
-        .find(Locator::Css("code.secret"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-        .replace(' ', "");
+    let shown = text_of(&client, "code.secret").await.replace(' ', "");
     assert!(uri.starts_with("otpauth://totp/"), "{uri}");
     assert!(
         uri.contains(&format!("secret={shown}&")),
