@@ -288,6 +288,31 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "5 rooms: {body}");
     assert_eq!(body["codes"]["beds"][0], "fewer_than_rooms", "{body}");
+    // Put right, the place is registered and the page says so above the list.
+    let response = app
+        .client
+        .post(app.url("/office/places"))
+        .bearer_auth(&office)
+        .form(&[
+            ("kind", "accommodation"),
+            ("name", "Nhà nghỉ Gió Mới"),
+            ("ward", "Tam Thắng"),
+            ("accommodation_type", "guesthouse"),
+            ("rooms", "5"),
+            ("beds", "20"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let page = app.get_text(&location, &office).await;
+    assert!(
+        page.contains(
+            "Đã đăng ký; áp phích của cơ sở có trong danh sách dưới đây: Nhà nghỉ Gió Mới"
+        ),
+        "{location}: {page}"
+    );
 
     // A bad range on the office page is explained there, not on a dead end.
     let response = app

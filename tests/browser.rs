@@ -446,6 +446,8 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_ne!(code().await, before, "a yes issues the new code");
+    let done = wait_for_text(&client, "#done", "Hải đăng Vũng Tàu", true).await;
+    assert!(done.contains("áp phích"), "{done}");
     client.close().await.unwrap();
 }
 

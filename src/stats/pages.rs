@@ -45,6 +45,8 @@ struct OfficePage {
     range_errors: Vec<String>,
     place_errors: Vec<String>,
     form: PlaceForm,
+    /// What the office's last action did, in words, above the places.
+    done: Option<String>,
 }
 
 impl OfficePage {
@@ -97,6 +99,7 @@ async fn office_page(
     q: &SummaryQuery,
     place_errors: Vec<String>,
     form: PlaceForm,
+    done: &DoneQuery,
 ) -> Result<Response, Error> {
     let t = Tr(lang);
     let today = localtime::today(state.tz());
@@ -123,6 +126,14 @@ async fn office_page(
     let live = live::get(state, None).await?;
     let places = places::list(&state.db, state.config.base_url(), None, None).await?;
     let wards = crate::regions::ward_names(&state.db).await?;
+    // "Registered: Khách sạn …", said of a place still in the list.
+    let done = match (done.done.as_deref(), done.place) {
+        (Some(what @ ("created" | "rotated")), Some(id)) => places
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| format!("{} {}", t.dynamic(&format!("office.done.{what}")), p.name)),
+        _ => None,
+    };
     let status = if range_errors.is_empty() && place_errors.is_empty() {
         axum::http::StatusCode::OK
     } else {
@@ -145,8 +156,16 @@ async fn office_page(
             range_errors,
             place_errors,
             form,
+            done,
         },
     ))
+}
+
+/// What the office's last action did, and to which place.
+#[derive(Debug, Default, serde::Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+    place: Option<i64>,
 }
 
 async fn page(
@@ -154,14 +173,23 @@ async fn page(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     Query(q): Query<SummaryQuery>,
+    Query(done): Query<DoneQuery>,
 ) -> PageResult {
     let lang = Lang::negotiate(None, &headers);
     let user = user.ok_or(Error::Unauthorized)?;
     user.require_office()
         .map_err(|error| PageError { error, lang })?;
-    office_page(&state, user, lang, &q, Vec::new(), PlaceForm::default())
-        .await
-        .map_err(|error| PageError { error, lang })
+    office_page(
+        &state,
+        user,
+        lang,
+        &q,
+        Vec::new(),
+        PlaceForm::default(),
+        &done,
+    )
+    .await
+    .map_err(|error| PageError { error, lang })
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -215,16 +243,26 @@ async fn create_place(
         ..Default::default()
     };
     let result = match errors.is_empty() {
-        true => places::create(&state, &input, user.id).await.map(|_| ()),
+        true => places::create(&state, &input, user.id).await,
         false => Err(Error::Validation(errors)),
     };
     match result {
-        Ok(()) => Ok(Redirect::to("/office#places").into_response()),
+        Ok(place) => Ok(
+            Redirect::to(&format!("/office?done=created&place={}#done", place.id)).into_response(),
+        ),
         Err(e @ Error::Validation(_)) => {
             let messages = translated(Tr(lang), e).map_err(wrap)?;
-            office_page(&state, user, lang, &SummaryQuery::default(), messages, form)
-                .await
-                .map_err(wrap)
+            office_page(
+                &state,
+                user,
+                lang,
+                &SummaryQuery::default(),
+                messages,
+                form,
+                &DoneQuery::default(),
+            )
+            .await
+            .map_err(wrap)
         }
         Err(error) => Err(wrap(error)),
     }
@@ -240,5 +278,5 @@ async fn rotate(
     let user = user.ok_or(Error::Unauthorized)?;
     user.require_office()?;
     places::rotate_code(&state, id, user.id).await?;
-    Ok(Redirect::to("/office#places").into_response())
+    Ok(Redirect::to(&format!("/office?done=rotated&place={id}#done")).into_response())
 }
