@@ -314,6 +314,38 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
         "{location}: {page}"
     );
 
+    // A desk change refused from a searched register: said above the
+    // register, which keeps the search it had.
+    let hotel = app
+        .get_json(&format!("/api/v1/places/{place}"), Some(&office))
+        .await
+        .1;
+    let stay = app
+        .check_in(&hotel, json!([common::korean_guest()]), 2)
+        .await;
+    let response = app
+        .client
+        .post(app.url(&format!(
+            "/hotel/{place}/stays/{}/extend",
+            stay["stay_id"].as_str().unwrap()
+        )))
+        .bearer_auth(&staff)
+        .form(&[
+            ("expected_departure", "2020-01-01"),
+            ("view", "in_house"),
+            ("back", "status=in_house&q=kim"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("role=\"alert\""), "{html}");
+    assert!(
+        html.contains("id=\"q\" name=\"q\" type=\"search\" value=\"kim\""),
+        "the search is kept: {html}"
+    );
+
     // A bad range on the office page is explained there, not on a dead end.
     let response = app
         .client

@@ -288,6 +288,26 @@ fn back_to(place_id: i64, back: Option<&str>, done: &str) -> Redirect {
     Redirect::to(&format!("/hotel?{}#done", query.finish()))
 }
 
+/// The register as a row's form left it: the tab, search and dates of its
+/// `back` field, else the tab `view`.
+fn filters_of(back: Option<&str>, view: Option<&str>) -> ListQuery {
+    let mut query = ListQuery {
+        status: view.map(str::to_owned),
+        ..Default::default()
+    };
+    for (k, v) in form_urlencoded::parse(back.unwrap_or_default().as_bytes()) {
+        let v = Some(v.into_owned());
+        match k.as_ref() {
+            "status" => query.status = v,
+            "q" => query.q = v,
+            "from" => query.from = v,
+            "to" => query.to = v,
+            _ => {}
+        }
+    }
+    query
+}
+
 /// The filters a row's form came from (its `back` field), if it sent a
 /// form: a check-out may come with no body at all.
 fn back_of(body: &[u8]) -> Option<String> {
@@ -521,6 +541,8 @@ async fn guest_undo(
 #[derive(serde::Deserialize)]
 struct RevealForm {
     view: Option<String>,
+    /// The filters the register had (the page's `filters`).
+    back: Option<String>,
 }
 
 /// Show one guest's full document number: whoever reads the register may,
@@ -560,10 +582,7 @@ async fn reveal(
     )
     .await
     .map_err(wrap)?;
-    let query = ListQuery {
-        status: form.view.clone(),
-        ..Default::default()
-    };
+    let query = filters_of(form.back.as_deref(), form.view.as_deref());
     let mut page = build(&state, user, &query, Some(place_id), lang)
         .await
         .map_err(wrap)?;
@@ -659,10 +678,7 @@ async fn change(
         // Said above the register, which stays as it was.
         Err(error @ (Error::Validation(_) | Error::Conflict(_))) => {
             let reason = crate::web::reason(Tr(lang), &error);
-            let query = ListQuery {
-                status: Some(view.to_owned()),
-                ..Default::default()
-            };
+            let query = filters_of(form.back.as_deref(), Some(view));
             let mut page = build(&state, user, &query, Some(place_id), lang)
                 .await
                 .map_err(|error| PageError { error, lang })?;

@@ -159,7 +159,7 @@ impl TeamPage {
             .filter(|t| uuid::Uuid::parse_str(t).is_err())
     }
     fn detail(&self, detail: &serde_json::Value) -> String {
-        detail_words(self.t, detail)
+        detail_words(self.t, self.tz, detail)
     }
 }
 
@@ -279,41 +279,74 @@ async fn password_form(
 }
 
 /// An audit line's detail in words: each field by its label, a change as
-/// `before → after`.
-fn detail_words(t: Tr, detail: &serde_json::Value) -> String {
+/// `before → after`, times in the city's clock; ids, which say nothing to a
+/// reader, left out.
+fn detail_words(t: Tr, tz: chrono_tz::Tz, detail: &serde_json::Value) -> String {
     use serde_json::Value;
     let label = |key: &str| -> String {
-        ["guest", "stay", "hotel"]
+        ["guest", "stay", "hotel", "team"]
             .iter()
             .map(|scope| t.dynamic(&format!("{scope}.{key}")))
             .find(|words| !words.is_empty())
             .unwrap_or(key)
             .to_owned()
     };
-    fn value(v: &Value) -> String {
+    fn value(v: &Value, tz: chrono_tz::Tz) -> String {
         match v {
             Value::Null => "–".to_owned(),
             Value::String(s) if s.is_empty() => "–".to_owned(),
-            Value::String(s) => s.clone(),
-            Value::Array(a) => a.iter().map(value).collect::<Vec<_>>().join(", "),
+            Value::String(s) => {
+                if let Ok(at) = DateTime::parse_from_rfc3339(s) {
+                    at.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
+                } else if let Ok(day) = s.parse::<chrono::NaiveDate>() {
+                    day.format("%d/%m/%Y").to_string()
+                } else {
+                    s.clone()
+                }
+            }
+            Value::Array(a) => a
+                .iter()
+                .map(|v| value(v, tz))
+                .collect::<Vec<_>>()
+                .join(", "),
             Value::Object(o) if o.contains_key("from") || o.contains_key("to") => {
-                let side = |k: &str| o.get(k).map_or("–".to_owned(), value);
+                let side = |k: &str| o.get(k).map_or("–".to_owned(), |v| value(v, tz));
                 format!("{} → {}", side("from"), side("to"))
             }
             Value::Object(o) => o
                 .iter()
-                .map(|(k, v)| format!("{k}: {}", value(v)))
+                .map(|(k, v)| format!("{k}: {}", value(v, tz)))
                 .collect::<Vec<_>>()
                 .join("; "),
             other => other.to_string(),
         }
     }
+    let shown = |key: &str, v: &Value| -> Option<String> {
+        let id = key == "id"
+            || key.ends_with("_id")
+            || v.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok());
+        if id {
+            return None;
+        }
+        let words = match (key, v) {
+            ("role", Value::String(role)) => match t.dynamic(&format!("role.{role}")) {
+                "" => role.clone(),
+                words => words.to_owned(),
+            },
+            ("by", Value::String(by)) => match t.dynamic(&format!("checkout_by.{by}")) {
+                "" => by.clone(),
+                words => words.to_owned(),
+            },
+            _ => value(v, tz),
+        };
+        Some(format!("{}: {words}", label(key)))
+    };
     let Value::Object(fields) = detail else {
-        return value(detail);
+        return value(detail, tz);
     };
     // A change of one field: "Room: 101 → 305".
     if let Some(Value::String(field)) = fields.get("field") {
-        let side = |k: &str| fields.get(k).map_or("–".to_owned(), value);
+        let side = |k: &str| fields.get(k).map_or("–".to_owned(), |v| value(v, tz));
         return format!("{}: {} → {}", label(field), side("from"), side("to"));
     }
     fields
@@ -322,11 +355,9 @@ fn detail_words(t: Tr, detail: &serde_json::Value) -> String {
             // Corrected fields, each with its change.
             Value::Object(inner) if k == "fields" => inner
                 .iter()
-                .map(|(f, change)| format!("{}: {}", label(f), value(change)))
+                .filter_map(|(f, change)| shown(f, change))
                 .collect::<Vec<_>>(),
-            // A stay's or guest's id says nothing to a reader.
-            Value::String(id) if uuid::Uuid::parse_str(id).is_ok() => Vec::new(),
-            _ => vec![format!("{}: {}", label(k), value(v))],
+            _ => shown(k, v).into_iter().collect(),
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -336,28 +367,43 @@ fn detail_words(t: Tr, detail: &serde_json::Value) -> String {
 mod tests {
     use serde_json::json;
 
-    use super::detail_words;
     use crate::i18n::{Lang, Tr};
 
     #[test]
     fn an_audit_detail_reads_as_words() {
         let vi = Tr(Lang::Vi);
+        let tz = chrono_tz::Asia::Ho_Chi_Minh;
+        let detail_words = |detail: &serde_json::Value| super::detail_words(vi, tz, detail);
         assert_eq!(
-            detail_words(vi, &json!({"field": "room", "from": "101", "to": "305"})),
+            detail_words(&json!({"field": "room", "from": "101", "to": "305"})),
             format!("{}: 101 → 305", vi.get("hotel.room"))
         );
         assert_eq!(
-            detail_words(
-                vi,
-                &json!({"stay": "01a23aef-f435-75f8-b3e5-2e5cf91c232b",
-                        "fields": {"full_name": {"from": "Nguyen Van A", "to": "Nguyễn Văn An"}}})
-            ),
+            detail_words(&json!({"stay": "01a23aef-f435-75f8-b3e5-2e5cf91c232b",
+                                 "fields": {"full_name": {"from": "Nguyen Van A", "to": "Nguyễn Văn An"}}})),
             format!(
                 "{}: Nguyen Van A → Nguyễn Văn An",
                 vi.get("guest.full_name")
             )
         );
-        assert_eq!(detail_words(vi, &json!({"by": "desk"})), "by: desk");
-        assert_eq!(detail_words(vi, &json!({})), "");
+        assert_eq!(
+            detail_words(&json!({"by": "desk"})),
+            format!("{}: {}", vi.get("stay.by"), vi.get("checkout_by.desk"))
+        );
+        assert_eq!(detail_words(&json!({})), "");
+        // Ids left out, a role in words, times in the city's clock.
+        assert_eq!(
+            detail_words(&json!({"user_id": 42, "role": "staff"})),
+            format!("{}: {}", vi.get("team.role"), vi.get("role.staff"))
+        );
+        assert_eq!(
+            detail_words(&json!({"departed_at": "2026-12-03T03:05:00Z",
+                                 "expected_departure": {"from": "2026-12-04", "to": "2026-12-05"}})),
+            format!(
+                "{}: 03/12/2026 10:05; {}: 04/12/2026 → 05/12/2026",
+                vi.get("stay.departed_at"),
+                vi.get("stay.expected_departure")
+            )
+        );
     }
 }

@@ -30,7 +30,7 @@ fn shortened(text: &str, most: usize) -> String {
     if text.chars().count() <= most {
         return text.to_owned();
     }
-    let mut cut: String = text.chars().take(most - 1).collect();
+    let mut cut: String = text.chars().take(most.saturating_sub(1)).collect();
     cut.push('…');
     cut
 }
@@ -166,8 +166,15 @@ pub fn columns(
         esc(legend.0)
     );
     if !line.is_empty() {
-        // After the first legend, by its length.
-        let at = left + 18 + (legend.0.chars().count() as f64 * 8.5) as i64 + 24;
+        // After the first legend, by its width: a Hangul or Han character
+        // of 15 units is about 15 wide, any other about 8.5.
+        let wide = |c: char| matches!(c, '\u{1100}'..='\u{11ff}' | '\u{2e80}'..='\u{9fff}' | '\u{ac00}'..='\u{d7af}' | '\u{f900}'..='\u{faff}' | '\u{ff00}'..='\u{ffef}');
+        let first: f64 = legend
+            .0
+            .chars()
+            .map(|c| if wide(c) { 15.0 } else { 8.5 })
+            .sum();
+        let at = left + 18 + first as i64 + 24;
         let _ = write!(
             svg,
             "<rect x=\"{at}\" y=\"13\" width=\"16\" height=\"4\" fill=\"#d29a00\"/><text x=\"{}\" y=\"21\" font-size=\"15\">{}</text>",
