@@ -130,13 +130,27 @@ impl Tr {
             .unwrap_or("")
     }
 
+    /// A key built at run time, or `fallback` when no language has it.
+    pub fn dynamic_or(&self, key: &str, fallback: &str) -> String {
+        match self.dynamic(key) {
+            "" => fallback.to_owned(),
+            words => words.to_owned(),
+        }
+    }
+
+    /// A field's name from the first of `scopes` that has it
+    /// (`guest.full_name`, `hotel.room`).
+    pub fn label(&self, scopes: &[&str], field: &str) -> Option<&'static str> {
+        scopes
+            .iter()
+            .map(|scope| self.dynamic(&format!("{scope}.{field}")))
+            .find(|words| !words.is_empty())
+    }
+
     /// A country (ISO 3166 alpha-3 code) by its name in this language, or
     /// its code when no language names it.
     pub fn country(&self, code: &str) -> String {
-        match self.dynamic(&format!("country.{code}")) {
-            "" => code.to_owned(),
-            name => name.to_owned(),
-        }
+        self.dynamic_or(&format!("country.{code}"), code)
     }
 
     /// A validation message: the translated code, else the English sentence.

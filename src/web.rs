@@ -228,10 +228,7 @@ pub fn reason(t: Tr, error: &Error) -> String {
             .0
             .iter()
             .flat_map(|(field, errors)| {
-                let label = ["signin", "guest", "stay", "hotel"]
-                    .iter()
-                    .map(|scope| t.dynamic(&format!("{scope}.{field}")))
-                    .find(|words| !words.is_empty());
+                let label = t.label(&["signin", "guest", "stay", "hotel"], field);
                 errors.iter().map(move |e| match label {
                     Some(label) => format!("{label}: {}", t.error(e)),
                     None => t.error(e).to_owned(),

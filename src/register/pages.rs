@@ -99,14 +99,7 @@ impl HotelPage {
     }
     /// The tab, search and dates of this view, for its paging links.
     fn filters(&self) -> String {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        query.append_pair("status", &self.view);
-        for (k, v) in [("q", &self.q), ("from", &self.from), ("to", &self.to)] {
-            if !v.is_empty() {
-                query.append_pair(k, v);
-            }
-        }
-        query.finish()
+        filters_query(&self.view, &self.q, &self.from, &self.to)
     }
     fn can_enter(&self) -> bool {
         self.place_id.is_some_and(|p| self.user.works_at(p))
@@ -273,19 +266,32 @@ const DONE: [&str; 8] = [
     "guest_back",
 ];
 
-/// The register after a desk's action: the tab, search and dates it was
-/// showing (`back`, as the page's `filters`; anything else is left out),
-/// with what the action did.
-fn back_to(place_id: i64, back: Option<&str>, done: &str) -> Redirect {
+/// The register's tab, search and dates as a query string: the tab, then
+/// each of the others that is given.
+fn filters_query(status: &str, q: &str, from: &str, to: &str) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
-    query.append_pair("place", &place_id.to_string());
-    for (k, v) in form_urlencoded::parse(back.unwrap_or_default().as_bytes()) {
-        if ["status", "q", "from", "to", "reason"].contains(&k.as_ref()) {
-            query.append_pair(&k, &v);
+    query.append_pair("status", status);
+    for (k, v) in [("q", q), ("from", from), ("to", to)] {
+        if !v.is_empty() {
+            query.append_pair(k, v);
         }
     }
-    query.append_pair("done", done);
-    Redirect::to(&format!("/hotel?{}#done", query.finish()))
+    query.finish()
+}
+
+/// The register after a desk's action, showing the tab, search and dates
+/// of `list`, with what the action did.
+fn back_to(place_id: i64, list: &ListQuery, done: &str) -> Redirect {
+    let given = |v: &Option<String>| v.clone().unwrap_or_default();
+    let filters = filters_query(
+        list.status.as_deref().unwrap_or("in_house"),
+        &given(&list.q),
+        &given(&list.from),
+        &given(&list.to),
+    );
+    Redirect::to(&format!(
+        "/hotel?place={place_id}&{filters}&done={done}#done"
+    ))
 }
 
 /// The register as a row's form left it: the tab, search and dates of its
@@ -446,7 +452,7 @@ async fn desk_entry(
     };
     let key = get("nonce").map(|n| format!("form:{n}"));
     match create_stay(&state, &user, place_id, &req, key.as_deref()).await {
-        Ok(_) => Ok(back_to(place_id, None, "entered").into_response()),
+        Ok(_) => Ok(back_to(place_id, &ListQuery::default(), "entered").into_response()),
         Err(Error::Validation(errors)) => {
             let mut page = build(&state, user, &ListQuery::default(), Some(place_id), lang)
                 .await
@@ -515,7 +521,7 @@ async fn guest_leaves(
     done.map_err(|error| PageError { error, lang })?;
     crate::stats::live::invalidate(&state, place_id).await;
     let done = if undo { "guest_back" } else { "guest_left" };
-    Ok(back_to(place_id, back, done).into_response())
+    Ok(back_to(place_id, &filters_of(back, None), done).into_response())
 }
 
 async fn guest_checkout(
@@ -611,7 +617,8 @@ async fn checkout(
     user.require_desk(place_id)?;
     crate::checkin::repo::check_out(&state.db, state.tz(), id, "desk", Some(user.id)).await?;
     crate::stats::live::invalidate(&state, place_id).await;
-    Ok(back_to(place_id, back_of(&body).as_deref(), "checked_out").into_response())
+    let list = filters_of(back_of(&body).as_deref(), None);
+    Ok(back_to(place_id, &list, "checked_out").into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -666,19 +673,15 @@ async fn change(
         .as_deref()
         .filter(|v| ["arriving", "departing", "all"].contains(v))
         .unwrap_or("in_house");
+    let query = filters_of(form.back.as_deref(), Some(view));
     match super::desk::apply(&state.db, state.tz(), place_id, id, &change, user.id).await {
         Ok(()) => {
             crate::stats::live::invalidate(&state, place_id).await;
-            let back = form
-                .back
-                .clone()
-                .unwrap_or_else(|| format!("status={view}"));
-            Ok(back_to(place_id, Some(&back), done).into_response())
+            Ok(back_to(place_id, &query, done).into_response())
         }
         // Said above the register, which stays as it was.
         Err(error @ (Error::Validation(_) | Error::Conflict(_))) => {
             let reason = crate::web::reason(Tr(lang), &error);
-            let query = filters_of(form.back.as_deref(), Some(view));
             let mut page = build(&state, user, &query, Some(place_id), lang)
                 .await
                 .map_err(|error| PageError { error, lang })?;

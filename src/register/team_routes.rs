@@ -146,10 +146,7 @@ impl TeamPage {
     }
     /// An audited action in words, or its code when none are written.
     fn action(&self, code: &str) -> String {
-        match self.t.dynamic(&format!("audit.{code}")) {
-            "" => code.to_owned(),
-            words => words.to_owned(),
-        }
+        self.t.dynamic_or(&format!("audit.{code}"), code)
     }
     /// Whom or what an action was on, when a person reads it (an email):
     /// a stay's or guest's id says nothing on the page.
@@ -284,10 +281,7 @@ async fn password_form(
 fn detail_words(t: Tr, tz: chrono_tz::Tz, detail: &serde_json::Value) -> String {
     use serde_json::Value;
     let label = |key: &str| -> String {
-        ["guest", "stay", "hotel", "team"]
-            .iter()
-            .map(|scope| t.dynamic(&format!("{scope}.{key}")))
-            .find(|words| !words.is_empty())
+        t.label(&["guest", "stay", "hotel", "team"], key)
             .unwrap_or(key)
             .to_owned()
     };
@@ -329,14 +323,8 @@ fn detail_words(t: Tr, tz: chrono_tz::Tz, detail: &serde_json::Value) -> String 
             return None;
         }
         let words = match (key, v) {
-            ("role", Value::String(role)) => match t.dynamic(&format!("role.{role}")) {
-                "" => role.clone(),
-                words => words.to_owned(),
-            },
-            ("by", Value::String(by)) => match t.dynamic(&format!("checkout_by.{by}")) {
-                "" => by.clone(),
-                words => words.to_owned(),
-            },
+            ("role", Value::String(role)) => t.dynamic_or(&format!("role.{role}"), role),
+            ("by", Value::String(by)) => t.dynamic_or(&format!("checkout_by.{by}"), by),
             _ => value(v, tz),
         };
         Some(format!("{}: {words}", label(key)))
