@@ -59,10 +59,22 @@ rps() {
         awk '/Requests\/sec/ {print $2}'
 }
 
-# cpu_ticks: the machine's CPU time so far, "total steal" in ticks.
+# cpu_ticks: the machine's CPU time so far, "total steal idle" in ticks
+# (idle counting the time waiting for the disk).
 cpu_ticks() {
     # user to steal: the guest fields after them are already in user.
-    awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9}' /proc/stat
+    awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9, $5 + $6}' /proc/stat
+}
+
+# cpu_per "TOTAL STEAL IDLE" COUNT: the CPU time every process on the
+# machine (load, service, databases, kernel) spent since then for each of
+# COUNT requests or transactions, and how busy the cores were.
+cpu_per() {
+    local before now
+    read -r -a before <<<"$1"
+    read -r -a now < <(cpu_ticks)
+    awk -v t="$((now[0] - before[0]))" -v i="$((now[2] - before[2]))" -v n="$2" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN {printf "%.0f µs (the cores %.0f%% busy)", n ? (t - i) * 1e6 / hz / n : 0, t ? 100 * (t - i) / t : 0}'
 }
 
 # steal_since "TOTAL STEAL": the share of the CPU time since then that the
@@ -194,15 +206,21 @@ writer() {
 # (the ceiling), then one wrk run of check-ins from SCRIPT, with what was
 # acknowledged against what TABLE gained, the ratio to the ceiling, and the
 # batches they were written in: how many stays or visits each, how long the
-# writer took over each, and the share of the run it was busy.
+# writer took over each, and the share of the run it was busy; and the CPU
+# time of the whole machine for each check-in against each pgbench
+# transaction.
 checkins() {
-    local tps before after rps p50 p99 bad total w0 w1 started
-    tps=$(pgbench -n -c "$connections" -j 2 -T "$seconds" -f "$lua/pgbench.sql" "$db_url" 2>/dev/null |
-        awk '/^tps/ {print $3}')
+    local tps processed before after rps p50 p99 bad total w0 w1 started ticks pg_cpu cpu
+    ticks=$(cpu_ticks)
+    read -r tps processed < <(pgbench -n -c "$connections" -j 2 -T "$seconds" -f "$lua/pgbench.sql" "$db_url" 2>/dev/null |
+        awk '/^tps/ {t = $3} /transactions actually processed/ {n = $NF} END {print t, n}')
+    pg_cpu=$(cpu_per "$ticks" "$processed")
     before=$(psql "$db_url" -qAtc "SELECT count(*) FROM $2")
     read -r -a w0 < <(writer "$2")
     started=$EPOCHREALTIME
+    ticks=$(cpu_ticks)
     read -r rps p50 p99 bad total < <(load http://127.0.0.1:18080/api/v1/checkins -s "$3")
+    cpu=$(cpu_per "$ticks" "$total")
     read -r -a w1 < <(writer "$2")
     after=$(psql "$db_url" -qAtc "SELECT count(*) FROM $2")
     printf '%s %s req/s, p50 %s, p99 %s; acknowledged %d, errors %d, stored %d\n' \
@@ -212,6 +230,7 @@ checkins() {
         -v wall="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')" 'BEGIN {
         if (n > 0) printf "batches:         %d, %.1f each, %.2f ms each; the writer busy %.0f%% of the run\n",
             n, s / n, 1000 * (t1 - t0) / n, 100 * (t1 - t0) / wall}'
+    printf 'CPU, all processes: %s a check-in; %s a pgbench transaction\n' "$cpu" "$pg_cpu"
 }
 
 bench_load() {
