@@ -42,8 +42,9 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
     request.headers_mut().insert(HEADER.clone(), value.clone());
     let mut response = CURRENT.scope(id.clone(), next.run(request)).await;
     if let Some(message) = plain_refusal(&response) {
-        // The layers that cut a request short (too slow, too large) answer
-        // in plain text; give their answer the shape of every other error.
+        // The layers that cut a request short (too slow, too large) and the
+        // router (a method a route does not take) answer in plain text or
+        // not at all; give their answer the shape of every other error.
         let body = serde_json::json!({"message": message, "request_id": id}).to_string();
         let headers = std::mem::take(response.headers_mut());
         response = (response.status(), body).into_response();
@@ -64,9 +65,17 @@ fn plain_refusal(response: &Response) -> Option<&'static str> {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !plain {
+        return None;
+    }
     match response.status() {
-        StatusCode::REQUEST_TIMEOUT if plain => Some("the request took too long; try again"),
-        StatusCode::PAYLOAD_TOO_LARGE if plain => Some("the request body is too large"),
+        StatusCode::REQUEST_TIMEOUT => Some("the request took too long; try again"),
+        StatusCode::PAYLOAD_TOO_LARGE => Some("the request body is too large"),
+        // The router adds the methods the route takes, as `Allow`, after
+        // the answer has passed the layers.
+        StatusCode::METHOD_NOT_ALLOWED => {
+            Some("this route does not take this method: the Allow header names the ones it does")
+        }
         _ => None,
     }
 }

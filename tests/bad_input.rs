@@ -123,6 +123,20 @@ async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["request_id"], id.as_str(), "{answer}");
     assert!(answer["message"].as_str().unwrap().contains("too large"));
+    // A method a route does not take: 405, naming the ones it does.
+    let response = app
+        .client
+        .delete(app.url("/api/v1/checkins"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "POST");
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        answer["message"],
+        "this route does not take this method: the Allow header names the ones it does"
+    );
 
     // Places, registers and figures: the same.
     let (status, answer) = app

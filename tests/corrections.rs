@@ -6,6 +6,7 @@ mod common;
 
 use common::{korean_guest, spawn};
 use luutru::auth::Role;
+use luutru::stats::repo::{summary_from, Source};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -307,4 +308,167 @@ async fn the_same_document_is_not_in_house_twice_at_one_place(pool: sqlx::PgPool
     assert!(status.is_success());
     let (status, _) = app.post_json("/api/v1/checkins", None, &again).await;
     assert_eq!(status, StatusCode::CREATED);
+}
+
+/// A correction changes what it names: a guest's country of residence,
+/// declared apart from the nationality, stays as declared (and with it
+/// the domestic or international count); one that only followed the
+/// nationality follows it still.
+#[sqlx::test]
+async fn a_correction_keeps_a_residence_declared_apart_from_the_nationality(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    let manager = app.sign_in_as(Role::Manager, &[id]).await;
+    // A Vietnamese citizen who lives in Korea, and a Korean guest.
+    let abroad = json!({"full_name": "Nguyễn Văn An", "date_of_birth": "1980-02-03", "sex": "M",
+                        "nationality": "VNM", "residence_country": "KOR",
+                        "document_type": "passport", "document_number": "C1234567"});
+    let stay = app
+        .check_in(&place, json!([abroad, korean_guest()]), 2)
+        .await;
+    let residence = |guest: String| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT residence_country FROM guests WHERE id = $1::uuid",
+            )
+            .bind(guest)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let first = stay["guests"][0]["id"].as_str().unwrap().to_owned();
+    let second = stay["guests"][1]["id"].as_str().unwrap().to_owned();
+
+    let (status, body) = patch(
+        &app,
+        &format!("/api/v1/places/{id}/guests/{first}"),
+        &manager,
+        json!({"full_name": "Nguyễn Văn Ân"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["changed"], json!(["full_name"]));
+    assert_eq!(residence(first).await, "KOR");
+
+    let (status, body) = patch(
+        &app,
+        &format!("/api/v1/places/{id}/guests/{second}"),
+        &manager,
+        json!({"nationality": "JPN"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(residence(second).await, "JPN");
+}
+
+/// A stay that did not happen (its guests never came, or it was written
+/// by mistake) is marked at the desk until the day after its arrival, and
+/// then counts nowhere: not in the register, the figures, the police list
+/// or the document check.
+#[sqlx::test]
+async fn a_stay_marked_a_no_show_or_cancelled_counts_nowhere(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    let came = app.check_in(&place, json!([korean_guest()]), 2).await;
+    let never = app
+        .check_in(&place, json!([common::vietnamese_guest()]), 2)
+        .await;
+    let mark = |stay: &Value, how: &str| {
+        let url = app.url(&format!(
+            "/hotel/{id}/stays/{}/{how}",
+            stay["stay_id"].as_str().unwrap()
+        ));
+        let request = app
+            .client
+            .post(url)
+            .bearer_auth(&staff)
+            .header("accept-language", "en")
+            .form(&[("view", "in_house")]);
+        async move { request.send().await.unwrap() }
+    };
+    let live = || async {
+        app.get_json(&format!("/api/v1/stats/live?place_id={id}"), Some(&staff))
+            .await
+            .1
+    };
+    assert_eq!(live().await["arrivals_today"], 2);
+
+    let response = mark(&never, "no-show").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(response.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("done=no_show"));
+    let (_, all) = app
+        .get_json(
+            &format!("/api/v1/places/{id}/stays?status=all"),
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
+    assert_eq!(all[0]["id"], came["stay_id"]);
+    let figures = live().await;
+    assert_eq!(figures["arrivals_today"], 1, "{figures}");
+    assert_eq!(figures["guests_in_house"], 1, "{figures}");
+    // The desk's page: the register and the police board.
+    let register = app.get_text(&format!("/hotel?place={id}"), &staff).await;
+    assert!(
+        register.contains("KIM MINJUN") && !register.contains("Nguyễn Văn An"),
+        "{register}"
+    );
+    // The document is free again: the guest may yet come, and check in.
+    app.check_in(&place, json!([common::vietnamese_guest()]), 2)
+        .await;
+
+    // A mistake entered by code is cancelled; marked once, it is gone.
+    assert_eq!(mark(&came, "cancel").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(mark(&came, "no-show").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(live().await["arrivals_today"], 1);
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action IN ('stay.no_show', 'stay.cancel') ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(actions, ["stay.no_show", "stay.cancel"]);
+    // The city's figures from the rollups are still those of the raw rows.
+    let tz = chrono_tz::Asia::Ho_Chi_Minh;
+    let today = luutru::localtime::today(tz);
+    let week = today - chrono::Duration::days(7);
+    let raw = summary_from(Source::Raw, &app.pool, week, today, today, None, tz)
+        .await
+        .unwrap();
+    let kept = summary_from(Source::Rollups, &app.pool, week, today, today, None, tz)
+        .await
+        .unwrap();
+    assert_eq!(raw, kept);
+    assert_eq!(kept.arrivals, 1);
+
+    // Two days after its arrival, a stay is history: it stays as it is.
+    let staff_entry = app
+        .post_json(
+            &format!("/api/v1/places/{id}/stays"),
+            Some(&staff),
+            &json!({"guests": [{"full_name": "Lê Thị Hoa", "date_of_birth": "1975-03-04", "sex": "F",
+                                "nationality": "VNM", "document_type": "cccd",
+                                "document_number": "079175000321"}],
+                    "arrived_at": (chrono::Utc::now() - chrono::Duration::days(2)).to_rfc3339(),
+                    "expected_departure": (today + chrono::Duration::days(1)).to_string()}),
+        )
+        .await;
+    assert_eq!(staff_entry.0, StatusCode::CREATED, "{}", staff_entry.1);
+    let response = mark(&staff_entry.1, "no-show").await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("the day after its arrival"));
 }

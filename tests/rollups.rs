@@ -6,7 +6,7 @@
 
 mod common;
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use common::spawn;
 use luutru::auth::Role;
 use luutru::stats::dashboard::figures;
@@ -273,4 +273,74 @@ async fn rollups_give_the_raw_figures_after_every_kind_of_write(pool: PgPool) {
     )
     .await;
     check(&pool, &places, today, "after cancellations and deletions").await;
+}
+
+/// A place registered after a range ends, in the range's month, had no day
+/// open in it: its beds and rooms add nothing to the occupancy's
+/// denominator, for a seasonal place as for an open one. (The rollups once
+/// counted a seasonal place's days from its registration to the range's
+/// end, a negative number, and raised the city's occupancy.)
+#[sqlx::test]
+async fn a_place_registered_after_the_range_adds_no_beds_to_it(pool: PgPool) {
+    let app = spawn(pool).await;
+    let pool = app.pool.clone();
+    let tz = chrono_tz::Asia::Ho_Chi_Minh;
+    let today = luutru::localtime::today(tz);
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let hotel = app.hotel(&office).await;
+    let homestay = app
+        .create_place(
+            &office,
+            json!({"kind": "accommodation", "name": "Nhà nghỉ Mùa Hè", "address": "5 Thùy Vân",
+                   "ward": "Vũng Tàu", "accommodation_type": "homestay", "rooms": 3, "beds": 6,
+                   "status": "seasonal", "season_months": (1..=12).collect::<Vec<_>>()}),
+        )
+        .await;
+    let hotel_id = hotel["id"].as_i64().unwrap();
+    // The first ten days of last month; the homestay registered on its 20th.
+    let month = (today - Duration::days(i64::from(today.day())))
+        .with_day(1)
+        .unwrap();
+    let (from, to) = (month, month + Duration::days(9));
+    exec(
+        &pool,
+        &format!("UPDATE places SET created_at = now() - interval '2 years' WHERE id = {hotel_id}"),
+    )
+    .await;
+    exec(
+        &pool,
+        &format!(
+            "UPDATE places SET created_at = '{}T12:00:00+07:00' WHERE id = {}",
+            month + Duration::days(19),
+            homestay["id"]
+        ),
+    )
+    .await;
+    // One guest for two nights at the hotel (ten beds, five rooms).
+    let staff = app.sign_in_as(Role::Staff, &[hotel_id]).await;
+    let (status, answer) = app
+        .post_json(
+            &format!("/api/v1/places/{hotel_id}/stays"),
+            Some(&staff),
+            &json!({"guests": [{"full_name": "Trần Thu", "date_of_birth": "1985-05-05", "sex": "F",
+                                "nationality": "VNM", "document_type": "cccd",
+                                "document_number": "079090000101"}],
+                    "arrived_at": format!("{}T10:00:00+07:00", month + Duration::days(2)),
+                    "departed_at": format!("{}T11:00:00+07:00", month + Duration::days(4))}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    for moment in ["pending", "folded"] {
+        if moment == "folded" {
+            rollup::fold(&pool).await.unwrap();
+        }
+        for source in [Source::Raw, Source::Rollups] {
+            let s = summary_from(source, &pool, from, to, today, None, tz)
+                .await
+                .unwrap();
+            // 2 guest-nights over 10 beds × 10 days; 2 room-nights over 5 × 10.
+            assert_eq!(s.bed_occupancy_rate, Some(2.0), "{source:?}, {moment}");
+            assert_eq!(s.room_occupancy_rate, Some(4.0), "{source:?}, {moment}");
+        }
+    }
 }

@@ -243,8 +243,15 @@ pub fn parse_document_number(
     }
 }
 
+/// The day the old 9-digit CMND stopped being valid.
+const CMND_ENDED: NaiveDate = match NaiveDate::from_ymd_opt(2025, 1, 1) {
+    Some(day) => day,
+    None => panic!("a valid date"),
+};
+
 /// Parse a party of guests arriving on `arrival`. `allow_cmnd` is for records
-/// carried over from the paper register (the CMND stopped being valid in 2025).
+/// carried over from the paper register at the desk: a CMND is taken for an
+/// arrival before it stopped being valid (1 January 2025), never after.
 pub fn parse_guests(
     inputs: &[GuestInput],
     arrival: NaiveDate,
@@ -401,9 +408,11 @@ pub(crate) fn parse_guest(
 
     let companion = g.with_guest.map(|n| n as usize);
     let is_child = date_of_birth.is_some_and(|d| localtime::age_on(d, arrival) < CHILD_AGE);
+    // A child under 14 may come without a document number, whatever type a
+    // form or client left chosen, when an adult of the party is named.
     let document = match (present(&g.document_type), present(&g.document_number)) {
-        (None, None) if is_child && companion.is_some() => None,
-        (None, None) if is_child => {
+        (_, None) if is_child && companion.is_some() => None,
+        (_, None) if is_child => {
             errors.add(
                 field("with_guest"),
                 "companion_required",
@@ -414,7 +423,7 @@ pub(crate) fn parse_guest(
         (kind, number) => {
             let kind = match kind.map(str::to_ascii_lowercase).as_deref() {
                 Some("cccd") => Some(DocumentType::Cccd),
-                Some("cmnd") if allow_cmnd => Some(DocumentType::Cmnd),
+                Some("cmnd") if allow_cmnd && arrival < CMND_ENDED => Some(DocumentType::Cmnd),
                 Some("cmnd") => {
                     errors.add(
                         field("document_type"),
@@ -630,6 +639,22 @@ mod tests {
         assert_eq!(guests[1].companion, Some(0));
         assert!(guests[1].document.is_none());
 
+        // A type chosen with no number is no document, as the contract lets
+        // a child come; without an adult named, the adult is asked for.
+        let mut typed = child.clone();
+        typed.document_type = Some("passport".into());
+        let mut errors = FieldErrors::default();
+        let guests = parse_guests(&[adult(), typed.clone()], arrival(), false, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(guests[1].document.is_none());
+        typed.with_guest = None;
+        let mut errors = FieldErrors::default();
+        parse_guests(&[adult(), typed], arrival(), false, &mut errors);
+        assert_eq!(
+            errors.0["guests[1].with_guest"][0].code,
+            "companion_required"
+        );
+
         let mut grown = child;
         grown.date_of_birth = Some("2000-01-01".into());
         let mut errors = FieldErrors::default();
@@ -654,8 +679,13 @@ mod tests {
         let mut errors = FieldErrors::default();
         parse_guests(std::slice::from_ref(&old), arrival(), false, &mut errors);
         assert_eq!(errors.0["guests[0].document_type"][0].code, "cmnd_expired");
+        // At the desk, for a stay carried over from before 2025 only.
         let mut errors = FieldErrors::default();
-        parse_guests(&[old], arrival(), true, &mut errors);
+        parse_guests(std::slice::from_ref(&old), arrival(), true, &mut errors);
+        assert_eq!(errors.0["guests[0].document_type"][0].code, "cmnd_expired");
+        let mut errors = FieldErrors::default();
+        let carried_over = NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
+        parse_guests(&[old], carried_over, true, &mut errors);
         assert!(errors.is_empty());
     }
 

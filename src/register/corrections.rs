@@ -27,7 +27,7 @@ pub struct Current {
 
 pub async fn load(state: &AppState, place_id: i64, guest_id: Uuid) -> Result<Current> {
     let r = sqlx::query!(
-        r#"SELECT g.stay_id, g.arrival_date, g.arrived_at, g.nationality, g.sex, g.document_type,
+        r#"SELECT g.stay_id, g.arrival_date, g.arrived_at, g.nationality, g.residence_country, g.sex, g.document_type,
                   g.companion_of IS NOT NULL AS "companion!", g.capture,
                   i.full_name, i.date_of_birth, i.document_number, i.address, i.phone,
                   i.visa_number, i.document_expiry, i.entry_date
@@ -50,6 +50,10 @@ pub async fn load(state: &AppState, place_id: i64, guest_id: Uuid) -> Result<Cur
             full_name: Some(r.full_name),
             date_of_birth: Some(r.date_of_birth.to_string()),
             sex: Some(r.sex),
+            // A residence of its own is kept through every correction; one
+            // that only followed the nationality follows it still.
+            residence_country: (r.residence_country != r.nationality)
+                .then_some(r.residence_country),
             nationality: Some(r.nationality),
             document_type: (r.document_type != "none").then_some(r.document_type),
             document_number: open(r.document_number)?,

@@ -1,5 +1,6 @@
 //! What the desk changes on a stay after it is written: confirming a self
-//! check-in's documents, moving rooms, extending, undoing a check-out. Each
+//! check-in's documents, moving rooms, extending, undoing a check-out,
+//! marking a stay that did not happen as a no-show or cancelled. Each
 //! change is one transaction with its audit record, naming the field, what
 //! it was and what it became.
 
@@ -24,6 +25,35 @@ pub enum Change {
     Departure(NaiveDate),
     /// A check-out made by mistake: the stay is in house again.
     UndoCheckout,
+    /// The stay did not happen: its guests never came (a no-show), or it
+    /// was written by mistake or by someone who never came (cancelled).
+    /// It then counts nowhere: not in the figures, the register, the police
+    /// board or the document check.
+    Void(Void),
+}
+
+/// How a stay that did not happen is marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Void {
+    NoShow,
+    Cancelled,
+}
+
+impl Void {
+    /// The stay's status.
+    pub fn status(self) -> &'static str {
+        match self {
+            Void::NoShow => "no_show",
+            Void::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Whether a stay that arrived on `arrival` may still be marked as not
+/// having happened on `today`: until the day after its arrival, as a
+/// check-out may be undone, before the figures are reported.
+pub fn may_void(arrival: NaiveDate, today: NaiveDate) -> bool {
+    arrival >= today - Duration::days(1)
 }
 
 /// Longest room label: "A-1204", "Bungalow 7".
@@ -172,6 +202,48 @@ pub async fn apply(
             (
                 "stay.undo_check_out",
                 json!({"departed_at": departed_at, "expected_departure": {"from": head.expected_departure, "to": expected}}),
+            )
+        }
+        Change::Void(void) => {
+            if head.departed_at.is_some() {
+                return Err(Error::Conflict(
+                    "this stay has ended: undo the check-out first".into(),
+                ));
+            }
+            if !may_void(head.arrival_date, today) {
+                return Err(Error::Conflict(
+                    "a stay can be marked as not having happened until the day after its arrival"
+                        .into(),
+                ));
+            }
+            // Out of every list of the active stays, and out of the house:
+            // its guests hold no bed, no document and no deadline.
+            sqlx::query!(
+                "UPDATE stays SET status = $2, departed_at = GREATEST(arrived_at, now()),
+                                  departure_date = (GREATEST(arrived_at, now()) AT TIME ZONE $3)::date,
+                                  checkout_by = 'desk'
+                 WHERE id = $1",
+                stay_id,
+                void.status(),
+                tz.name()
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query!(
+                "UPDATE guests SET departed_at = GREATEST(arrived_at, now()),
+                                   departure_date = (GREATEST(arrived_at, now()) AT TIME ZONE $2)::date
+                 WHERE stay_id = $1 AND departed_at IS NULL",
+                stay_id,
+                tz.name()
+            )
+            .execute(&mut *tx)
+            .await?;
+            (
+                match void {
+                    Void::NoShow => "stay.no_show",
+                    Void::Cancelled => "stay.cancel",
+                },
+                json!({}),
             )
         }
     };

@@ -104,6 +104,14 @@ impl HotelPage {
     fn can_enter(&self) -> bool {
         self.place_id.is_some_and(|p| self.user.works_at(p))
     }
+    /// Whether the desk may still mark this stay as a no-show or cancelled.
+    fn can_void(&self, stay: &RegisterStay) -> bool {
+        stay.departed_at.is_none()
+            && super::desk::may_void(
+                stay.arrived_at.with_timezone(&self.tz).date_naive(),
+                crate::localtime::today(self.tz),
+            )
+    }
     fn is_current(&self, id: &i64) -> bool {
         self.place_id == Some(*id)
     }
@@ -255,7 +263,7 @@ struct PlaceQuery {
 
 /// What a desk's action did, each said in words above the register
 /// (`hotel.done.*`).
-const DONE: [&str; 8] = [
+const DONE: [&str; 10] = [
     "entered",
     "confirmed",
     "room",
@@ -264,6 +272,8 @@ const DONE: [&str; 8] = [
     "undone",
     "guest_left",
     "guest_back",
+    "no_show",
+    "cancelled",
 ];
 
 /// The register's tab, search and dates as a query string: the tab, then
@@ -666,6 +676,14 @@ async fn change(
             }
         }
         "undo-checkout" => (super::desk::Change::UndoCheckout, "undone"),
+        "no-show" => (
+            super::desk::Change::Void(super::desk::Void::NoShow),
+            "no_show",
+        ),
+        "cancel" => (
+            super::desk::Change::Void(super::desk::Void::Cancelled),
+            "cancelled",
+        ),
         _ => return Err(Error::NotFound("there is no such page").into()),
     };
     let view = form

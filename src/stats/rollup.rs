@@ -162,8 +162,8 @@ pub async fn summary(
         r#"WITH cap AS (
                SELECT p.id, p.beds, p.rooms, since,
                       CASE WHEN p.status = 'open' THEN GREATEST(0, $2::date - since + 1)
-                           ELSE (SELECT COALESCE(sum(LEAST((m + interval '1 month')::date - 1, $2::date)
-                                                     - GREATEST(m::date, since) + 1), 0)
+                           ELSE (SELECT COALESCE(sum(GREATEST(0, LEAST((m + interval '1 month')::date - 1, $2::date)
+                                                                 - GREATEST(m::date, since) + 1)), 0)
                                  FROM generate_series(date_trunc('month', since::timestamp), $2::date::timestamp, interval '1 month') m
                                  WHERE extract(month FROM m)::smallint = ANY (p.season_months))
                       END AS open_days
