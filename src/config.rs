@@ -31,6 +31,38 @@ impl FromStr for Secret {
     }
 }
 
+/// Reads a [`Secret`] from the command line or the environment. clap's own
+/// error for a value it cannot parse quotes the value; a mistyped key is
+/// still most of a key, so this one names the setting and never the value.
+#[derive(Clone)]
+struct SecretParser;
+
+impl clap::builder::TypedValueParser for SecretParser {
+    type Value = Secret;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Secret, clap::Error> {
+        let setting = arg.map_or_else(|| "a key".to_owned(), ToString::to_string);
+        value
+            .to_str()
+            .ok_or_else(|| "must be standard base64".to_owned())
+            .and_then(Secret::from_str)
+            .map_err(|why| {
+                clap::Error::raw(
+                    clap::error::ErrorKind::ValueValidation,
+                    format!(
+                        "the value of {setting} {why} (the value is a secret: it is not shown)\n"
+                    ),
+                )
+                .with_cmd(cmd)
+            })
+    }
+}
+
 /// Development-only secrets, so a newcomer's `run.sh` works at once.
 /// Production refuses to start with them.
 const DEMO_QR_KEY: [u8; 32] = *b"luutru-demo-qr-signing-key-0001!";
@@ -72,7 +104,7 @@ pub struct Config {
     #[arg(long, env = "PUBLIC_BASE_URL", default_value = "http://127.0.0.1:8080")]
     pub public_base_url: String,
     /// 32 random bytes, standard base64: signs check-in codes.
-    #[arg(long, env = "QR_SIGNING_KEY", hide_env_values = true)]
+    #[arg(long, env = "QR_SIGNING_KEY", hide_env_values = true, value_parser = SecretParser)]
     pub qr_signing_key: Option<Secret>,
     /// Earlier signing keys, comma-separated: codes printed under them still
     /// verify, so the key can be rotated without reprinting posters.
@@ -80,11 +112,12 @@ pub struct Config {
         long,
         env = "QR_SIGNING_KEYS_RETIRED",
         hide_env_values = true,
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = SecretParser
     )]
     pub qr_signing_keys_retired: Vec<Secret>,
     /// 32 random bytes, standard base64: encrypts personal data at rest.
-    #[arg(long, env = "DATA_ENCRYPTION_KEY", hide_env_values = true)]
+    #[arg(long, env = "DATA_ENCRYPTION_KEY", hide_env_values = true, value_parser = SecretParser)]
     pub data_encryption_key: Option<Secret>,
     /// Earlier data keys, comma-separated: rows sealed under them still read,
     /// and are sealed again under the current key in the background.
@@ -92,7 +125,8 @@ pub struct Config {
         long,
         env = "DATA_ENCRYPTION_KEYS_RETIRED",
         hide_env_values = true,
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = SecretParser
     )]
     pub data_encryption_keys_retired: Vec<Secret>,
     #[arg(
@@ -242,6 +276,22 @@ mod tests {
             std::iter::once("luutru").chain(args.iter().copied()),
         )
         .map(|w| w.config)
+    }
+
+    #[test]
+    fn a_malformed_key_is_refused_without_being_shown() {
+        let almost = "c2VjcmV0LWtleS10aGF0LWlzLWEtYml0LXNob3J0";
+        for setting in ["--qr-signing-key", "--data-encryption-keys-retired"] {
+            let error = parse(&[setting, almost]).expect_err("refused").to_string();
+            assert!(error.contains(setting), "{error}");
+            assert!(error.contains("32 bytes"), "{error}");
+            assert!(!error.contains(almost), "{error}");
+        }
+        let key = "bHV1dHJ1LXRlc3QtcXItc2lnbmluZy1rZXktMDAwMSE=";
+        assert!(parse(&["--qr-signing-key", key])
+            .unwrap()
+            .qr_signing_key
+            .is_some());
     }
 
     #[test]

@@ -61,6 +61,33 @@ impl Guarded<'_> {
     }
 }
 
+/// The answer stored under a key for this same request, if it was answered
+/// within the last 24 hours; nothing is written.
+pub async fn stored(
+    pool: &PgPool,
+    scope: &str,
+    key: &str,
+    body: &impl serde::Serialize,
+) -> Result<Option<(StatusCode, Value)>> {
+    let row = sqlx::query!(
+        r#"SELECT status AS "status!", response AS "response!" FROM idempotency_keys
+           WHERE scope = $1 AND key = $2 AND request_hash = $3
+             AND status IS NOT NULL AND response IS NOT NULL
+             AND created_at >= now() - interval '24 hours'"#,
+        scope,
+        key,
+        request_hash(body)
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| {
+        (
+            StatusCode::from_u16(r.status as u16).unwrap_or(StatusCode::OK),
+            r.response,
+        )
+    }))
+}
+
 pub fn request_hash(body: &impl serde::Serialize) -> Vec<u8> {
     Sha256::digest(serde_json::to_vec(body).unwrap_or_default()).to_vec()
 }

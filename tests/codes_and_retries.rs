@@ -135,6 +135,38 @@ async fn a_retry_with_the_same_idempotency_key_stores_one_stay(pool: sqlx::PgPoo
     let conflict = send(other).await.unwrap();
     assert_eq!(conflict.status(), StatusCode::CONFLICT);
 
+    // A retry after midnight, whose departure day is now past: as if the
+    // first request had been sent yesterday for a stay ending yesterday.
+    let mut late = body.clone();
+    late["expected_departure"] = json!((chrono::Utc::now() - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string());
+    let as_sent: luutru::checkin::service::CheckinRequest =
+        serde_json::from_value(late.clone()).unwrap();
+    sqlx::query("UPDATE idempotency_keys SET request_hash = $1 WHERE key = 'retry-7d1c'")
+        .bind(luutru::idempotency::request_hash(&as_sent))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let retried = send(late.clone()).await.unwrap();
+    assert_eq!(
+        retried.status(),
+        StatusCode::CREATED,
+        "the first answer again"
+    );
+    let retried: serde_json::Value = retried.json().await.unwrap();
+    assert_eq!(retried["stay_id"], a["stay_id"]);
+    // Without a key, or under a new one, the same request is refused.
+    let fresh = app
+        .client
+        .post(app.url("/api/v1/checkins"))
+        .header("Idempotency-Key", "retry-new")
+        .json(&late)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
     // The page's form nonce does the same for a double tap without script.
     let form = [
         ("nonce", "tap-twice"),

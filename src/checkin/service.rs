@@ -148,9 +148,21 @@ pub async fn check_in(
         .check(&state.cache, limit, &who)
         .await?;
     let scope = format!("checkin:{}", target.place_id);
-    match target.kind {
+    let answer = match target.kind {
         PlaceKind::Accommodation => stay(state, target, req, idempotency_key, &scope).await,
         PlaceKind::Attraction => visit(state, target, req, idempotency_key, &scope).await,
+    };
+    match (answer, idempotency_key) {
+        // A retry of a request answered before no longer passes the checks
+        // (the day has turned since, and a date it gave is now past): it
+        // gets its first answer, as any retry does.
+        (Err(Error::Validation(errors)), Some(key)) => {
+            match idempotency::stored(&state.db, &scope, key, req).await? {
+                Some(first) => Ok(first),
+                None => Err(Error::Validation(errors)),
+            }
+        }
+        (answer, _) => answer,
     }
 }
 
