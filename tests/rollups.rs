@@ -73,6 +73,21 @@ async fn check(pool: &PgPool, places: &[i64], today: NaiveDate, moment: &str) {
     same_figures(pool, places, today, &format!("{moment}, folded")).await;
 }
 
+/// A homestay of three rooms and six beds, open in the given months.
+async fn seasonal_homestay(
+    app: &common::TestApp,
+    office: &str,
+    months: &[u32],
+) -> serde_json::Value {
+    app.create_place(
+        office,
+        json!({"kind": "accommodation", "name": "Nhà nghỉ Biển", "address": "3 Phan Chu Trinh",
+               "ward": "Vũng Tàu", "accommodation_type": "homestay", "rooms": 3, "beds": 6,
+               "status": "seasonal", "season_months": months}),
+    )
+    .await
+}
+
 async fn exec(pool: &PgPool, sql: &str) {
     sqlx::query(sql).execute(pool).await.unwrap();
 }
@@ -84,14 +99,7 @@ async fn rollups_give_the_raw_figures_after_every_kind_of_write(pool: PgPool) {
     let today = luutru::localtime::today(chrono_tz::Asia::Ho_Chi_Minh);
     let office = app.sign_in_as(Role::Office, &[]).await;
     let hotel = app.hotel(&office).await;
-    let homestay = app
-        .create_place(
-            &office,
-            json!({"kind": "accommodation", "name": "Nhà nghỉ Biển", "address": "3 Phan Chu Trinh",
-                   "ward": "Vũng Tàu", "accommodation_type": "homestay", "rooms": 3, "beds": 6,
-                   "status": "seasonal", "season_months": [1, 2, 6, 7, 8, 12]}),
-        )
-        .await;
+    let homestay = seasonal_homestay(&app, &office, &[1, 2, 6, 7, 8, 12]).await;
     let site = app
         .create_place(
             &office,
@@ -288,14 +296,7 @@ async fn a_place_registered_after_the_range_adds_no_beds_to_it(pool: PgPool) {
     let today = luutru::localtime::today(tz);
     let office = app.sign_in_as(Role::Office, &[]).await;
     let hotel = app.hotel(&office).await;
-    let homestay = app
-        .create_place(
-            &office,
-            json!({"kind": "accommodation", "name": "Nhà nghỉ Mùa Hè", "address": "5 Thùy Vân",
-                   "ward": "Vũng Tàu", "accommodation_type": "homestay", "rooms": 3, "beds": 6,
-                   "status": "seasonal", "season_months": (1..=12).collect::<Vec<_>>()}),
-        )
-        .await;
+    let homestay = seasonal_homestay(&app, &office, &(1..=12).collect::<Vec<_>>()).await;
     let hotel_id = hotel["id"].as_i64().unwrap();
     // The first ten days of last month; the homestay registered on its 20th.
     let month = (today - Duration::days(i64::from(today.day())))
