@@ -40,8 +40,9 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
         );
     let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
     request.headers_mut().insert(HEADER.clone(), value.clone());
+    let api = request.uri().path().starts_with("/api/");
     let mut response = CURRENT.scope(id.clone(), next.run(request)).await;
-    if let Some(message) = plain_refusal(&response) {
+    if let Some(message) = plain_refusal(&response, api) {
         // The layers that cut a request short (too slow, too large) and the
         // router (a method a route does not take) answer in plain text or
         // not at all; give their answer the shape of every other error.
@@ -59,8 +60,9 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
     response
 }
 
-/// What to say for an answer some layer gave in plain text (or none).
-fn plain_refusal(response: &Response) -> Option<&'static str> {
+/// What to say for an answer some layer gave in plain text (or none); a
+/// 405 is answered so on the API only.
+fn plain_refusal(response: &Response, api: bool) -> Option<&'static str> {
     let plain = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -73,7 +75,7 @@ fn plain_refusal(response: &Response) -> Option<&'static str> {
         StatusCode::PAYLOAD_TOO_LARGE => Some("the request body is too large"),
         // The router adds the methods the route takes, as `Allow`, after
         // the answer has passed the layers.
-        StatusCode::METHOD_NOT_ALLOWED => {
+        StatusCode::METHOD_NOT_ALLOWED if api => {
             Some("this route does not take this method: the Allow header names the ones it does")
         }
         _ => None,

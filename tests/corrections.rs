@@ -451,6 +451,43 @@ async fn a_stay_marked_a_no_show_or_cancelled_counts_nowhere(pool: sqlx::PgPool)
     assert_eq!(raw, kept);
     assert_eq!(kept.arrivals, 1);
 
+    // Guests whose documents the desk saw came; guests declared to the
+    // police are on record there. Neither is taken out.
+    let seen = app
+        .check_in(
+            &place,
+            json!([{"full_name": "Phạm Minh", "date_of_birth": "1992-06-07", "sex": "M",
+                    "nationality": "VNM", "document_type": "cccd", "document_number": "079092000555"}]),
+            2,
+        )
+        .await;
+    let confirm = mark(&seen, "confirm").await;
+    assert_eq!(confirm.status(), StatusCode::SEE_OTHER);
+    let response = mark(&seen, "no-show").await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(response.text().await.unwrap().contains("seen at the desk"));
+    let declared = app
+        .check_in(
+            &place,
+            json!([{"full_name": "Vũ Lan", "date_of_birth": "1993-06-07", "sex": "F",
+                                  "nationality": "VNM", "document_type": "cccd",
+                                  "document_number": "079193000666"}]),
+            2,
+        )
+        .await;
+    sqlx::query("UPDATE guests SET notified_at = now() WHERE stay_id = $1::uuid")
+        .bind(declared["stay_id"].as_str().unwrap())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let response = mark(&declared, "cancel").await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("declared to the police"));
+
     // Two days after its arrival, a stay is history: it stays as it is.
     let staff_entry = app
         .post_json(

@@ -249,9 +249,15 @@ const CMND_ENDED: NaiveDate = match NaiveDate::from_ymd_opt(2025, 1, 1) {
     None => panic!("a valid date"),
 };
 
+/// Whether the desk may record a CMND for an arrival on `arrival`: a stay
+/// carried over from the paper register from before the CMND stopped being
+/// valid (1 January 2025), never a later one.
+pub fn cmnd_allowed(arrival: NaiveDate) -> bool {
+    arrival < CMND_ENDED
+}
+
 /// Parse a party of guests arriving on `arrival`. `allow_cmnd` is for records
-/// carried over from the paper register at the desk: a CMND is taken for an
-/// arrival before it stopped being valid (1 January 2025), never after.
+/// carried over from the paper register (see [`cmnd_allowed`]).
 pub fn parse_guests(
     inputs: &[GuestInput],
     arrival: NaiveDate,
@@ -423,7 +429,7 @@ pub(crate) fn parse_guest(
         (kind, number) => {
             let kind = match kind.map(str::to_ascii_lowercase).as_deref() {
                 Some("cccd") => Some(DocumentType::Cccd),
-                Some("cmnd") if allow_cmnd && arrival < CMND_ENDED => Some(DocumentType::Cmnd),
+                Some("cmnd") if allow_cmnd => Some(DocumentType::Cmnd),
                 Some("cmnd") => {
                     errors.add(
                         field("document_type"),
@@ -679,14 +685,12 @@ mod tests {
         let mut errors = FieldErrors::default();
         parse_guests(std::slice::from_ref(&old), arrival(), false, &mut errors);
         assert_eq!(errors.0["guests[0].document_type"][0].code, "cmnd_expired");
-        // At the desk, for a stay carried over from before 2025 only.
         let mut errors = FieldErrors::default();
-        parse_guests(std::slice::from_ref(&old), arrival(), true, &mut errors);
-        assert_eq!(errors.0["guests[0].document_type"][0].code, "cmnd_expired");
-        let mut errors = FieldErrors::default();
-        let carried_over = NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
-        parse_guests(&[old], carried_over, true, &mut errors);
+        parse_guests(&[old], arrival(), true, &mut errors);
         assert!(errors.is_empty());
+        // At the desk, for a stay carried over from before 2025 only.
+        assert!(cmnd_allowed(NaiveDate::from_ymd_opt(2024, 12, 31).unwrap()));
+        assert!(!cmnd_allowed(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap()));
     }
 
     #[test]

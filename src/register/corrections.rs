@@ -32,6 +32,7 @@ pub async fn load(state: &AppState, place_id: i64, guest_id: Uuid) -> Result<Cur
                   i.full_name, i.date_of_birth, i.document_number, i.address, i.phone,
                   i.visa_number, i.document_expiry, i.entry_date
            FROM guests g JOIN guest_identities i ON i.guest_id = g.id
+           JOIN stays s ON s.id = g.stay_id AND s.status = 'active'
            WHERE g.id = $1 AND g.place_id = $2"#,
         guest_id,
         place_id
@@ -145,7 +146,12 @@ pub async fn correct(
     // to know there is such an adult.
     next.with_guest = current.companion.then_some(u32::MAX);
     let mut errors = FieldErrors::default();
-    let parsed = model::parse_guest(&next, 0, current.arrival_date, true, &mut errors);
+    // A CMND for a stay from before 2025; one recorded since, before the
+    // desk refused it, may keep it through a correction of other fields.
+    let cmnd = model::cmnd_allowed(current.arrival_date)
+        || (current.input.document_type.as_deref() == Some("cmnd")
+            && next.document_type == current.input.document_type);
+    let parsed = model::parse_guest(&next, 0, current.arrival_date, cmnd, &mut errors);
     let guest = match parsed {
         Some(g) if errors.is_empty() => g,
         _ => {
@@ -160,6 +166,11 @@ pub async fn correct(
             return Err(Error::Validation(renamed));
         }
     };
+    // A type left with no number (a child on an adult's documents) is no
+    // document: stored, and audited, as none.
+    if guest.document.is_none() {
+        next.document_type = None;
+    }
     let changed: Vec<&'static str> = FIELDS
         .into_iter()
         .filter(|f| get(&current.input, f) != get(&next, f))

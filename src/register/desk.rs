@@ -216,6 +216,26 @@ pub async fn apply(
                         .into(),
                 ));
             }
+            // Guests whose documents were seen at the desk came; guests
+            // declared to the police are on record there: their details
+            // are corrected, not taken out of every list.
+            if head.source == "self_qr" && head.confirmed {
+                return Err(Error::Conflict(
+                    "the documents of this stay were seen at the desk: its guests came".into(),
+                ));
+            }
+            let declared = sqlx::query_scalar!(
+                r#"SELECT EXISTS (SELECT 1 FROM guests WHERE stay_id = $1 AND notified_at IS NOT NULL) AS "declared!""#,
+                stay_id
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if declared {
+                return Err(Error::Conflict(
+                    "guests of this stay were declared to the police: correct their details instead"
+                        .into(),
+                ));
+            }
             // Out of every list of the active stays, and out of the house:
             // its guests hold no bed, no document and no deadline.
             sqlx::query!(

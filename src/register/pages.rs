@@ -104,9 +104,16 @@ impl HotelPage {
     fn can_enter(&self) -> bool {
         self.place_id.is_some_and(|p| self.user.works_at(p))
     }
-    /// Whether the desk may still mark this stay as a no-show or cancelled.
+    /// Whether the desk may still mark this stay as a no-show or cancelled:
+    /// in house, arrived today or yesterday, its documents not seen at the
+    /// desk and none of its guests declared to the police.
     fn can_void(&self, stay: &RegisterStay) -> bool {
         stay.departed_at.is_none()
+            && !(stay.source == "self_qr" && stay.confirmed)
+            && stay
+                .guests
+                .iter()
+                .all(|g| !g.notification_status.starts_with("sent"))
             && super::desk::may_void(
                 stay.arrived_at.with_timezone(&self.tz).date_naive(),
                 crate::localtime::today(self.tz),
@@ -576,7 +583,8 @@ async fn reveal(
     let user = user.ok_or(Error::Unauthorized)?;
     user.require_register(place_id).map_err(wrap)?;
     let belongs = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM guests WHERE id = $1 AND place_id = $2"#,
+        r#"SELECT count(*) AS "n!" FROM guests g JOIN stays s ON s.id = g.stay_id AND s.status = 'active'
+           WHERE g.id = $1 AND g.place_id = $2"#,
         id,
         place_id
     )

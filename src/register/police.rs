@@ -448,6 +448,7 @@ pub async fn mark_sent(
         r#"WITH marked AS (
                UPDATE guests SET notified_at = now(), notification_ref = $2
                WHERE id = ANY($1) AND notified_at IS NULL
+                 AND EXISTS (SELECT 1 FROM stays s WHERE s.id = guests.stay_id AND s.status = 'active')
                RETURNING id)
            SELECT count(*) AS "n!" FROM marked"#,
         &found.guest_ids,

@@ -118,7 +118,12 @@ pub async fn create_stay(
         );
     }
     let arrival_day = localtime::date(state.tz(), arrived_at);
-    let guests = model::parse_guests(&req.guests, arrival_day, true, &mut errors);
+    let guests = model::parse_guests(
+        &req.guests,
+        arrival_day,
+        model::cmnd_allowed(arrival_day),
+        &mut errors,
+    );
     let expected = match (&req.expected_departure, departed_at) {
         (None, Some(d)) => Some(localtime::date(state.tz(), d)),
         (raw, _) => parse_departure(raw.as_deref(), arrival_day, &mut errors),

@@ -51,14 +51,14 @@ pub async fn compliance(
 ) -> Result<Compliance> {
     let quiet = sqlx::query!(
         r#"SELECT p.id, p.name, w.name AS ward,
-                  (SELECT max(s.arrived_at) FROM stays s WHERE s.place_id = p.id) AS last_arrival
+                  (SELECT max(s.arrived_at) FROM stays s WHERE s.place_id = p.id AND s.status = 'active') AS last_arrival
            FROM places p JOIN wards w ON w.id = p.ward_id
            WHERE p.kind = 'accommodation'
              AND (p.status = 'open'
                   OR (p.status = 'seasonal'
                       AND extract(month FROM now() AT TIME ZONE $2::text)::smallint = ANY (p.season_months)))
              AND p.created_at < now() - make_interval(days => $1::int)
-             AND NOT EXISTS (SELECT 1 FROM stays s WHERE s.place_id = p.id
+             AND NOT EXISTS (SELECT 1 FROM stays s WHERE s.place_id = p.id AND s.status = 'active'
                              AND s.arrived_at >= now() - make_interval(days => $1::int))
            ORDER BY last_arrival NULLS FIRST, p.name"#,
         days as i32,
