@@ -400,8 +400,30 @@ async fn a_stay_marked_a_no_show_or_cancelled_counts_nowhere(pool: sqlx::PgPool)
     };
     assert_eq!(live().await["arrivals_today"], 2);
 
+    // The day's declaration is downloaded with the guest who will not come.
+    let export = app
+        .get_response(&format!("/api/v1/places/{id}/police.csv"), &staff)
+        .await;
+    let batch: i64 = export.headers()["x-police-batch"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(export.text().await.unwrap().contains("Nguyễn Văn An"));
+
     let response = mark(&never, "no-show").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // The file sent after all: a guest who never came is not recorded as
+    // declared.
+    let (status, sent) = app
+        .post_json(
+            &format!("/api/v1/places/{id}/police/sent"),
+            Some(&staff),
+            &json!({"batch": batch, "reference": "VNEID-7"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(sent["marked"], 0, "{sent}");
     assert!(response.headers()["location"]
         .to_str()
         .unwrap()
