@@ -72,8 +72,10 @@ pub enum Error {
     Forbidden(&'static str),
     #[error("{0}")]
     NotFound(&'static str),
-    #[error("{0}")]
-    Conflict(String),
+    /// The request cannot be done in the current state: a stable code
+    /// (translated on pages) and an English sentence (the API's message).
+    #[error("{}", .0.message)]
+    Conflict(FieldError),
     #[error("{0}")]
     UnsupportedMediaType(&'static str),
     #[error("too many requests, try again in {retry_after} seconds")]
@@ -92,6 +94,10 @@ pub enum Error {
 pub struct Body<'a> {
     /// What went wrong, in a sentence.
     pub message: String,
+    /// A refusal of the current state (409) as a stable code, for clients
+    /// that say it in their user's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'a str>,
     /// Each field's problems, by field (`guests[1].date_of_birth`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
@@ -107,6 +113,15 @@ pub struct Body<'a> {
 }
 
 impl Error {
+    /// A refusal of the current state (409), as `code` and an English
+    /// sentence.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Error {
+        Error::Conflict(FieldError {
+            code,
+            message: message.into(),
+        })
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -200,10 +215,15 @@ impl IntoResponse for Error {
                 .collect(),
             _ => BTreeMap::new(),
         };
+        let code = match &self {
+            Error::Conflict(refusal) => Some(refusal.code),
+            _ => None,
+        };
         let mut response = (
             status,
             axum::Json(Body {
                 message,
+                code,
                 errors,
                 codes,
                 request_id: crate::request_id::current(),

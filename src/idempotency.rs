@@ -80,12 +80,12 @@ pub async fn stored(
     )
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|r| {
-        (
-            StatusCode::from_u16(r.status as u16).unwrap_or(StatusCode::OK),
-            r.response,
-        )
-    }))
+    Ok(row.map(|r| (status_of(r.status), r.response)))
+}
+
+/// The status stored with an answer.
+fn status_of(stored: i16) -> StatusCode {
+    StatusCode::from_u16(stored as u16).unwrap_or(StatusCode::OK)
 }
 
 pub fn request_hash(body: &impl serde::Serialize) -> Vec<u8> {
@@ -121,17 +121,16 @@ async fn begin(tx: &mut PgConnection, scope: &str, key: &str, hash: &[u8]) -> Re
     .fetch_one(&mut *tx)
     .await?;
     if row.request_hash != hash {
-        return Err(Error::Conflict(
-            "this Idempotency-Key was already used for a different request".into(),
+        return Err(Error::conflict(
+            "key_reused",
+            "this Idempotency-Key was already used for a different request",
         ));
     }
     match (row.status, row.response) {
-        (Some(status), Some(body)) => Ok(Begin::Replay(
-            StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
-            body,
-        )),
-        _ => Err(Error::Conflict(
-            "the first request with this key is still being processed".into(),
+        (Some(status), Some(body)) => Ok(Begin::Replay(status_of(status), body)),
+        _ => Err(Error::conflict(
+            "key_in_progress",
+            "the first request with this key is still being processed",
         )),
     }
 }

@@ -132,22 +132,19 @@ impl IntoResponse for PageError {
         }
         // Pages speak the reader's language: a sentence per kind of refusal,
         // with the fields named on the form itself.
-        let key = match status {
-            StatusCode::FORBIDDEN => "page.forbidden",
-            StatusCode::NOT_FOUND => "page.not_found",
-            StatusCode::CONFLICT => "page.conflict",
-            StatusCode::TOO_MANY_REQUESTS => "page.too_many",
-            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "form.fix_errors",
-            _ => "page.error_server",
-        };
-        let mut message = t.get(key).to_owned();
-        if let Error::Validation(fields) = &self.error {
-            for list in fields.0.values() {
-                for e in list {
+        let mut message = t.get(kind_of_refusal(status)).to_owned();
+        match &self.error {
+            Error::Validation(fields) => {
+                for e in fields.0.values().flatten() {
                     message.push(' ');
                     message.push_str(t.error(e));
                 }
             }
+            Error::Conflict(refusal) => {
+                message.push(' ');
+                message.push_str(t.error(refusal));
+            }
+            _ => {}
         }
         if status.is_server_error() {
             // The JSON response logs the cause; the page says only what a
@@ -236,7 +233,23 @@ pub fn reason(t: Tr, error: &Error) -> String {
             })
             .collect::<Vec<_>>()
             .join(" "),
-        other => other.to_string(),
+        Error::Conflict(refusal) => t.error(refusal).to_owned(),
+        // The English sentences name what was refused; other languages get
+        // the kind of refusal.
+        other if t.0 == Lang::En => other.to_string(),
+        other => t.get(kind_of_refusal(other.status())).to_owned(),
+    }
+}
+
+/// The catalog key of the sentence a page says for a refusal of `status`.
+fn kind_of_refusal(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::FORBIDDEN => "page.forbidden",
+        StatusCode::NOT_FOUND => "page.not_found",
+        StatusCode::CONFLICT => "page.conflict",
+        StatusCode::TOO_MANY_REQUESTS => "page.too_many",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "form.fix_errors",
+        _ => "page.error_server",
     }
 }
 

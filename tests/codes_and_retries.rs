@@ -5,7 +5,7 @@ mod common;
 use common::{spawn, vietnamese_guest};
 use luutru::auth::Role;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn departure() -> String {
     (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(2))
@@ -134,6 +134,9 @@ async fn a_retry_with_the_same_idempotency_key_stores_one_stay(pool: sqlx::PgPoo
     other["purpose"] = json!("tourism");
     let conflict = send(other).await.unwrap();
     assert_eq!(conflict.status(), StatusCode::CONFLICT);
+    // A client says the refusal in its user's language from its code.
+    let refusal: Value = conflict.json().await.unwrap();
+    assert_eq!(refusal["code"], "key_reused", "{refusal}");
 
     // A retry after midnight, whose departure day is now past: as if the
     // first request had been sent yesterday for a stay ending yesterday.

@@ -380,7 +380,7 @@ async fn a_stay_marked_a_no_show_or_cancelled_counts_nowhere(pool: sqlx::PgPool)
     let never = app
         .check_in(&place, json!([common::vietnamese_guest()]), 2)
         .await;
-    let mark = |stay: &Value, how: &str| {
+    let mark_in = |stay: &Value, how: &str, lang: &'static str| {
         let url = app.url(&format!(
             "/hotel/{id}/stays/{}/{how}",
             stay["stay_id"].as_str().unwrap()
@@ -389,10 +389,11 @@ async fn a_stay_marked_a_no_show_or_cancelled_counts_nowhere(pool: sqlx::PgPool)
             .client
             .post(url)
             .bearer_auth(&staff)
-            .header("accept-language", "en")
+            .header("accept-language", lang)
             .form(&[("view", "in_house")]);
         async move { request.send().await.unwrap() }
     };
+    let mark = |stay: &Value, how: &str| mark_in(stay, how, "en");
     let live = || async {
         app.get_json(&format!("/api/v1/stats/live?place_id={id}"), Some(&staff))
             .await
@@ -509,6 +510,15 @@ async fn a_stay_marked_a_no_show_or_cancelled_counts_nowhere(pool: sqlx::PgPool)
         .await
         .unwrap()
         .contains("declared to the police"));
+    // A Vietnamese desk reads the reason in Vietnamese, above the register.
+    let response = mark_in(&declared, "cancel", "vi").await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("đã được khai báo với công an: hãy sửa thông tin của họ"),
+        "{page}"
+    );
+    assert!(!page.contains("declared to the police"), "{page}");
 
     // Two days after its arrival, a stay is history: it stays as it is.
     let staff_entry = app

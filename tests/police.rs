@@ -143,7 +143,7 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["marked"], 2);
-    let (status, _) = app
+    let (status, refusal) = app
         .post_json(
             &format!("/api/v1/places/{id}/police/sent"),
             Some(&staff),
@@ -151,6 +151,11 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "a file is sent once");
+    assert_eq!(refusal["code"], "already_sent", "{refusal}");
+    assert!(refusal["message"]
+        .as_str()
+        .unwrap()
+        .contains("VNEID-2026-000123"));
     let refs: Vec<Option<String>> =
         sqlx::query_scalar("SELECT notification_ref FROM guests ORDER BY arrived_at, position")
             .fetch_all(&app.pool)

@@ -282,7 +282,7 @@ pub async fn create_user(
     .await
     .map_err(|e| match Error::from(e) {
         e if e.constraint() == Some("users_email_key") => {
-            Error::Conflict(format!("{email} already has an account"))
+            Error::conflict("email_taken", format!("{email} already has an account"))
         }
         e => e,
     })?;

@@ -397,24 +397,7 @@ pub async fn check_out(
         return Ok(at);
     }
     let now = Utc::now().max(head.arrived_at);
-    let day = localtime::date(tz, now);
-    sqlx::query!(
-        "UPDATE stays SET departed_at = $2, departure_date = $3, checkout_by = $4 WHERE id = $1",
-        stay_id,
-        now,
-        day,
-        by
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "UPDATE guests SET departed_at = $2, departure_date = $3 WHERE stay_id = $1 AND departed_at IS NULL",
-        stay_id,
-        now,
-        day
-    )
-    .execute(&mut *tx)
-    .await?;
+    close_stay(&mut tx, tz, stay_id, now, by, None).await?;
     crate::audit::record(
         &mut *tx,
         actor,
@@ -426,6 +409,41 @@ pub async fn check_out(
     .await?;
     tx.commit().await?;
     Ok(now)
+}
+
+/// Close a stay and its guests still in house: they left at `at`, closed
+/// `by` the desk, the visitor or the job. A `status` marks a stay that did
+/// not happen (its guests leave every list all the same).
+pub async fn close_stay(
+    tx: &mut PgConnection,
+    tz: Tz,
+    stay_id: Uuid,
+    at: DateTime<Utc>,
+    by: &str,
+    status: Option<&str>,
+) -> Result<()> {
+    let day = localtime::date(tz, at);
+    sqlx::query!(
+        "UPDATE stays SET departed_at = $2, departure_date = $3, checkout_by = $4,
+                          status = COALESCE($5, status)
+         WHERE id = $1",
+        stay_id,
+        at,
+        day,
+        by,
+        status
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE guests SET departed_at = $2, departure_date = $3 WHERE stay_id = $1 AND departed_at IS NULL",
+        stay_id,
+        at,
+        day
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

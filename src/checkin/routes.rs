@@ -32,8 +32,9 @@ pub async fn scan_target(state: &AppState, code: &str) -> Result<ScanTarget> {
         .ok_or(Error::NotFound("this check-in code is not valid"))?;
     match lookup_code(state, &verified).await? {
         CodeLookup::Active(target) if target.open => Ok(target),
-        CodeLookup::Active(_) => Err(Error::Conflict(
-            "this place is closed and does not take check-ins".into(),
+        CodeLookup::Active(_) => Err(Error::conflict(
+            "place_closed",
+            "this place is closed and does not take check-ins",
         )),
         CodeLookup::Revoked { .. } => Err(Error::NotFound(
             "this check-in code was replaced by a newer poster; ask the staff for the current one",

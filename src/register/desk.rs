@@ -60,6 +60,7 @@ pub fn may_void(arrival: NaiveDate, today: NaiveDate) -> bool {
 const ROOM_MAX: usize = 20;
 
 struct Head {
+    arrived_at: chrono::DateTime<chrono::Utc>,
     arrival_date: NaiveDate,
     expected_departure: NaiveDate,
     room: Option<String>,
@@ -72,7 +73,7 @@ struct Head {
 async fn lock(tx: &mut PgConnection, place_id: i64, stay_id: Uuid) -> Result<Head> {
     sqlx::query_as!(
         Head,
-        r#"SELECT arrival_date, expected_departure, room, departed_at,
+        r#"SELECT arrived_at, arrival_date, expected_departure, room, departed_at,
                   departure_date, confirmed_at IS NOT NULL AS "confirmed!", source
            FROM stays WHERE id = $1 AND place_id = $2 AND status = 'active' FOR UPDATE"#,
         stay_id,
@@ -132,8 +133,9 @@ pub async fn apply(
         }
         Change::Departure(day) => {
             if head.departed_at.is_some() {
-                return Err(Error::Conflict(
-                    "this stay has ended: undo the check-out first".into(),
+                return Err(Error::conflict(
+                    "stay_ended",
+                    "this stay has ended: undo the check-out first",
                 ));
             }
             if *day < head.arrival_date.max(today) {
@@ -172,8 +174,9 @@ pub async fn apply(
             // A mistake is noticed the same day or the next; later, the
             // figures already reported would change under the office.
             if left < today - Duration::days(1) {
-                return Err(Error::Conflict(
-                    "a check-out can be undone until the day after it".into(),
+                return Err(Error::conflict(
+                    "undo_too_late",
+                    "a check-out can be undone until the day after it",
                 ));
             }
             // Back in house after the expected day (an automatic check-out
@@ -206,22 +209,24 @@ pub async fn apply(
         }
         Change::Void(void) => {
             if head.departed_at.is_some() {
-                return Err(Error::Conflict(
-                    "this stay has ended: undo the check-out first".into(),
+                return Err(Error::conflict(
+                    "stay_ended",
+                    "this stay has ended: undo the check-out first",
                 ));
             }
             if !may_void(head.arrival_date, today) {
-                return Err(Error::Conflict(
-                    "a stay can be marked as not having happened until the day after its arrival"
-                        .into(),
+                return Err(Error::conflict(
+                    "void_too_late",
+                    "a stay can be marked as not having happened until the day after its arrival",
                 ));
             }
             // Guests whose documents were seen at the desk came; guests
             // declared to the police are on record there: their details
             // are corrected, not taken out of every list.
             if head.source == "self_qr" && head.confirmed {
-                return Err(Error::Conflict(
-                    "the documents of this stay were seen at the desk: its guests came".into(),
+                return Err(Error::conflict(
+                    "void_seen_at_desk",
+                    "the documents of this stay were seen at the desk: its guests came",
                 ));
             }
             let declared = sqlx::query_scalar!(
@@ -231,33 +236,13 @@ pub async fn apply(
             .fetch_one(&mut *tx)
             .await?;
             if declared {
-                return Err(Error::Conflict(
-                    "guests of this stay were declared to the police: correct their details instead"
-                        .into(),
-                ));
+                return Err(Error::conflict("void_declared", "guests of this stay were declared to the police: correct their details instead"));
             }
             // Out of every list of the active stays, and out of the house:
             // its guests hold no bed, no document and no deadline.
-            sqlx::query!(
-                "UPDATE stays SET status = $2, departed_at = GREATEST(arrived_at, now()),
-                                  departure_date = (GREATEST(arrived_at, now()) AT TIME ZONE $3)::date,
-                                  checkout_by = 'desk'
-                 WHERE id = $1",
-                stay_id,
-                void.status(),
-                tz.name()
-            )
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query!(
-                "UPDATE guests SET departed_at = GREATEST(arrived_at, now()),
-                                   departure_date = (GREATEST(arrived_at, now()) AT TIME ZONE $2)::date
-                 WHERE stay_id = $1 AND departed_at IS NULL",
-                stay_id,
-                tz.name()
-            )
-            .execute(&mut *tx)
-            .await?;
+            let at = chrono::Utc::now().max(head.arrived_at);
+            crate::checkin::repo::close_stay(&mut tx, tz, stay_id, at, "desk", Some(void.status()))
+                .await?;
             (
                 match void {
                     Void::NoShow => "stay.no_show",
@@ -372,13 +357,15 @@ pub async fn undo_guest_checkout(
         return Ok(());
     };
     if guest.stay_departed.is_some() {
-        return Err(Error::Conflict(
-            "the whole room has checked out: undo the room's check-out".into(),
+        return Err(Error::conflict(
+            "room_checked_out",
+            "the whole room has checked out: undo the room's check-out",
         ));
     }
     if left < localtime::today(tz) - Duration::days(1) {
-        return Err(Error::Conflict(
-            "a check-out can be undone until the day after it".into(),
+        return Err(Error::conflict(
+            "undo_too_late",
+            "a check-out can be undone until the day after it",
         ));
     }
     sqlx::query!(

@@ -439,10 +439,13 @@ pub async fn mark_sent(
     .await?
     .ok_or(Error::NotFound("there is no such export at this place"))?;
     if found.sent_at.is_some() {
-        return Err(Error::Conflict(format!(
-            "this file was already recorded as sent, reference {}",
-            found.reference.unwrap_or_default()
-        )));
+        return Err(Error::conflict(
+            "already_sent",
+            format!(
+                "this file was already recorded as sent, reference {}",
+                found.reference.unwrap_or_default()
+            ),
+        ));
     }
     let marked = sqlx::query_scalar!(
         r#"WITH marked AS (

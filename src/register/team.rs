@@ -134,9 +134,10 @@ pub async fn add(
     let user_id = match existing {
         Some(found) => {
             if found.role != new.role.as_str() || found.disabled {
-                return Err(Error::Conflict(format!(
-                    "{email} already has an account of another kind; ask an administrator"
-                )));
+                return Err(Error::conflict(
+                    "account_other_kind",
+                    format!("{email} already has an account of another kind; ask an administrator"),
+                ));
             }
             within_reach(state, user, found.id).await?;
             sqlx::query!(
@@ -208,8 +209,9 @@ pub async fn remove(
     may_manage(user, place_id, role)?;
     within_reach(state, user, user_id).await?;
     if user_id == user.id {
-        return Err(Error::Conflict(
-            "you cannot remove yourself; ask the office".into(),
+        return Err(Error::conflict(
+            "remove_self",
+            "you cannot remove yourself; ask the office",
         ));
     }
     let mut tx = state.db.begin().await?;
