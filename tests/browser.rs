@@ -316,6 +316,8 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
     .format("%Y-%m-%d")
     .to_string();
     set_value(&client, "expected_departure", &tomorrow).await;
+    // She was shown the notice on personal data, and agrees.
+    click(&client, "#desk-entry input[name=consent]").await;
     click(&client, "#desk-entry .actions button[value=save]").await;
     let register = wait_for_text(&client, "#register", "Trần Thị Bình", true).await;
     assert!(register.contains("204"), "{register}");
@@ -878,6 +880,7 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
         .to_string(),
     )
     .await;
+    click(&client, "#desk-entry input[name=consent]").await;
     click(&client, "#desk-entry .actions button[value=save]").await;
     let register = wait_for_text(&client, "#register", "Nguyễn Văn An", true).await;
     assert!(

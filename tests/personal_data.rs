@@ -772,3 +772,126 @@ async fn a_rotated_data_key_still_reads_and_everything_is_sealed_again(pool: sql
         "found under the new key's index"
     );
 }
+
+/// A guest entered at the desk is shown the notice on personal data (the
+/// reception screen shows it) and the desk records the agreement, with the
+/// notice's version, as a visitor's own check-in records it. A stay carried
+/// over from the paper register may come without; a stay whose guests did
+/// not agree is not stored.
+#[sqlx::test]
+async fn the_desk_records_the_guests_agreement_to_the_notice(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    let version = app.state.config.consent_version.clone();
+    let tomorrow = (chrono::Utc::now() + Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let recorded = |stay: &str| {
+        let query = sqlx::query_scalar::<_, Option<String>>(
+            "SELECT consent_version FROM stays WHERE id = $1::uuid",
+        )
+        .bind(stay.to_owned());
+        let pool = app.pool.clone();
+        async move { query.fetch_one(&pool).await.unwrap() }
+    };
+
+    let (status, agreed) = app
+        .post_json(
+            &format!("/api/v1/places/{id}/stays"),
+            Some(&staff),
+            &json!({"guests": [guest("Ngô Văn Đồng", "079079000444")],
+                    "expected_departure": tomorrow, "consent": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{agreed}");
+    assert_eq!(
+        recorded(agreed["stay_id"].as_str().unwrap()).await,
+        Some(version.clone())
+    );
+    let (status, refused) = app
+        .post_json(
+            &format!("/api/v1/places/{id}/stays"),
+            Some(&staff),
+            &json!({"guests": [guest("Ngô Thị Khước", "079079000555")],
+                    "expected_departure": tomorrow, "consent": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["codes"]["consent"][0], "consent_desk", "{refused}");
+    let (status, carried) = app
+        .post_json(
+            &format!("/api/v1/places/{id}/stays"),
+            Some(&staff),
+            &json!({"guests": [guest("Ngô Văn Giấy", "079079000666")],
+                    "arrived_at": chrono::Utc::now().to_rfc3339(), "expected_departure": tomorrow}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{carried}");
+    assert_eq!(recorded(carried["stay_id"].as_str().unwrap()).await, None);
+
+    // The desk's form: a guest arriving now needs the box ticked.
+    let form = |consent: bool| {
+        let mut fields = vec![
+            ("guest_count", "1"),
+            ("g0_full_name", "Đỗ Văn Bàn"),
+            ("g0_date_of_birth", "1980-02-02"),
+            ("g0_sex", "M"),
+            ("g0_nationality", "VNM"),
+            ("g0_document_type", "cccd"),
+            ("g0_document_number", "079080000777"),
+            ("expected_departure", tomorrow.as_str()),
+            ("action", "save"),
+        ];
+        if consent {
+            fields.push(("consent", "yes"));
+        }
+        app.client
+            .post(app.url(&format!("/hotel/{id}/stays")))
+            .bearer_auth(&staff)
+            .header("accept-language", "vi")
+            .form(&fields)
+            .send()
+    };
+    let response = form(false).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("Thông báo về dữ liệu cá nhân: Hãy cho khách xem thông báo"),
+        "{page}"
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM stays")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2, "nothing is stored without the agreement");
+    let response = form(true).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let versions: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT consent_version FROM stays ORDER BY arrived_at DESC LIMIT 1")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(versions, vec![Some(version)]);
+
+    // The reception screen shows the notice, in Vietnamese and in English.
+    let screen = app
+        .client
+        .get(app.url(&format!("/hotel/{id}/screen")))
+        .bearer_auth(&staff)
+        .header("accept-language", "vi")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(screen.contains("Document numbers, addresses and phones are encrypted"));
+    assert!(screen.contains(
+        &luutru::i18n::Tr(luutru::i18n::Lang::Vi)
+            .get("consent.notice")
+            .to_owned()
+    ));
+}

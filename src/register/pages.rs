@@ -465,6 +465,13 @@ async fn desk_entry(
         room: get("room"),
         expected_departure: get("expected_departure"),
         arrived_at: get("arrived_at").map(|t| local_instant(state.tz(), t)),
+        // A guest arriving now agrees at the desk; a stay carried over from
+        // the paper register (its arrival given) may come without.
+        consent: match (form.contains_key("consent"), get("arrived_at")) {
+            (true, _) => Some(true),
+            (false, None) => Some(false),
+            (false, Some(_)) => None,
+        },
         ..Default::default()
     };
     let key = get("nonce").map(|n| format!("form:{n}"));
@@ -499,6 +506,7 @@ async fn desk_entry(
                         }
                         "room" => t.get("hotel.room").to_owned(),
                         "arrived_at" => t.get("desk.arrived_at").to_owned(),
+                        "consent" => t.get("desk.consent_label").to_owned(),
                         other => other.to_owned(),
                     };
                     let label = format!("{guest}{label}");

@@ -41,6 +41,11 @@ pub struct DeskStayRequest {
     pub expected_departure: Option<String>,
     /// RFC 3339: for a stay that has already ended.
     pub departed_at: Option<String>,
+    /// The guests were shown the personal-data notice (the reception screen
+    /// shows it) and agreed: the notice's version is recorded with the
+    /// stay. `false` is refused; left out (a stay carried over from the
+    /// paper register), no version is recorded.
+    pub consent: Option<bool>,
 }
 
 fn parse_instant(
@@ -129,6 +134,13 @@ pub async fn create_stay(
         (raw, _) => parse_departure(raw.as_deref(), arrival_day, &mut errors),
     };
     let purpose = parse_purpose(req.purpose.as_deref(), &mut errors);
+    if req.consent == Some(false) {
+        errors.add(
+            "consent",
+            "consent_desk",
+            "show the guests the notice on personal data and record that they agree",
+        );
+    }
     let room = req.room.as_deref().map(str::trim).filter(|r| !r.is_empty());
     if room.is_some_and(|r| r.chars().count() > 20) {
         errors.add(
@@ -160,7 +172,8 @@ pub async fn create_stay(
             purpose,
             source: "desk",
             presence: "desk_staff",
-            consent_version: None,
+            consent_version: (req.consent == Some(true))
+                .then_some(state.config.consent_version.as_str()),
             checkout_token_hash: None,
             created_by: Some(user.id),
             confirmed: true,
