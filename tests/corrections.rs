@@ -352,7 +352,7 @@ async fn a_correction_keeps_a_residence_declared_apart_from_the_nationality(pool
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["changed"], json!(["full_name"]));
-    assert_eq!(residence(first).await, "KOR");
+    assert_eq!(residence(first.clone()).await, "KOR");
 
     let (status, body) = patch(
         &app,
@@ -362,7 +362,84 @@ async fn a_correction_keeps_a_residence_declared_apart_from_the_nationality(pool
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(residence(second).await, "JPN");
+    assert_eq!(residence(second.clone()).await, "JPN");
+
+    // The residence itself is corrected, and the domestic count with it:
+    // the Vietnamese citizen has come home; emptied, it follows the
+    // nationality; given as the nationality, it changes nothing more.
+    let today = luutru::localtime::today(chrono_tz::Asia::Ho_Chi_Minh);
+    let domestic = || async {
+        summary_from(
+            Source::Rollups,
+            &app.pool,
+            today,
+            today,
+            today,
+            Some(id),
+            chrono_tz::Asia::Ho_Chi_Minh,
+        )
+        .await
+        .unwrap()
+        .domestic_arrivals
+    };
+    assert_eq!(domestic().await, 0);
+    let (status, body) = patch(
+        &app,
+        &format!("/api/v1/places/{id}/guests/{first}"),
+        &manager,
+        json!({"residence_country": ""}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["changed"], json!(["residence_country"]));
+    assert_eq!(residence(first.clone()).await, "VNM");
+    assert_eq!(domestic().await, 1);
+    let (status, body) = patch(
+        &app,
+        &format!("/api/v1/places/{id}/guests/{first}"),
+        &manager,
+        json!({"residence_country": "vnm"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["changed"], json!([]));
+    let (status, body) = patch(
+        &app,
+        &format!("/api/v1/places/{id}/guests/{second}"),
+        &manager,
+        json!({"residence_country": "Q1"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["errors"]["residence_country"].is_array(), "{body}");
+    let (status, body) = patch(
+        &app,
+        &format!("/api/v1/places/{id}/guests/{second}"),
+        &manager,
+        json!({"residence_country": "VNM"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(residence(second.clone()).await, "VNM");
+    assert_eq!(domestic().await, 2);
+    let detail: Value = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'guest.correct' ORDER BY at DESC, id DESC LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        detail["fields"]["residence_country"],
+        json!({"from": null, "to": "VNM"})
+    );
+    // The form shows the residence declared, empty when it follows.
+    let html = app
+        .get_text(&format!("/hotel/{id}/guests/{second}"), &manager)
+        .await;
+    assert!(
+        html.contains(r#"name="residence_country" value="VNM""#),
+        "{html}"
+    );
 }
 
 /// A stay that did not happen (its guests never came, or it was written

@@ -72,12 +72,14 @@ pub async fn load(state: &AppState, place_id: i64, guest_id: Uuid) -> Result<Cur
 /// Fields whose values stay out of the audit log.
 const SECRET: [&str; 4] = ["document_number", "address", "phone", "visa_number"];
 
-/// The fields the correction form and API may change.
-const FIELDS: [&str; 11] = [
+/// The fields the correction form and API may change. A country of
+/// residence left empty follows the nationality.
+const FIELDS: [&str; 12] = [
     "full_name",
     "date_of_birth",
     "sex",
     "nationality",
+    "residence_country",
     "document_type",
     "document_number",
     "address",
@@ -93,6 +95,7 @@ fn get<'a>(g: &'a GuestInput, field: &str) -> &'a Option<String> {
         "date_of_birth" => &g.date_of_birth,
         "sex" => &g.sex,
         "nationality" => &g.nationality,
+        "residence_country" => &g.residence_country,
         "document_type" => &g.document_type,
         "document_number" => &g.document_number,
         "address" => &g.address,
@@ -109,6 +112,7 @@ fn set(g: &mut GuestInput, field: &str, value: Option<String>) {
         "date_of_birth" => &mut g.date_of_birth,
         "sex" => &mut g.sex,
         "nationality" => &mut g.nationality,
+        "residence_country" => &mut g.residence_country,
         "document_type" => &mut g.document_type,
         "document_number" => &mut g.document_number,
         "address" => &mut g.address,
@@ -171,6 +175,11 @@ pub async fn correct(
     if guest.document.is_none() {
         next.document_type = None;
     }
+    // A residence the same as the nationality follows it, as one left
+    // empty does: stored and audited alike.
+    next.residence_country =
+        (guest.residence_country != guest.nationality).then(|| guest.residence_country.clone());
+    next.nationality = Some(guest.nationality.clone());
     let changed: Vec<&'static str> = FIELDS
         .into_iter()
         .filter(|f| get(&current.input, f) != get(&next, f))

@@ -76,6 +76,7 @@ fn values(g: &GuestInput) -> BTreeMap<&'static str, String> {
         ("date_of_birth", &g.date_of_birth),
         ("sex", &g.sex),
         ("nationality", &g.nationality),
+        ("residence_country", &g.residence_country),
         ("document_type", &g.document_type),
         ("document_number", &g.document_number),
         ("address", &g.address),
