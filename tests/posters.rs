@@ -91,6 +91,37 @@ async fn posters_decode_after_printing_and_name_the_place(pool: sqlx::PgPool) {
             );
         }
     }
+    // A tourist site's poster asks a party to count itself in, not to
+    // declare a stay.
+    let site = app
+        .create_place(
+            &office,
+            json!({"kind": "attraction", "name": "Tượng Chúa Kitô Vua", "ward": "Tam Thắng"}),
+        )
+        .await;
+    let response = app
+        .client
+        .get(app.url(&format!("/api/v1/places/{}/poster.pdf", site["id"])))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let pdf = response.bytes().await.unwrap();
+    let flat: String = pdf_text(&pdf)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for line in [
+        "Quét mã để ghi nhận lượt tham quan",
+        "Scan to count your visit",
+    ] {
+        assert!(flat.contains(line), "{line} in {flat}");
+    }
+    for line in ["khai báo lưu trú", "Scan to check in"] {
+        assert!(!flat.contains(line), "{line} in {flat}");
+    }
+
     let (status, _) = app
         .get_json("/api/v1/places/1/poster.pdf?paper=letter", Some(&office))
         .await;

@@ -1,5 +1,6 @@
 //! Printable posters: the place's name with its diacritics, "scan to check
-//! in" in the five visitor languages, the code drawn as vector squares (sharp
+//! in" (or, at a tourist site, "scan to count your visit") in the five
+//! visitor languages, the code drawn as vector squares (sharp
 //! at any print size), the short URL to type as a fallback, the ward, the code
 //! version and the issue date. A4 for a wall, A6 for a desk.
 //!
@@ -49,15 +50,29 @@ pub struct PosterText {
     pub url: String,
     pub key_id: u8,
     pub issued: String,
+    /// An accommodation's poster (guests declare their stay), else a
+    /// tourist site's (a party counts itself in).
+    pub lodging: bool,
 }
 
-/// "Scan to check in" in Vietnamese, English, Korean, Chinese and Russian.
-const SCAN: [&str; 5] = [
+/// "Scan to check in" at an accommodation, in Vietnamese, English, Korean,
+/// Chinese and Russian.
+const SCAN_STAY: [&str; 5] = [
     "Quét mã để khai báo lưu trú",
     "Scan to check in",
     "스캔하여 체크인하세요",
     "扫码登记入住",
     "Отсканируйте, чтобы зарегистрироваться",
+];
+
+/// "Scan to count your visit" at a tourist site, where a party only counts
+/// itself in, in the same five languages.
+const SCAN_VISIT: [&str; 5] = [
+    "Quét mã để ghi nhận lượt tham quan",
+    "Scan to count your visit",
+    "스캔하여 방문을 기록하세요",
+    "扫码登记参观",
+    "Отсканируйте, чтобы отметить посещение",
 ];
 
 /// The fonts a poster needs, read once from the system.
@@ -209,8 +224,13 @@ pub fn render(
         }
         y += side + 24.0 * scale;
 
-        // "Scan to check in", five languages.
-        for text in SCAN {
+        // "Scan to check in" (or to count a visit), five languages.
+        let scan = if poster.lodging {
+            SCAN_STAY
+        } else {
+            SCAN_VISIT
+        };
+        for text in scan {
             surface.draw_text(
                 Point::from_xy(margin, y),
                 fonts.for_text(text, false),
@@ -300,6 +320,7 @@ pub async fn for_places(
                                 .to_string()
                         })
                         .unwrap_or_default(),
+                    lodging: place.kind == crate::places::model::PlaceKind::Accommodation,
                 },
             ))
         })
