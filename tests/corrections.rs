@@ -163,18 +163,25 @@ async fn one_guest_leaves_before_the_room_and_the_last_one_closes_it(pool: sqlx:
         .get_json(&format!("/api/v1/stats/live?place_id={id}"), Some(&staff))
         .await;
     assert_eq!(live["guests_in_house"], 1, "{live}");
-    // A mistake: the Korean guest is back; then leaves for real.
-    let undo = app
-        .client
-        .post(app.url(&format!(
-            "/hotel/{id}/guests/{}/undo-checkout",
-            stay["guests"][1]["id"].as_str().unwrap()
-        )))
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(undo.status(), StatusCode::SEE_OTHER);
+    // A mistake: the Korean guest is back; then leaves for real. The
+    // register says so, and says that a second click changed nothing.
+    let undo = || {
+        let request = app
+            .client
+            .post(app.url(&format!(
+                "/hotel/{id}/guests/{}/undo-checkout",
+                stay["guests"][1]["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&staff);
+        async move { request.send().await.unwrap() }
+    };
+    let first = undo().await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let said =
+        |response: &reqwest::Response| response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(said(&first).contains("done=guest_back"), "{}", said(&first));
+    let again = undo().await;
+    assert!(said(&again).contains("done=unchanged"), "{}", said(&again));
     let (_, live) = app
         .get_json(&format!("/api/v1/stats/live?place_id={id}"), Some(&staff))
         .await;

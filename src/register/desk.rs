@@ -84,8 +84,8 @@ async fn lock(tx: &mut PgConnection, place_id: i64, stay_id: Uuid) -> Result<Hea
     .ok_or(Error::NotFound("there is no such stay at this place"))
 }
 
-/// Apply one change; returns nothing when it changed nothing (a repeated
-/// click), so a retry is harmless.
+/// Apply one change; returns whether it changed anything: a repeated click
+/// changes nothing and is harmless.
 pub async fn apply(
     pool: &PgPool,
     tz: Tz,
@@ -93,14 +93,14 @@ pub async fn apply(
     stay_id: Uuid,
     change: &Change,
     actor: i64,
-) -> Result<()> {
+) -> Result<bool> {
     let mut tx = pool.begin().await?;
     let head = lock(&mut tx, place_id, stay_id).await?;
     let today = localtime::today(tz);
     let (action, detail) = match change {
         Change::Confirm => {
             if head.confirmed || head.source != "self_qr" {
-                return Ok(());
+                return Ok(false);
             }
             sqlx::query!(
                 "UPDATE stays SET confirmed_at = now() WHERE id = $1",
@@ -121,7 +121,7 @@ pub async fn apply(
             }
             let new = (!room.is_empty()).then(|| room.to_owned());
             if new == head.room {
-                return Ok(());
+                return Ok(false);
             }
             sqlx::query!("UPDATE stays SET room = $2 WHERE id = $1", stay_id, new)
                 .execute(&mut *tx)
@@ -153,7 +153,7 @@ pub async fn apply(
                 ));
             }
             if *day == head.expected_departure {
-                return Ok(());
+                return Ok(false);
             }
             sqlx::query!(
                 "UPDATE stays SET expected_departure = $2 WHERE id = $1",
@@ -169,7 +169,7 @@ pub async fn apply(
         }
         Change::UndoCheckout => {
             let (Some(departed_at), Some(left)) = (head.departed_at, head.departure_date) else {
-                return Ok(());
+                return Ok(false);
             };
             // A mistake is noticed the same day or the next; later, the
             // figures already reported would change under the office.
@@ -204,7 +204,11 @@ pub async fn apply(
             .await?;
             (
                 "stay.undo_check_out",
-                json!({"departed_at": departed_at, "expected_departure": {"from": head.expected_departure, "to": expected}}),
+                if expected == head.expected_departure {
+                    json!({"departed_at": departed_at})
+                } else {
+                    json!({"departed_at": departed_at, "expected_departure": {"from": head.expected_departure, "to": expected}})
+                },
             )
         }
         Change::Void(void) => {
@@ -262,7 +266,7 @@ pub async fn apply(
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 struct GuestHead {
@@ -289,18 +293,18 @@ async fn lock_guest(tx: &mut PgConnection, place_id: i64, guest_id: Uuid) -> Res
 }
 
 /// One guest of a stay leaves before the others; when the last one leaves,
-/// the stay is checked out with them.
+/// the stay is checked out with them. Returns whether the guest was in.
 pub async fn check_out_guest(
     pool: &PgPool,
     tz: Tz,
     place_id: i64,
     guest_id: Uuid,
     actor: i64,
-) -> Result<()> {
+) -> Result<bool> {
     let mut tx = pool.begin().await?;
     let guest = lock_guest(&mut tx, place_id, guest_id).await?;
     if guest.departed_at.is_some() {
-        return Ok(());
+        return Ok(false);
     }
     let now = chrono::Utc::now().max(guest.arrived_at);
     let day = localtime::date(tz, now);
@@ -339,22 +343,23 @@ pub async fn check_out_guest(
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// A guest's own check-out made by mistake while the room stays: back in
 /// house. (When the whole stay has left, undo the stay's check-out.)
+/// Returns whether the guest had left.
 pub async fn undo_guest_checkout(
     pool: &PgPool,
     tz: Tz,
     place_id: i64,
     guest_id: Uuid,
     actor: i64,
-) -> Result<()> {
+) -> Result<bool> {
     let mut tx = pool.begin().await?;
     let guest = lock_guest(&mut tx, place_id, guest_id).await?;
     let Some(left) = guest.departure_date else {
-        return Ok(());
+        return Ok(false);
     };
     if guest.stay_departed.is_some() {
         return Err(Error::conflict(
@@ -384,5 +389,5 @@ pub async fn undo_guest_checkout(
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }

@@ -270,7 +270,7 @@ struct PlaceQuery {
 
 /// What a desk's action did, each said in words above the register
 /// (`hotel.done.*`).
-const DONE: [&str; 10] = [
+const DONE: [&str; 11] = [
     "entered",
     "confirmed",
     "room",
@@ -281,6 +281,7 @@ const DONE: [&str; 10] = [
     "guest_back",
     "no_show",
     "cancelled",
+    "unchanged",
 ];
 
 /// The register's tab, search and dates as a query string: the tab, then
@@ -543,10 +544,18 @@ async fn guest_leaves(
     } else {
         super::desk::check_out_guest(db, tz, place_id, id, user.id).await
     };
-    done.map_err(|error| PageError { error, lang })?;
+    let query = filters_of(back, None);
+    let changed = match done {
+        Ok(changed) => changed,
+        Err(error) => return refused(&state, user, &query, place_id, lang, error).await,
+    };
     crate::stats::live::invalidate(&state, place_id).await;
-    let done = if undo { "guest_back" } else { "guest_left" };
-    Ok(back_to(place_id, &filters_of(back, None), done).into_response())
+    let done = match (changed, undo) {
+        (false, _) => "unchanged",
+        (true, true) => "guest_back",
+        (true, false) => "guest_left",
+    };
+    Ok(back_to(place_id, &query, done).into_response())
 }
 
 async fn guest_checkout(
@@ -709,21 +718,34 @@ async fn change(
         .unwrap_or("in_house");
     let query = filters_of(form.back.as_deref(), Some(view));
     match super::desk::apply(&state.db, state.tz(), place_id, id, &change, user.id).await {
-        Ok(()) => {
+        Ok(changed) => {
             crate::stats::live::invalidate(&state, place_id).await;
+            let done = if changed { done } else { "unchanged" };
             Ok(back_to(place_id, &query, done).into_response())
         }
-        // Said above the register, which stays as it was.
-        Err(error @ (Error::Validation(_) | Error::Conflict(_))) => {
-            let reason = crate::web::reason(Tr(lang), &error);
-            let mut page = build(&state, user, &query, Some(place_id), lang)
-                .await
-                .map_err(|error| PageError { error, lang })?;
-            page.alert = Some(reason);
-            Ok(render_status(error.status(), &page))
-        }
-        Err(error) => Err(PageError { error, lang }),
+        Err(error) => refused(&state, user, &query, place_id, lang, error).await,
     }
+}
+
+/// A row's action refused: why, said above the register, which stays as it
+/// was (a refusal of the current state or of what was typed); any other
+/// error on a page of its own.
+async fn refused(
+    state: &AppState,
+    user: CurrentUser,
+    query: &ListQuery,
+    place_id: i64,
+    lang: Lang,
+    error: Error,
+) -> PageResult<Response> {
+    if !matches!(error, Error::Validation(_) | Error::Conflict(_)) {
+        return Err(PageError { error, lang });
+    }
+    let mut page = build(state, user, query, Some(place_id), lang)
+        .await
+        .map_err(|error| PageError { error, lang })?;
+    page.alert = Some(crate::web::reason(Tr(lang), &error));
+    Ok(render_status(error.status(), &page))
 }
 
 #[derive(Template)]

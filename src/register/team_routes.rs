@@ -158,6 +158,15 @@ impl TeamPage {
     fn detail(&self, detail: &serde_json::Value) -> String {
         detail_words(self.t, self.tz, detail)
     }
+    /// Who acted when no person did: the guest from the receipt, or the
+    /// service itself (the automatic check-out).
+    fn nobody(&self, detail: &serde_json::Value) -> &'static str {
+        if detail["by"] == "visitor" {
+            self.t.get("team.by_guest")
+        } else {
+            self.t.get("team.system")
+        }
+    }
 }
 
 async fn team_page(
@@ -281,13 +290,14 @@ async fn password_form(
 fn detail_words(t: Tr, tz: chrono_tz::Tz, detail: &serde_json::Value) -> String {
     use serde_json::Value;
     let label = |key: &str| -> String {
-        t.label(&["guest", "stay", "hotel", "team"], key)
+        t.label(&["guest", "stay", "hotel", "team", "audit.detail"], key)
             .unwrap_or(key)
             .to_owned()
     };
-    fn value(v: &Value, tz: chrono_tz::Tz) -> String {
+    fn value(v: &Value, t: Tr, tz: chrono_tz::Tz) -> String {
         match v {
             Value::Null => "–".to_owned(),
+            Value::Bool(yes) => t.get(if *yes { "team.yes" } else { "team.no" }).to_owned(),
             Value::String(s) if s.is_empty() => "–".to_owned(),
             Value::String(s) => {
                 if let Ok(at) = DateTime::parse_from_rfc3339(s) {
@@ -300,16 +310,16 @@ fn detail_words(t: Tr, tz: chrono_tz::Tz, detail: &serde_json::Value) -> String 
             }
             Value::Array(a) => a
                 .iter()
-                .map(|v| value(v, tz))
+                .map(|v| value(v, t, tz))
                 .collect::<Vec<_>>()
                 .join(", "),
             Value::Object(o) if o.contains_key("from") || o.contains_key("to") => {
-                let side = |k: &str| o.get(k).map_or("–".to_owned(), |v| value(v, tz));
+                let side = |k: &str| o.get(k).map_or("–".to_owned(), |v| value(v, t, tz));
                 format!("{} → {}", side("from"), side("to"))
             }
             Value::Object(o) => o
                 .iter()
-                .map(|(k, v)| format!("{k}: {}", value(v, tz)))
+                .map(|(k, v)| format!("{k}: {}", value(v, t, tz)))
                 .collect::<Vec<_>>()
                 .join("; "),
             other => other.to_string(),
@@ -325,16 +335,16 @@ fn detail_words(t: Tr, tz: chrono_tz::Tz, detail: &serde_json::Value) -> String 
         let words = match (key, v) {
             ("role", Value::String(role)) => t.dynamic_or(&format!("role.{role}"), role),
             ("by", Value::String(by)) => t.dynamic_or(&format!("checkout_by.{by}"), by),
-            _ => value(v, tz),
+            _ => value(v, t, tz),
         };
         Some(format!("{}: {words}", label(key)))
     };
     let Value::Object(fields) = detail else {
-        return value(detail, tz);
+        return value(detail, t, tz);
     };
     // A change of one field: "Room: 101 → 305".
     if let Some(Value::String(field)) = fields.get("field") {
-        let side = |k: &str| fields.get(k).map_or("–".to_owned(), |v| value(v, tz));
+        let side = |k: &str| fields.get(k).map_or("–".to_owned(), |v| value(v, t, tz));
         return format!("{}: {} → {}", label(field), side("from"), side("to"));
     }
     fields
@@ -379,6 +389,17 @@ mod tests {
             format!("{}: {}", vi.get("stay.by"), vi.get("checkout_by.desk"))
         );
         assert_eq!(detail_words(&json!({})), "");
+        // Every key in words, a yes or no in words too.
+        assert_eq!(
+            detail_words(&json!({"date": "2026-12-03", "format": "csv", "unsent": true})),
+            format!(
+                "{}: 03/12/2026; {}: csv; {}: {}",
+                vi.get("audit.detail.date"),
+                vi.get("audit.detail.format"),
+                vi.get("audit.detail.unsent"),
+                vi.get("team.yes")
+            )
+        );
         // Ids left out, a role in words, times in the city's clock.
         assert_eq!(
             detail_words(&json!({"user_id": 42, "role": "staff"})),

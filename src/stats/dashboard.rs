@@ -155,6 +155,7 @@ pub fn charts(f: &Figures, t: Tr) -> Vec<Chart> {
     });
     let stars = |k: &str| match k {
         "none" => t.get("chart.no_class").to_owned(),
+        "other" => t.get("stats.other").to_owned(),
         k => format!("{k} ★"),
     };
     out.push(Chart {

@@ -78,6 +78,7 @@
     fs.querySelector("legend .n").textContent = i + 1;
     var lead = fs.querySelector("legend .lead");
     if (lead) lead.parentNode.removeChild(lead);
+    fs.querySelector(".companion").hidden = false;
   }
 
   function addGuest() {

@@ -3,6 +3,12 @@
 // of the page. Without script the Fill-in button does the same on the server.
 (function () {
   "use strict";
+  // A refused action answers with the register and why, at the action's
+  // address: show the register's, so a reload does not send it again.
+  var refused = document.querySelector("[data-register]");
+  if (refused && window.history && history.replaceState) {
+    history.replaceState(null, "", refused.getAttribute("data-register"));
+  }
   var scan = document.getElementById("scan");
   var form = document.getElementById("desk-entry");
   if (!scan || !form || !window.fetch) return;
