@@ -199,6 +199,8 @@ struct PlaceForm {
     address: Option<String>,
     ward: String,
     accommodation_type: Option<String>,
+    /// Stars, 1 to 5; empty: unrated.
+    class: Option<String>,
     rooms: Option<String>,
     beds: Option<String>,
 }
@@ -232,12 +234,15 @@ async fn create_place(
     };
     let rooms = number(&form.rooms, "rooms");
     let beds = number(&form.beds, "beds");
+    // Out of range, it is refused with the API's own check.
+    let class = number(&form.class, "class").map(|c| i16::try_from(c).unwrap_or(i16::MAX));
     let input = PlaceInput {
         kind: Some(form.kind.clone()),
         name: Some(form.name.clone()),
         address: form.address.clone(),
         ward: Some(form.ward.clone()).filter(|w| !w.is_empty()),
         accommodation_type: form.accommodation_type.clone().filter(|_| accommodation),
+        class: class.filter(|_| accommodation),
         rooms: rooms.filter(|_| accommodation),
         beds: beds.filter(|_| accommodation),
         ..Default::default()
