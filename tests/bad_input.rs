@@ -303,7 +303,7 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
     let response = with_class("7").await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.unwrap();
-    assert!(html.contains("Hạng sao: "), "{html}");
+    assert!(html.contains("Hạng sao: Hạng sao từ 1 đến 5."), "{html}");
     let response = with_class("3").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let class: Option<i16> =
@@ -416,6 +416,7 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.unwrap();
+    assert!(html.contains("<option value=\"F\" selected>"), "sex kept");
     assert!(
         html.contains("name=\"g0_nationality\" list=\"nationalities\" value=\"KOR\""),
         "nationality kept"

@@ -235,6 +235,40 @@ async fn a_refused_change_from_a_row_says_why_above_the_register(pool: sqlx::PgP
         html.contains("id=\"register\"") && html.contains("KIM MINJUN"),
         "the register stays"
     );
+    // The page shows the register's address, not the action's.
+    assert!(
+        alert.contains(&format!(
+            "data-register=\"/hotel?place={id}&amp;status=in_house\""
+        )),
+        "{alert}"
+    );
+    // A date the desk could not have meant: said there too, in Vietnamese.
+    let response = app
+        .client
+        .post(app.url(&format!("/hotel/{id}/stays/{stay_id}/extend")))
+        .bearer_auth(&staff)
+        .header("accept-language", "vi")
+        .form(&[("expected_departure", "31/02"), ("view", "in_house")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("class=\"error notice\""), "{html}");
+    assert!(html.contains("id=\"register\""), "the register stays");
+
+    // The room checked out twice: the second time changed nothing, and says so.
+    let check_out = || {
+        let request = app
+            .client
+            .post(app.url(&format!("/hotel/{id}/stays/{stay_id}/checkout")))
+            .bearer_auth(&staff);
+        async move { request.send().await.unwrap() }
+    };
+    let said =
+        |response: reqwest::Response| response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(said(check_out().await).contains("done=checked_out"));
+    assert!(said(check_out().await).contains("done=unchanged"));
 }
 
 #[sqlx::test]

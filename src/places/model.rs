@@ -119,7 +119,7 @@ pub fn check(input: &PlaceInput, kind: PlaceKind, errors: &mut FieldErrors) {
         }
     }
     if input.class.is_some_and(|c| !(1..=5).contains(&c)) {
-        errors.add("class", "invalid", "a class is 1 to 5 stars");
+        errors.add("class", "class_range", "a class is 1 to 5 stars");
     }
     for (field, value) in [("rooms", input.rooms), ("beds", input.beds)] {
         if value.is_some_and(|v| !(0..=100_000).contains(&v)) {

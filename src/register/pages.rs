@@ -650,9 +650,12 @@ async fn checkout(
         return Err(Error::NotFound("there is no such stay").into());
     }
     user.require_desk(place_id)?;
+    let list = filters_of(back_of(&body).as_deref(), None);
+    if head.departed_at.is_some() {
+        return Ok(back_to(place_id, &list, "unchanged").into_response());
+    }
     crate::checkin::repo::check_out(&state.db, state.tz(), id, "desk", Some(user.id)).await?;
     crate::stats::live::invalidate(&state, place_id).await;
-    let list = filters_of(back_of(&body).as_deref(), None);
     Ok(back_to(place_id, &list, "checked_out").into_response())
 }
 
@@ -689,14 +692,13 @@ async fn change(
             match crate::checkin::model::parse_date(raw) {
                 Some(day) => (super::desk::Change::Departure(day), "extend"),
                 None => {
-                    return Err(PageError {
-                        error: crate::error::FieldErrors::single(
-                            "expected_departure",
-                            "date_format",
-                            "write the date as YYYY-MM-DD",
-                        ),
-                        lang,
-                    })
+                    let error = crate::error::FieldErrors::single(
+                        "expected_departure",
+                        "date_format",
+                        "write the date as YYYY-MM-DD",
+                    );
+                    let query = filters_of(form.back.as_deref(), form.view.as_deref());
+                    return refused(&state, user, &query, place_id, lang, error).await;
                 }
             }
         }

@@ -290,7 +290,7 @@ async fn password_form(
 fn detail_words(t: Tr, tz: chrono_tz::Tz, detail: &serde_json::Value) -> String {
     use serde_json::Value;
     let label = |key: &str| -> String {
-        t.label(&["guest", "stay", "hotel", "team", "audit.detail"], key)
+        t.label(&["audit.detail", "guest", "stay", "hotel", "team"], key)
             .unwrap_or(key)
             .to_owned()
     };

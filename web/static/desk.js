@@ -78,8 +78,9 @@
       form.querySelector('button[value="add_guest"]').click();
     }
   });
-  // On the in-house tab the desk's first job is the next guest.
-  if (form.closest("details").open) scan.focus();
+  // On the in-house tab the desk's first job is the next guest; the page
+  // stays where it opened (the list, or what the last action said).
+  if (form.closest("details").open) scan.focus({ preventScroll: true });
   // More characters after an Enter: the scanner is still typing (the second
   // line of an MRZ); read once it stops.
   scan.addEventListener("input", function () {
