@@ -806,3 +806,35 @@ async fn every_scan_of_an_accommodation_gets_its_own_nonce_and_its_form_still_wo
         .unwrap();
     assert_eq!(stored, 1);
 }
+
+/// A family's receipt keeps each guest's details apart, in the reader's
+/// words: "Guest 1", "Guest 2", the sex and the document as the form named
+/// them.
+#[sqlx::test]
+async fn a_familys_receipt_shows_each_guest_apart_in_words(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let stay = app
+        .check_in(&place, json!([korean_guest(), vietnamese_guest()]), 2)
+        .await;
+    let receipt = app
+        .client
+        .get(stay["receipt_url"].as_str().unwrap().to_owned() + "&lang=vi")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let vi = catalog("vi");
+    for words in [
+        format!("<h3>{} 1</h3>", vi["guest.legend"]),
+        format!("<h3>{} 2</h3>", vi["guest.legend"]),
+        format!("<td>{}</td>", vi["sex.M"]),
+        format!("<td>{}</td>", vi["doc.passport"]),
+    ] {
+        assert!(receipt.contains(&words), "{words} in {receipt}");
+    }
+    assert!(!receipt.contains("<td>passport</td>"), "{receipt}");
+}
