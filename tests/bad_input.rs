@@ -244,21 +244,23 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
     let staff = app.sign_in_as(Role::Staff, &[place]).await;
 
     // The office's new-place form: bad numbers are named, nothing typed is lost.
-    let new_place = |rooms: &'static str, beds: &'static str| {
+    let place_form = |name: &'static str, class: &'static str, rooms: &'static str, beds| {
         let request = app
             .client
             .post(app.url("/office/places"))
             .bearer_auth(&office)
             .form(&[
                 ("kind", "accommodation"),
-                ("name", "Nhà nghỉ Gió Mới"),
+                ("name", name),
                 ("ward", "Tam Thắng"),
-                ("accommodation_type", "guesthouse"),
+                ("accommodation_type", "hotel"),
+                ("class", class),
                 ("rooms", rooms),
                 ("beds", beds),
             ]);
         async move { request.send().await.unwrap() }
     };
+    let new_place = |rooms, beds| place_form("Nhà nghỉ Gió Mới", "", rooms, beds);
     let response = new_place("2.5", "mười").await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.unwrap();
@@ -284,22 +286,7 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
     assert_eq!(places, 1, "nothing half-written");
 
     // The class in stars, as the statistics break places down by it.
-    let with_class = |class: &'static str| {
-        let request = app
-            .client
-            .post(app.url("/office/places"))
-            .bearer_auth(&office)
-            .form(&[
-                ("kind", "accommodation"),
-                ("name", "Khách sạn Sao Mai"),
-                ("ward", "Tam Thắng"),
-                ("accommodation_type", "hotel"),
-                ("class", class),
-                ("rooms", "40"),
-                ("beds", "80"),
-            ]);
-        async move { request.send().await.unwrap() }
-    };
+    let with_class = |class| place_form("Khách sạn Sao Mai", class, "40", "80");
     let response = with_class("7").await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.unwrap();

@@ -16,6 +16,21 @@ const CCCD: &str = "077090001234|273456789|Nguyễn Văn An|15081990|Nam|12 Thù
 const TD3: &str =
     "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
 
+/// A stay's receipt page, in `lang`.
+async fn receipt_in(app: &common::TestApp, stay: &Value, lang: &str) -> String {
+    app.client
+        .get(format!(
+            "{}&lang={lang}",
+            stay["receipt_url"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 fn catalog(lang: &str) -> HashMap<String, String> {
     let path = format!("{}/web/i18n/{lang}.json", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -575,15 +590,7 @@ async fn stays_past_their_departure_are_checked_out_automatically(pool: sqlx::Pg
         .is_empty());
 
     // The visitor's receipt and the register say it was automatic.
-    let receipt = app
-        .client
-        .get(gone["receipt_url"].as_str().unwrap().to_owned() + "&lang=en")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let receipt = receipt_in(&app, &gone, "en").await;
     assert!(receipt.contains(&catalog("en")["receipt.auto_checkout"]));
     let manager = app.sign_in_as(Role::Manager, &[place_id]).await;
     let register = app
@@ -818,15 +825,7 @@ async fn a_familys_receipt_shows_each_guest_apart_in_words(pool: sqlx::PgPool) {
     let stay = app
         .check_in(&place, json!([korean_guest(), vietnamese_guest()]), 2)
         .await;
-    let receipt = app
-        .client
-        .get(stay["receipt_url"].as_str().unwrap().to_owned() + "&lang=vi")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let receipt = receipt_in(&app, &stay, "vi").await;
     let vi = catalog("vi");
     for words in [
         format!("<h3>{} 1</h3>", vi["guest.legend"]),
