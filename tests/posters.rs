@@ -100,12 +100,11 @@ async fn posters_decode_after_printing_and_name_the_place(pool: sqlx::PgPool) {
         )
         .await;
     let response = app
-        .client
-        .get(app.url(&format!("/api/v1/places/{}/poster.pdf", site["id"])))
-        .bearer_auth(&office)
-        .send()
-        .await
-        .unwrap();
+        .get_response(
+            &format!("/api/v1/places/{}/poster.pdf", site["id"]),
+            &office,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let pdf = response.bytes().await.unwrap();
     let flat: String = pdf_text(&pdf)
