@@ -2,15 +2,47 @@
 //! nothing twice. The key row is written in the same transaction as the work
 //! it protects, so a concurrent duplicate waits for the first to commit and
 //! then replays its answer.
+//!
+//! An answer is kept sealed under the data key: a visitor's stay answer
+//! holds its check-out token, which opens the guests' receipt (their
+//! personal data) and checks them out, and which `stays` itself keeps only
+//! as a hash. Whoever reads the database (a replica for the statistics, a
+//! backup) cannot take the token from its answer.
 
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use serde_json::Value;
+use base64::Engine;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
+use crate::crypto::DataCipher;
 use crate::error::{Error, Result};
+
+/// An answer as kept under its key: `{"sealed": "<base64>"}`.
+pub fn seal(cipher: &DataCipher, answer: &Value) -> Value {
+    let sealed = cipher.encrypt(&answer.to_string());
+    json!({ "sealed": base64::engine::general_purpose::STANDARD.encode(sealed) })
+}
+
+/// A kept answer, opened (under any configured data key). One kept before
+/// answers were sealed is given as it is.
+fn open(cipher: &DataCipher, kept: Value) -> Result<Value> {
+    let sealed = match kept.as_object() {
+        Some(object) if object.len() == 1 => match object.get("sealed") {
+            Some(Value::String(sealed)) => sealed,
+            _ => return Ok(kept),
+        },
+        _ => return Ok(kept),
+    };
+    let damaged = |e: String| Error::Internal(anyhow::anyhow!("reading a kept answer: {e}"));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .map_err(|e| damaged(e.to_string()))?;
+    let plain = cipher.decrypt(&bytes).map_err(|e| damaged(e.to_string()))?;
+    serde_json::from_str(&plain).map_err(|e| damaged(e.to_string()))
+}
 
 enum Begin {
     Fresh,
@@ -21,6 +53,7 @@ enum Begin {
 /// work in `tx`, then [`Guarded::commit`] stores the answer with it.
 pub struct Guarded<'a> {
     pub tx: Transaction<'static, Postgres>,
+    cipher: &'a DataCipher,
     scope: &'a str,
     key: Option<&'a str>,
 }
@@ -35,6 +68,7 @@ pub enum Start<'a> {
 /// Open the transaction of a request that may be a retry.
 pub async fn start<'a>(
     pool: &PgPool,
+    cipher: &'a DataCipher,
     scope: &'a str,
     key: Option<&'a str>,
     body: &impl serde::Serialize,
@@ -44,17 +78,23 @@ pub async fn start<'a>(
         if let Begin::Replay(status, answer) =
             begin(&mut tx, scope, key, &request_hash(body)).await?
         {
-            return Ok(Start::Replay(status, answer));
+            return Ok(Start::Replay(status, open(cipher, answer)?));
         }
     }
-    Ok(Start::Fresh(Guarded { tx, scope, key }))
+    Ok(Start::Fresh(Guarded {
+        tx,
+        cipher,
+        scope,
+        key,
+    }))
 }
 
 impl Guarded<'_> {
     /// Store the answer under the key and commit everything together.
     pub async fn commit(mut self, status: StatusCode, body: &Value) -> Result<()> {
         if let Some(key) = self.key {
-            finish(&mut self.tx, self.scope, key, status, body).await?;
+            let kept = seal(self.cipher, body);
+            finish(&mut self.tx, self.scope, key, status, &kept).await?;
         }
         self.tx.commit().await?;
         Ok(())
@@ -65,6 +105,7 @@ impl Guarded<'_> {
 /// within the last 24 hours; nothing is written.
 pub async fn stored(
     pool: &PgPool,
+    cipher: &DataCipher,
     scope: &str,
     key: &str,
     body: &impl serde::Serialize,
@@ -80,7 +121,8 @@ pub async fn stored(
     )
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|r| (status_of(r.status), r.response)))
+    row.map(|r| Ok((status_of(r.status), open(cipher, r.response)?)))
+        .transpose()
 }
 
 /// The status stored with an answer.
@@ -135,19 +177,20 @@ async fn begin(tx: &mut PgConnection, scope: &str, key: &str, hash: &[u8]) -> Re
     }
 }
 
-pub async fn finish(
+/// Keep the (sealed) answer under the key.
+async fn finish(
     tx: &mut PgConnection,
     scope: &str,
     key: &str,
     status: StatusCode,
-    body: &Value,
+    kept: &Value,
 ) -> Result<()> {
     sqlx::query!(
         "UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2",
         scope,
         key,
         status.as_u16() as i16,
-        body
+        kept
     )
     .execute(tx)
     .await?;

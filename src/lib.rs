@@ -157,6 +157,7 @@ impl AppState {
         self.visits.get_or_init(|| {
             checkin::batch::Queue::start(
                 checkin::batch::Visits {
+                    cipher: self.cipher.clone(),
                     tz: self.tz(),
                     repeat_minutes: self.config.visit_repeat_minutes,
                 },

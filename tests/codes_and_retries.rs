@@ -120,6 +120,30 @@ async fn a_retry_with_the_same_idempotency_key_stores_one_stay(pool: sqlx::PgPoo
     let c: serde_json::Value = send(body.clone()).await.unwrap().json().await.unwrap();
     assert_eq!(a["stay_id"], b["stay_id"]);
     assert_eq!(a["stay_id"], c["stay_id"]);
+    // The first answer again, check-out token and all, though the answer
+    // is kept sealed: the database does not hold the token in clear.
+    let token = a["checkout_token"].as_str().unwrap();
+    assert_eq!(b, a);
+    assert_eq!(c, a);
+    let kept: String =
+        sqlx::query_scalar("SELECT response::text FROM idempotency_keys WHERE key = 'retry-7d1c'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(kept.starts_with(r#"{"sealed": "#), "{kept}");
+    assert!(!kept.contains(token), "{kept}");
+    assert!(!kept.contains(a["stay_id"].as_str().unwrap()), "{kept}");
+    let receipt = app
+        .client
+        .get(app.url(&format!(
+            "/stay/{}?t={}",
+            c["stay_id"].as_str().unwrap(),
+            c["checkout_token"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(receipt.status(), StatusCode::OK, "the replayed link opens");
     let stays: i64 = sqlx::query_scalar("SELECT count(*) FROM stays")
         .fetch_one(&app.pool)
         .await

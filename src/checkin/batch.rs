@@ -34,6 +34,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 use uuid::Uuid;
 
 use crate::cache::Cache;
+use crate::crypto::DataCipher;
 use crate::error::{Error, Result};
 use crate::localtime;
 
@@ -253,6 +254,7 @@ async fn write_on<B: Batch>(
 
 /// Site visits, written in batches.
 pub struct Visits {
+    pub cipher: DataCipher,
     pub tz: Tz,
     pub repeat_minutes: i64,
 }
@@ -262,7 +264,8 @@ impl Batch for Visits {
     const WHAT: &'static str = "visits";
 
     async fn write(&self, conn: &mut PgConnection, visits: &[Visit]) -> Result<Committed> {
-        let written = write_visits(conn, self.tz, self.repeat_minutes, visits).await?;
+        let written =
+            write_visits(conn, &self.cipher, self.tz, self.repeat_minutes, visits).await?;
         let places = visits
             .iter()
             .zip(&written)
@@ -311,6 +314,7 @@ pub fn answer(
 /// answer its request gets when counted, and stored with it.
 async fn write_visits(
     conn: &mut PgConnection,
+    cipher: &DataCipher,
     tz: Tz,
     repeat_minutes: i64,
     visits: &[Visit],
@@ -324,10 +328,13 @@ async fn write_visits(
     let countries: Vec<&str> = visits.iter().map(|v| v.country.as_str()).collect();
     let provinces: Vec<Option<i32>> = visits.iter().map(|v| v.province).collect();
     let devices: Vec<Option<&[u8]>> = visits.iter().map(|v| v.device.as_deref()).collect();
-    let keys = Keys::of(visits.iter().zip(&ids).map(|(v, &id)| {
-        let counted = move || answer(true, id, v.place_id, &v.place_name, v.party_size, now);
-        (v.key.as_ref(), counted)
-    }));
+    let keys = Keys::of(
+        cipher,
+        visits.iter().zip(&ids).map(|(v, &id)| {
+            let counted = move || answer(true, id, v.place_id, &v.place_name, v.party_size, now);
+            (v.key.as_ref(), counted)
+        }),
+    );
     let rows = sqlx::query!(
         r#"SELECT n AS "n!", alone AS "alone!", earlier_id, earlier_at, earlier_party
            FROM write_visits($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::int[], $6::bytea[],
@@ -386,7 +393,8 @@ async fn write_visits(
 
 /// The idempotency keys of a batch's requests, for the `write_*` functions:
 /// arrays aligned with the requests sent, NULL where a request has no key,
-/// each key with the answer its request gets once stored.
+/// each key with the answer its request gets once stored, sealed as
+/// `idempotency` keeps it.
 pub struct Keys<'a> {
     pub scopes: Vec<Option<&'a str>>,
     pub keys: Vec<Option<&'a str>>,
@@ -398,6 +406,7 @@ impl<'a> Keys<'a> {
     /// Each request's key (scope, key, request hash) with its answer, built
     /// only for a request that has a key.
     pub fn of<F: FnOnce() -> Value>(
+        cipher: &DataCipher,
         requests: impl Iterator<Item = (Option<&'a (String, String, Vec<u8>)>, F)>,
     ) -> Keys<'a> {
         let mut keys = Keys {
@@ -410,7 +419,8 @@ impl<'a> Keys<'a> {
             keys.scopes.push(key.map(|(scope, _, _)| scope.as_str()));
             keys.keys.push(key.map(|(_, key, _)| key.as_str()));
             keys.hashes.push(key.map(|(_, _, hash)| hash.as_slice()));
-            keys.answers.push(key.map(|_| answer()));
+            keys.answers
+                .push(key.map(|_| crate::idempotency::seal(cipher, &answer())));
         }
         keys
     }

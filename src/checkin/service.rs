@@ -157,7 +157,7 @@ pub async fn check_in(
         // (the day has turned since, and a date it gave is now past): it
         // gets its first answer, as any retry does.
         (Err(Error::Validation(errors)), Some(key)) => {
-            match idempotency::stored(&state.db, &scope, key, req).await? {
+            match idempotency::stored(&state.db, &state.cipher, &scope, key, req).await? {
                 Some(first) => Ok(first),
                 None => Err(Error::Validation(errors)),
             }
@@ -240,7 +240,7 @@ async fn stay(
     // Its key was used before: the first answer again, or a conflict. Should
     // the key be free by now (expired, or given back because the request
     // that held it first was refused), a stay of its own.
-    let mut guard = match idempotency::start(&state.db, scope, key, req).await? {
+    let mut guard = match idempotency::start(&state.db, &state.cipher, scope, key, req).await? {
         Start::Replay(status, body) => return Ok((status, body)),
         Start::Fresh(guard) => guard,
     };
@@ -394,7 +394,7 @@ async fn visit_alone(
         province,
         device,
     } = visit;
-    let mut guard = match idempotency::start(&state.db, scope, key, req).await? {
+    let mut guard = match idempotency::start(&state.db, &state.cipher, scope, key, req).await? {
         Start::Replay(status, body) => return Ok((status, body)),
         Start::Fresh(guard) => guard,
     };

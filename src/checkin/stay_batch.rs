@@ -225,6 +225,7 @@ impl Stays {
     ) -> Result<(Vec<(usize, String)>, Vec<usize>)> {
         let check = repo::DocumentCheck::of(&self.cipher, &documents_of(stays, rows));
         let keys = Keys::of(
+            &self.cipher,
             stays
                 .iter()
                 .zip(answers)

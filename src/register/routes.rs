@@ -155,7 +155,7 @@ pub async fn create_stay(
     };
 
     let scope = format!("desk:{place_id}");
-    let mut guard = match idempotency::start(&state.db, &scope, key, req).await? {
+    let mut guard = match idempotency::start(&state.db, &state.cipher, &scope, key, req).await? {
         Start::Replay(status, body) => return Ok((status, body)),
         Start::Fresh(guard) => guard,
     };
