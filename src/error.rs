@@ -16,6 +16,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct FieldError {
     pub code: &'static str,
     pub message: String,
+    /// A fact said with the translated sentence, in any language: the
+    /// catalog key of its name, and its value (the portal's reference of a
+    /// file already sent). The English `message` says it already.
+    #[serde(skip)]
+    pub detail: Option<(&'static str, String)>,
 }
 
 /// Field errors collected while parsing a request, keyed by path
@@ -33,6 +38,7 @@ impl FieldErrors {
         self.0.entry(field.into()).or_default().push(FieldError {
             code,
             message: message.into(),
+            detail: None,
         });
     }
 
@@ -119,6 +125,21 @@ impl Error {
         Error::Conflict(FieldError {
             code,
             message: message.into(),
+            detail: None,
+        })
+    }
+
+    /// A conflict whose sentence is said with a fact (see
+    /// [`FieldError::detail`]).
+    pub fn conflict_with(
+        code: &'static str,
+        message: impl Into<String>,
+        detail: (&'static str, String),
+    ) -> Error {
+        Error::Conflict(FieldError {
+            code,
+            message: message.into(),
+            detail: Some(detail),
         })
     }
 

@@ -158,6 +158,20 @@ impl Tr {
         let key = format!("error.{}", error.code);
         lookup(self.0, &key).unwrap_or(&error.message)
     }
+
+    /// A refusal's sentence in this language, with its fact when it has
+    /// one ("… Portal reference: VNEID-2026-000123.").
+    pub fn refusal(&self, refusal: &crate::error::FieldError) -> String {
+        match (
+            &refusal.detail,
+            lookup(self.0, &format!("error.{}", refusal.code)),
+        ) {
+            (Some((name, value)), Some(sentence)) => {
+                format!("{sentence} {}: {value}.", self.dynamic(name))
+            }
+            _ => self.error(refusal).to_owned(),
+        }
+    }
 }
 
 fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
@@ -173,6 +187,7 @@ pub fn keys(lang: Lang) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn each_catalog_sits_at_its_language() {
@@ -181,6 +196,33 @@ mod tests {
             assert_eq!(Lang::ALL[i], *lang);
         }
         assert_eq!(Tr(Lang::Ko).get("lang.choose"), "언어 선택");
+    }
+
+    #[test]
+    fn a_refusal_keeps_its_fact_in_every_language() {
+        let Error::Conflict(refusal) = crate::error::Error::conflict_with(
+            "already_sent",
+            "this file was already recorded as sent, reference CA-2026-0042",
+            ("police.reference", "CA-2026-0042".to_owned()),
+        ) else {
+            unreachable!()
+        };
+        for lang in Lang::ALL {
+            let said = Tr(lang).refusal(&refusal);
+            assert!(said.ends_with(": CA-2026-0042."), "{said}");
+            assert!(
+                said.starts_with(Tr(lang).get("error.already_sent")),
+                "{said}"
+            );
+        }
+        let plain = crate::error::FieldError {
+            detail: None,
+            ..refusal
+        };
+        assert_eq!(
+            Tr(Lang::Vi).refusal(&plain),
+            Tr(Lang::Vi).get("error.already_sent")
+        );
     }
 
     #[test]

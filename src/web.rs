@@ -142,7 +142,7 @@ impl IntoResponse for PageError {
             }
             Error::Conflict(refusal) => {
                 message.push(' ');
-                message.push_str(t.error(refusal));
+                message.push_str(&t.refusal(refusal));
             }
             _ => {}
         }
@@ -233,7 +233,7 @@ pub fn reason(t: Tr, error: &Error) -> String {
             })
             .collect::<Vec<_>>()
             .join(" "),
-        Error::Conflict(refusal) => t.error(refusal).to_owned(),
+        Error::Conflict(refusal) => t.refusal(refusal),
         // The English sentences name what was refused; other languages get
         // the kind of refusal.
         other if t.0 == Lang::En => other.to_string(),

@@ -291,6 +291,15 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.unwrap();
     assert!(html.contains("Hạng sao: Hạng sao từ 1 đến 5."), "{html}");
+    // Counts out of range are said in the reader's language too.
+    let response = place_form("Khách sạn Biển Xa", "", "200000", "300000").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Số phòng: Nhập một số từ 0 đến 100.000."),
+        "{html}"
+    );
+    assert!(html.contains("Số giường: Nhập một số từ 0 đến 100.000."));
     let response = with_class("3").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let class: Option<i16> =

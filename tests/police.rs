@@ -47,6 +47,10 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
     let page = app.get_text(&format!("/hotel?place={id}"), &staff).await;
     let board = page.split("id=\"police\"").nth(1).unwrap();
     assert!(board.contains("Nguyễn Văn An") && board.contains("KIM MINJUN"));
+    // Two due and none overdue: no red badge counting nobody.
+    let board = board.split("</section>").next().unwrap();
+    assert!(board.contains("class=\"badge due\">"), "{board}");
+    assert!(!board.contains("class=\"badge overdue\">"), "{board}");
     // The place's own month, for its people: two arrivals so far.
     let figures = page.split("id=\"figures\"").nth(1).unwrap();
     let arrivals_row = figures.split("</tr>").nth(1).unwrap();

@@ -113,7 +113,7 @@ pub fn check(input: &PlaceInput, kind: PlaceKind, errors: &mut FieldErrors) {
         } else if !ACCOMMODATION_TYPES.contains(&t.as_str()) {
             errors.add(
                 "accommodation_type",
-                "invalid",
+                "type_value",
                 format!("must be one of {}", ACCOMMODATION_TYPES.join(", ")),
             );
         }
@@ -123,20 +123,20 @@ pub fn check(input: &PlaceInput, kind: PlaceKind, errors: &mut FieldErrors) {
     }
     for (field, value) in [("rooms", input.rooms), ("beds", input.beds)] {
         if value.is_some_and(|v| !(0..=100_000).contains(&v)) {
-            errors.add(field, "invalid", "must be a number from 0 to 100000");
+            errors.add(field, "count_range", "must be a number from 0 to 100000");
         }
     }
     beds_for_rooms(input.rooms, input.beds, errors);
     if let Some(status) = &input.status {
         if !["open", "closed", "seasonal"].contains(&status.as_str()) {
-            errors.add("status", "invalid", "must be open, closed or seasonal");
+            errors.add("status", "status_value", "must be open, closed or seasonal");
         }
     }
     if let Some(months) = &input.season_months {
         if months.iter().any(|m| !(1..=12).contains(m)) {
             errors.add(
                 "season_months",
-                "invalid",
+                "month_range",
                 "months are numbers from 1 to 12",
             );
         }

@@ -127,7 +127,7 @@ pub async fn create(state: &AppState, input: &PlaceInput, actor: i64) -> Result<
             PlaceKind::Accommodation
         }
         Some(k) => PlaceKind::parse(k).unwrap_or_else(|| {
-            errors.add("kind", "invalid", "must be accommodation or attraction");
+            errors.add("kind", "kind_value", "must be accommodation or attraction");
             PlaceKind::Accommodation
         }),
     };

@@ -439,12 +439,11 @@ pub async fn mark_sent(
     .await?
     .ok_or(Error::NotFound("there is no such export at this place"))?;
     if found.sent_at.is_some() {
-        return Err(Error::conflict(
+        let reference = found.reference.unwrap_or_default();
+        return Err(Error::conflict_with(
             "already_sent",
-            format!(
-                "this file was already recorded as sent, reference {}",
-                found.reference.unwrap_or_default()
-            ),
+            format!("this file was already recorded as sent, reference {reference}"),
+            ("police.reference", reference),
         ));
     }
     let marked = sqlx::query_scalar!(
