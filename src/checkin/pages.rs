@@ -956,13 +956,12 @@ async fn receipt_checkout(
     let id = stay_id(&id, lang)?;
     let page = visitor_stay(&state, id, &form.t, Tr(lang)).await?;
     if page.departed.is_none() {
-        let head = super::repo::stay_head(&state.db, id)
+        let departed = super::repo::check_out(&state.db, state.tz(), id, "visitor", None)
             .await
             .map_err(|error| PageError { error, lang })?;
-        super::repo::check_out(&state.db, state.tz(), id, "visitor", None)
-            .await
-            .map_err(|error| PageError { error, lang })?;
-        crate::stats::live::invalidate(&state, head.place_id).await;
+        if departed.changed {
+            crate::stats::live::invalidate(&state, departed.place_id).await;
+        }
     }
     Ok(Redirect::to(&format!("/stay/{id}?t={}", form.t)).into_response())
 }

@@ -376,15 +376,23 @@ pub async fn stay_head(db: impl sqlx::PgExecutor<'_>, id: Uuid) -> Result<StayHe
     .ok_or(Error::NotFound("there is no such stay"))
 }
 
+/// A stay once checked out: when it left, at which place, and whether this
+/// check-out closed it (a second one finds it closed and changes nothing).
+pub struct Departure {
+    pub at: DateTime<Utc>,
+    pub place_id: i64,
+    pub changed: bool,
+}
+
 /// Check out every guest of a stay still in house, and the stay itself.
-/// Returns the departure time (the earlier one if it had already left).
+/// A stay that had already left keeps its departure.
 pub async fn check_out(
     pool: &sqlx::PgPool,
     tz: Tz,
     stay_id: Uuid,
     by: &'static str,
     actor: Option<i64>,
-) -> Result<DateTime<Utc>> {
+) -> Result<Departure> {
     let mut tx = pool.begin().await?;
     let head = sqlx::query!(
         "SELECT place_id, arrived_at, departed_at FROM stays WHERE id = $1 FOR UPDATE",
@@ -394,7 +402,11 @@ pub async fn check_out(
     .await?
     .ok_or(Error::NotFound("there is no such stay"))?;
     if let Some(at) = head.departed_at {
-        return Ok(at);
+        return Ok(Departure {
+            at,
+            place_id: head.place_id,
+            changed: false,
+        });
     }
     let now = Utc::now().max(head.arrived_at);
     close_stay(&mut tx, tz, stay_id, now, by, None).await?;
@@ -408,7 +420,11 @@ pub async fn check_out(
     )
     .await?;
     tx.commit().await?;
-    Ok(now)
+    Ok(Departure {
+        at: now,
+        place_id: head.place_id,
+        changed: true,
+    })
 }
 
 /// Close a stay and its guests still in house: they left at `at`, closed

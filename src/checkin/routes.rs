@@ -113,7 +113,9 @@ pub async fn checkout(
         }
         (None, None) => return Err(Error::Unauthorized),
     };
-    let departed_at = repo::check_out(&state.db, state.tz(), id, by, actor).await?;
-    crate::stats::live::invalidate(&state, head.place_id).await;
-    Ok(Json(json!({"stay_id": id, "departed_at": departed_at})))
+    let departed = repo::check_out(&state.db, state.tz(), id, by, actor).await?;
+    if departed.changed {
+        crate::stats::live::invalidate(&state, departed.place_id).await;
+    }
+    Ok(Json(json!({"stay_id": id, "departed_at": departed.at})))
 }

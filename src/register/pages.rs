@@ -651,10 +651,11 @@ async fn checkout(
     }
     user.require_desk(place_id)?;
     let list = filters_of(back_of(&body).as_deref(), None);
-    if head.departed_at.is_some() {
+    let departed =
+        crate::checkin::repo::check_out(&state.db, state.tz(), id, "desk", Some(user.id)).await?;
+    if !departed.changed {
         return Ok(back_to(place_id, &list, "unchanged").into_response());
     }
-    crate::checkin::repo::check_out(&state.db, state.tz(), id, "desk", Some(user.id)).await?;
     crate::stats::live::invalidate(&state, place_id).await;
     Ok(back_to(place_id, &list, "checked_out").into_response())
 }
