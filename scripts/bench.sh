@@ -172,7 +172,7 @@ PY
     wait_for http://127.0.0.1:18081/ceiling
     token=$(sign_in office@bench.vn bench-office-password)
     id=$(curl -fs http://127.0.0.1:18080/api/v1/places -H "authorization: Bearer $token" -H 'content-type: application/json' \
-        -d '{"kind":"accommodation","name":"Khách sạn Đo Tốc Độ","ward":"Vũng Tàu"}' | sed 's/^{"id":\([0-9]*\).*/\1/')
+        -d '{"kind":"accommodation","name":"Khách sạn Đo Tốc Độ","address":"1 Thùy Vân","ward":"Vũng Tàu"}' | sed 's/^{"id":\([0-9]*\).*/\1/')
     curl -fs -o /dev/null "http://127.0.0.1:18080/api/v1/places/$id/qr.png?size=512" -H "authorization: Bearer $token"
     ceiling=$(rps http://127.0.0.1:18081/ceiling)
     cached=$(rps "http://127.0.0.1:18080/api/v1/places/$id/qr.png?size=512" -H "authorization: Bearer $token")
@@ -255,7 +255,7 @@ bench_load() {
     site=$(curl -fs http://127.0.0.1:18080/api/v1/places -H "authorization: Bearer $token" -H 'content-type: application/json' \
         -d '{"kind":"attraction","name":"Ngọn Hải Đăng","ward":"Vũng Tàu"}' | sed 's/.*"code":"\([^"]*\)".*/\1/')
     hotel=$(curl -fs http://127.0.0.1:18080/api/v1/places -H "authorization: Bearer $token" -H 'content-type: application/json' \
-        -d '{"kind":"accommodation","name":"Khách sạn Đo Tải","ward":"Vũng Tàu","rooms":500,"beds":1000}' |
+        -d '{"kind":"accommodation","name":"Khách sạn Đo Tải","address":"2 Thùy Vân","ward":"Vũng Tàu","rooms":500,"beds":1000}' |
         sed 's/.*"code":"\([^"]*\)".*/\1/')
     local departure
     departure=$(date -d '+2 days' +%F)
@@ -374,7 +374,7 @@ bench_register() {
     local token hotel id code
     token=$(sign_in office@bench.vn bench-office-password)
     hotel=$(curl -fs http://127.0.0.1:18080/api/v1/places -H "authorization: Bearer $token" -H 'content-type: application/json' \
-        -d '{"kind":"accommodation","name":"Khách sạn Sổ Dày","ward":"Vũng Tàu","rooms":500,"beds":1000}')
+        -d '{"kind":"accommodation","name":"Khách sạn Sổ Dày","address":"3 Thùy Vân","ward":"Vũng Tàu","rooms":500,"beds":1000}')
     id=$(sed 's/^{"id":\([0-9]*\).*/\1/' <<<"$hotel")
     code=$(sed 's/.*"code":"\([^"]*\)".*/\1/' <<<"$hotel")
     printf 'bench-desk-password\n' |

@@ -181,7 +181,7 @@ token=$(curl -fs "$base/api/v1/auth/login" -H 'content-type: application/json' \
 site=$(curl -fs "$base/api/v1/places" -H "authorization: Bearer $token" -H 'content-type: application/json' \
     -d '{"kind":"attraction","name":"Bạch Dinh","ward":"Vũng Tàu"}' | sed 's/.*"code":"\([^"]*\)".*/\1/')
 hotel=$(curl -fs "$base/api/v1/places" -H "authorization: Bearer $token" -H 'content-type: application/json' \
-    -d '{"kind":"accommodation","name":"Khách sạn Thử Lỗi","ward":"Vũng Tàu","rooms":500,"beds":1000}' |
+    -d '{"kind":"accommodation","name":"Khách sạn Thử Lỗi","address":"4 Thùy Vân","ward":"Vũng Tàu","rooms":500,"beds":1000}' |
     sed 's/.*"code":"\([^"]*\)".*/\1/')
 
 case $what in

@@ -147,7 +147,7 @@ async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    for field in ["kind", "name", "class"] {
+    for field in ["kind", "name", "class", "ward", "address"] {
         assert!(answer["errors"][field].is_array(), "{field} in {answer}");
     }
     let (status, answer) = app
@@ -165,6 +165,35 @@ async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
             .contains("Vũng Tàu"),
         "lists the wards: {answer}"
     );
+    // An accommodation's address is on every guest's police notification;
+    // a tourist site may go without.
+    let (status, answer) = app
+        .post_json(
+            "/api/v1/places",
+            Some(&office),
+            &json!({"kind": "accommodation", "name": "Nhà nghỉ Không Số", "ward": "Vũng Tàu"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer["errors"]["address"].is_array(), "{answer}");
+    let hotel = place["id"].as_i64().unwrap();
+    let (status, answer) = app
+        .patch_json(
+            &format!("/api/v1/places/{hotel}"),
+            &office,
+            &json!({"address": "  "}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer["errors"]["address"].is_array(), "{answer}");
+    let (status, _) = app
+        .post_json(
+            "/api/v1/places",
+            Some(&office),
+            &json!({"kind": "attraction", "name": "Bãi Dâu", "ward": "Vũng Tàu"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
     let (status, answer) = app
         .get_json("/api/v1/stats/summary?from=2026-13-01", Some(&office))
         .await;
@@ -252,6 +281,7 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
             .form(&[
                 ("kind", "accommodation"),
                 ("name", name),
+                ("address", "8 Thùy Vân"),
                 ("ward", "Tam Thắng"),
                 ("accommodation_type", "hotel"),
                 ("class", class),

@@ -57,7 +57,7 @@ async fn posters_decode_after_printing_and_name_the_place(pool: sqlx::PgPool) {
         let place = app
             .create_place(
                 &office,
-                json!({"kind": "accommodation", "name": name, "ward": "Tam Thắng", "accommodation_type": "homestay"}),
+                json!({"kind": "accommodation", "name": name, "address": "2 Hạ Long", "ward": "Tam Thắng", "accommodation_type": "homestay"}),
             )
             .await;
         let id = place["id"].as_i64().unwrap();
@@ -155,7 +155,7 @@ async fn a_ward_prints_as_one_pdf_or_a_zip_from_the_office_and_the_command_line(
     ] {
         app.create_place(
             &office,
-            json!({"kind": "accommodation", "name": name, "ward": ward}),
+            json!({"kind": "accommodation", "name": name, "address": "3 Hạ Long", "ward": ward}),
         )
         .await;
     }

@@ -70,7 +70,7 @@ async fn codes_decode_at_every_size_and_after_scaling_and_blur(pool: sqlx::PgPoo
         places.push(
             app.create_place(
                 &office,
-                json!({"kind": "accommodation", "name": name, "ward": "Tam Thắng", "accommodation_type": "homestay"}),
+                json!({"kind": "accommodation", "name": name, "address": "2 Hạ Long", "ward": "Tam Thắng", "accommodation_type": "homestay"}),
             )
             .await,
         );
@@ -171,7 +171,7 @@ async fn images_are_cached_revalidated_and_forgotten_on_rotation(pool: sqlx::PgP
     let elsewhere = app
         .create_place(
             &office,
-            json!({"kind": "accommodation", "name": "Nhà nghỉ Khác", "ward": "Vũng Tàu"}),
+            json!({"kind": "accommodation", "name": "Nhà nghỉ Khác", "address": "4 Trần Phú", "ward": "Vũng Tàu"}),
         )
         .await;
     let other = app

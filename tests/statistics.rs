@@ -417,7 +417,7 @@ async fn occupancy_is_null_without_known_capacity(pool: sqlx::PgPool) {
     let office = app.sign_in_as(Role::Office, &[]).await;
     app.create_place(
         &office,
-        json!({"kind": "accommodation", "name": "Nhà nghỉ Mới", "ward": "Long Sơn"}),
+        json!({"kind": "accommodation", "name": "Nhà nghỉ Mới", "address": "Ấp 1, Long Sơn", "ward": "Long Sơn"}),
     )
     .await;
     let (_, s) = app
@@ -439,7 +439,7 @@ async fn the_office_sees_quiet_establishments_and_late_notifications(pool: sqlx:
     let quiet = app
         .create_place(
             &office,
-            json!({"kind": "accommodation", "name": "Nhà nghỉ Im Lặng", "ward": "Vũng Tàu", "accommodation_type": "guesthouse"}),
+            json!({"kind": "accommodation", "name": "Nhà nghỉ Im Lặng", "address": "5 Trần Phú", "ward": "Vũng Tàu", "accommodation_type": "guesthouse"}),
         )
         .await;
     // Both registered a month ago; only one has guests.

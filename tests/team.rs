@@ -112,7 +112,7 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
     let second = app
         .create_place(
             &office,
-            json!({"kind": "accommodation", "name": "Nhà nghỉ Thứ Hai", "ward": "Vũng Tàu", "accommodation_type": "guesthouse"}),
+            json!({"kind": "accommodation", "name": "Nhà nghỉ Thứ Hai", "address": "6 Trần Phú", "ward": "Vũng Tàu", "accommodation_type": "guesthouse"}),
         )
         .await;
     let second_id = second["id"].as_i64().unwrap();
@@ -132,7 +132,7 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
     let third = app
         .create_place(
             &office,
-            json!({"kind": "accommodation", "name": "Khách sạn Khác", "ward": "Vũng Tàu", "accommodation_type": "hotel"}),
+            json!({"kind": "accommodation", "name": "Khách sạn Khác", "address": "7 Trần Phú", "ward": "Vũng Tàu", "accommodation_type": "hotel"}),
         )
         .await;
     let third_id = third["id"].as_i64().unwrap();

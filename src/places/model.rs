@@ -92,6 +92,15 @@ pub fn check(input: &PlaceInput, kind: PlaceKind, errors: &mut FieldErrors) {
             errors.add("name", "length", "a name has 1 to 200 characters");
         }
     }
+    if kind == PlaceKind::Accommodation
+        && input.address.as_ref().is_some_and(|a| a.trim().is_empty())
+    {
+        errors.add(
+            "address",
+            "required",
+            "give the accommodation's address: the police notification gives it",
+        );
+    }
     if input
         .address
         .as_ref()

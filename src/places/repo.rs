@@ -105,16 +105,15 @@ pub async fn get(pool: &PgPool, base_url: &str, id: i64) -> Result<Place> {
         .ok_or(Error::NotFound("there is no such place"))
 }
 
-async fn ward_id(pool: &PgPool, name: &str) -> Result<i32> {
+/// The ward named `name`, or its refusal among the request's other errors
+/// (so that every field is named at once).
+async fn ward_id(pool: &PgPool, name: &str, errors: &mut FieldErrors) -> Result<Option<i32>> {
     match crate::regions::find_ward(pool, name).await? {
-        Some((id, _)) => Ok(id),
+        Some((id, _)) => Ok(Some(id)),
         None => {
             let known = crate::regions::ward_names(pool).await?.join(", ");
-            Err(FieldErrors::single(
-                "ward",
-                "unknown",
-                format!("unknown ward; one of: {known}"),
-            ))
+            errors.add("ward", "unknown", format!("unknown ward; one of: {known}"));
+            Ok(None)
         }
     }
 }
@@ -134,12 +133,23 @@ pub async fn create(state: &AppState, input: &PlaceInput, actor: i64) -> Result<
     if input.name.is_none() {
         errors.add("name", "required", "give the place's name");
     }
-    if input.ward.is_none() {
-        errors.add("ward", "required", "give the ward the place is in");
+    let ward = match input.ward.as_deref() {
+        None => {
+            errors.add("ward", "required", "give the ward the place is in");
+            None
+        }
+        Some(name) => ward_id(&state.db, name, &mut errors).await?,
+    };
+    // The police notification of every guest gives the address of the stay.
+    if kind == PlaceKind::Accommodation && input.address.is_none() {
+        errors.add(
+            "address",
+            "required",
+            "give the accommodation's address: the police notification gives it",
+        );
     }
     super::model::check(input, kind, &mut errors);
     errors.finish(())?;
-    let ward = ward_id(&state.db, input.ward.as_deref().unwrap_or_default()).await?;
     let accommodation_type = match kind {
         PlaceKind::Accommodation => Some(
             input
@@ -213,11 +223,11 @@ pub async fn update(state: &AppState, id: i64, input: &PlaceInput, actor: i64) -
             "a seasonal place lists the months it is open",
         );
     }
-    errors.finish(())?;
     let ward = match &input.ward {
-        Some(w) => Some(ward_id(&state.db, w).await?),
+        Some(w) => ward_id(&state.db, w, &mut errors).await?,
         None => None,
     };
+    errors.finish(())?;
     let mut tx = state.db.begin().await?;
     sqlx::query!(
         "UPDATE places SET
