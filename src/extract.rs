@@ -46,7 +46,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             return Error::BadRequest(format!("the body is not valid JSON: {inner}"));
         }
         let text = inner.to_string();
-        let text = text.split(" at line ").next().unwrap_or(&text).to_owned();
+        let text = plain(text.split(" at line ").next().unwrap_or(&text));
         // serde names a missing field in its message, not in the path.
         let (field, message) = match text
             .strip_prefix("missing field `")
@@ -59,6 +59,26 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         };
         FieldErrors::single(field, "invalid", message)
     })
+}
+
+/// serde's words for a value of the wrong type (`invalid type: string "3",
+/// expected i16`) in a client's: what the field takes, and what it got.
+fn plain(text: &str) -> String {
+    let Some((got, expected)) = text
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.rsplit_once(", expected "))
+    else {
+        return text.to_owned();
+    };
+    let takes = match expected {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" => "true or false",
+        "a string" => "text in quotes",
+        "a sequence" => "a list",
+        other => other,
+    };
+    format!("must be {takes}; got {got}")
 }
 
 /// A path parameter; a malformed one (`/places/abc`) is a JSON 400 naming it.

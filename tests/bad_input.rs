@@ -194,6 +194,20 @@ async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
+    // A value of the wrong type is said plainly, not in the parser's words.
+    let (status, answer) = app
+        .post_json(
+            "/api/v1/places",
+            Some(&office),
+            &json!({"kind": "accommodation", "name": "Khách sạn Chữ", "address": "9 Thùy Vân",
+                    "ward": "Vũng Tàu", "class": "3"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        answer["errors"]["class"][0], r#"must be a whole number; got string "3""#,
+        "{answer}"
+    );
     let (status, answer) = app
         .get_json("/api/v1/stats/summary?from=2026-13-01", Some(&office))
         .await;
