@@ -159,6 +159,18 @@ impl Tr {
         lookup(self.0, &key).unwrap_or(&error.message)
     }
 
+    /// A day as this language writes it (`format.date`).
+    pub fn date(&self, day: chrono::NaiveDate) -> String {
+        day.format(self.get("format.date")).to_string()
+    }
+
+    /// A moment as this language writes it (`format.date_time`), in `tz`.
+    pub fn date_time(&self, at: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
+        at.with_timezone(&tz)
+            .format(self.get("format.date_time"))
+            .to_string()
+    }
+
     /// A refusal's sentence in this language, with its fact when it has
     /// one ("… Portal reference: VNEID-2026-000123.").
     pub fn refusal(&self, refusal: &crate::error::FieldError) -> String {
@@ -196,6 +208,28 @@ mod tests {
             assert_eq!(Lang::ALL[i], *lang);
         }
         assert_eq!(Tr(Lang::Ko).get("lang.choose"), "언어 선택");
+    }
+
+    #[test]
+    fn every_language_writes_dates_its_way() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        let at = day.and_hms_opt(3, 30, 0).unwrap().and_utc();
+        let tz = chrono_tz::Asia::Ho_Chi_Minh;
+        let written: Vec<(String, String)> = Lang::ALL
+            .into_iter()
+            .map(|lang| (Tr(lang).date(day), Tr(lang).date_time(at, tz)))
+            .collect();
+        assert_eq!(
+            written,
+            [
+                ("05/12/2026", "05/12/2026 10:30"),
+                ("5 December 2026", "5 December 2026, 10:30"),
+                ("2026. 12. 5.", "2026. 12. 5. 10:30"),
+                ("2026年12月5日", "2026年12月5日 10:30"),
+                ("05.12.2026", "05.12.2026 10:30"),
+            ]
+            .map(|(d, t)| (d.to_owned(), t.to_owned()))
+        );
     }
 
     #[test]

@@ -876,7 +876,7 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
     let mut stored = Vec::with_capacity(people.len());
     for p in people {
         stored.push(StoredGuest {
-            date_of_birth: p.date_of_birth.format("%d/%m/%Y").to_string(),
+            date_of_birth: t.date(p.date_of_birth),
             sex: t.dynamic(&format!("sex.{}", p.sex)).to_owned(),
             nationality: p.nationality,
             document_type: match t.dynamic(&format!("doc.{}", p.document_type)) {
@@ -894,11 +894,7 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
             full_name: p.full_name,
         });
     }
-    let local = |at: chrono::DateTime<chrono::Utc>| {
-        at.with_timezone(&state.tz())
-            .format("%d/%m/%Y %H:%M")
-            .to_string()
-    };
+    let local = |at: chrono::DateTime<chrono::Utc>| t.date_time(at, state.tz());
     Ok(Receipt {
         t,
         stay_id: id,
@@ -906,7 +902,7 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
         link: format!("{}/stay/{id}?t={token}", state.config.base_url()),
         place: row.place,
         arrived: local(row.arrived_at),
-        expected_departure: row.expected_departure.format("%d/%m/%Y").to_string(),
+        expected_departure: t.date(row.expected_departure),
         departed: row.departed_at.map(local),
         automatic: row.checkout_by.as_deref() == Some("automatic"),
         guests: stored.iter().map(|g| g.full_name.clone()).collect(),
