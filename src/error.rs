@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use indexmap::IndexMap;
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -24,9 +26,11 @@ pub struct FieldError {
 }
 
 /// Field errors collected while parsing a request, keyed by path
-/// (`guests[1].date_of_birth`), in a stable order.
+/// (`guests[1].date_of_birth`), in the order they were found: the checks
+/// run in the order of the forms' fields, so a page lists them as the
+/// reader meets the fields (guest 2 before guest 10).
 #[derive(Debug, Default, Clone)]
-pub struct FieldErrors(pub BTreeMap<String, Vec<FieldError>>);
+pub struct FieldErrors(pub IndexMap<String, Vec<FieldError>>);
 
 impl FieldErrors {
     pub fn add(

@@ -450,6 +450,7 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
             ("g1_document_type", "passport"),
             ("g1_document_number", "M7654322"),
             ("expected_departure", "2001-01-01"),
+            ("room", "Phòng hướng biển tầng mười hai"),
         ])
         .send()
         .await
@@ -477,6 +478,13 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
         html.contains("value=\"PARK MIN\""),
         "the second guest is kept"
     );
+    // The errors in the order of the form's fields.
+    let at = |said: &str| {
+        html.find(said)
+            .unwrap_or_else(|| panic!("{said} in {html}"))
+    };
+    assert!(at("Phòng: Nội dung quá dài.") < at("Ngày dự kiến rời đi:"));
+    assert!(at("Ngày dự kiến rời đi:") < at("Khách 2 · Ngày sinh:"));
 }
 
 #[sqlx::test]

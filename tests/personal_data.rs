@@ -484,7 +484,10 @@ async fn a_visitor_sees_what_is_stored_about_them_with_their_link(pool: sqlx::Pg
     let page = receipt("en").await;
     assert!(page.contains("What we keep about you"), "{page}");
     assert!(page.contains("Võ Thị Minh"));
-    assert!(page.contains("3 March 1979"), "dates as English writes them");
+    assert!(
+        page.contains("3 March 1979"),
+        "dates as English writes them"
+    );
     assert!(page.contains("88 Đường Hạ Long"));
     assert!(
         page.contains("•••••••••555"),
@@ -495,7 +498,10 @@ async fn a_visitor_sees_what_is_stored_about_them_with_their_link(pool: sqlx::Pg
     assert!(!page.contains("0912345678"));
     let korean = receipt("ko").await;
     assert!(korean.contains("저장된 내 정보"));
-    assert!(korean.contains("1979. 3. 3."), "dates as Korean writes them");
+    assert!(
+        korean.contains("1979. 3. 3."),
+        "dates as Korean writes them"
+    );
 
     // After the retention purge the link still opens, and says so.
     let cutoff = chrono::Utc::now().date_naive() + Duration::days(400);

@@ -97,7 +97,16 @@ pub async fn create_stay(
     key: Option<&str>,
 ) -> Result<(StatusCode, Value)> {
     let now = Utc::now();
+    // Checked in the order of the desk form's fields.
     let mut errors = FieldErrors::default();
+    let room = req.room.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if room.is_some_and(|r| r.chars().count() > 20) {
+        errors.add(
+            "room",
+            "too_long",
+            "a room number has at most 20 characters",
+        );
+    }
     let arrived_at =
         parse_instant(req.arrived_at.as_deref(), "arrived_at", &mut errors).unwrap_or(now);
     if arrived_at > now + Duration::minutes(5) {
@@ -123,30 +132,22 @@ pub async fn create_stay(
         );
     }
     let arrival_day = localtime::date(state.tz(), arrived_at);
+    let expected = match (&req.expected_departure, departed_at) {
+        (None, Some(d)) => Some(localtime::date(state.tz(), d)),
+        (raw, _) => parse_departure(raw.as_deref(), arrival_day, &mut errors),
+    };
+    let purpose = parse_purpose(req.purpose.as_deref(), &mut errors);
     let guests = model::parse_guests(
         &req.guests,
         arrival_day,
         model::cmnd_allowed(arrival_day),
         &mut errors,
     );
-    let expected = match (&req.expected_departure, departed_at) {
-        (None, Some(d)) => Some(localtime::date(state.tz(), d)),
-        (raw, _) => parse_departure(raw.as_deref(), arrival_day, &mut errors),
-    };
-    let purpose = parse_purpose(req.purpose.as_deref(), &mut errors);
     if req.consent == Some(false) {
         errors.add(
             "consent",
             "consent_desk",
             "show the guests the notice on personal data and record that they agree",
-        );
-    }
-    let room = req.room.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    if room.is_some_and(|r| r.chars().count() > 20) {
-        errors.add(
-            "room",
-            "too_long",
-            "a room number has at most 20 characters",
         );
     }
     let (expected, purpose) = match (expected, purpose) {
