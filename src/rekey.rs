@@ -3,8 +3,10 @@
 //! and every account's second-factor secret are opened with the old key and
 //! sealed again under the new one, guests' blind indexes recomputed, in batches in the background. Reads work
 //! throughout: the old key still opens what it sealed, and searches match
-//! an index under either key. Once no row is left under the old key, it can
-//! be dropped from the configuration.
+//! an index under either key. Once no row is left under the old key, and a
+//! day has passed, it can be dropped from the configuration: the answers
+//! kept under idempotency keys are not sealed again, and live a day under
+//! the key they were sealed with.
 
 use std::time::Duration;
 

@@ -147,7 +147,7 @@ async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    for field in ["kind", "name", "class", "ward", "address"] {
+    for field in ["kind", "name", "class", "ward"] {
         assert!(answer["errors"][field].is_array(), "{field} in {answer}");
     }
     let (status, answer) = app

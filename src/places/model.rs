@@ -62,7 +62,9 @@ pub struct Place {
     pub created_at: DateTime<Utc>,
 }
 
-/// Create or change a place. On create, `kind`, `name` and `ward` are required.
+/// Create or change a place. On create, `kind`, `name` and `ward` are
+/// required, and an accommodation's `address` (which every guest's police
+/// notification gives); a change cannot blank that address.
 #[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceInput {

@@ -141,7 +141,9 @@ pub async fn create(state: &AppState, input: &PlaceInput, actor: i64) -> Result<
         Some(name) => ward_id(&state.db, name, &mut errors).await?,
     };
     // The police notification of every guest gives the address of the stay.
-    if kind == PlaceKind::Accommodation && input.address.is_none() {
+    let accommodation =
+        input.kind.as_deref().and_then(PlaceKind::parse) == Some(PlaceKind::Accommodation);
+    if accommodation && input.address.is_none() {
         errors.add(
             "address",
             "required",

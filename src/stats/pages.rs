@@ -232,10 +232,11 @@ async fn create_place(
             parsed
         }
     };
+    // In the order of the form's fields. Out of range, the class is refused
+    // with the API's own check.
+    let class = number(&form.class, "class").map(|c| i16::try_from(c).unwrap_or(i16::MAX));
     let rooms = number(&form.rooms, "rooms");
     let beds = number(&form.beds, "beds");
-    // Out of range, it is refused with the API's own check.
-    let class = number(&form.class, "class").map(|c| i16::try_from(c).unwrap_or(i16::MAX));
     let input = PlaceInput {
         kind: Some(form.kind.clone()),
         name: Some(form.name.clone()),
