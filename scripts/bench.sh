@@ -79,6 +79,21 @@ cpu_per() {
         'BEGIN {printf "%.0f µs (the cores %.0f%% busy)", n ? (t - i) * 1e6 / hz / n : 0, t ? 100 * (t - i) / t : 0}'
 }
 
+# wal_now: the WAL written so far, "bytes full-page-images" (pg_stat_wal).
+wal_now() {
+    psql "$db_url" -qAtF' ' -c 'SELECT wal_bytes, wal_fpi FROM pg_stat_wal'
+}
+
+# wal_per "BYTES FPI" COUNT: the WAL written since then for each of COUNT
+# check-ins or transactions, and the full-page images among it.
+wal_per() {
+    local before now
+    read -r -a before <<<"$1"
+    read -r -a now < <(wal_now)
+    awk -v b="$((now[0] - before[0]))" -v f="$((now[1] - before[1]))" -v n="$2" \
+        'BEGIN {printf "%.0f bytes of WAL (%.2f full-page images)", n ? b / n : 0, n ? f / n : 0}'
+}
+
 # steal_since "TOTAL STEAL": the share of the CPU time since then that the
 # host gave to other machines.
 steal_since() {
@@ -212,17 +227,21 @@ writer() {
 # time of the whole machine for each check-in against each pgbench
 # transaction.
 checkins() {
-    local tps processed before after rps p50 p99 bad total w0 w1 started ticks pg_cpu cpu
+    local tps processed before after rps p50 p99 bad total w0 w1 started ticks pg_cpu cpu wal pg_wal
     ticks=$(cpu_ticks)
+    wal=$(wal_now)
     read -r tps processed < <(pgbench -n -c "$connections" -j 2 -T "$seconds" -f "$lua/pgbench.sql" "$db_url" 2>/dev/null |
         awk '/^tps/ {t = $3} /transactions actually processed/ {n = $NF} END {print t, n}')
     pg_cpu=$(cpu_per "$ticks" "$processed")
+    pg_wal=$(wal_per "$wal" "$processed")
     before=$(psql "$db_url" -qAtc "SELECT count(*) FROM $2")
     read -r -a w0 < <(writer "$2")
     started=$EPOCHREALTIME
     ticks=$(cpu_ticks)
+    wal=$(wal_now)
     read -r rps p50 p99 bad total < <(load http://127.0.0.1:18080/api/v1/checkins -s "$3")
     cpu=$(cpu_per "$ticks" "$total")
+    wal=$(wal_per "$wal" "$total")
     read -r -a w1 < <(writer "$2")
     after=$(psql "$db_url" -qAtc "SELECT count(*) FROM $2")
     printf '%s %s req/s, p50 %s, p99 %s; acknowledged %d, errors %d, stored %d\n' \
@@ -233,6 +252,7 @@ checkins() {
         if (n > 0) printf "batches:         %d, %.1f each, %.2f ms each; the writer busy %.0f%% of the run\n",
             n, s / n, 1000 * (t1 - t0) / n, 100 * (t1 - t0) / wall}'
     printf 'CPU, all processes: %s a check-in; %s a pgbench transaction\n' "$cpu" "$pg_cpu"
+    printf 'WAL:             %s a check-in; %s a pgbench transaction\n' "$wal" "$pg_wal"
 }
 
 bench_load() {

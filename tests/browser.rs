@@ -248,6 +248,21 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
     choose(&client, "#g0_sex", "M").await;
     choose(&client, "#g0_document_type", "cccd").await;
     type_into(&client, "#g0_document_number", "077090001234").await;
+    // A third guest starts with the home address typed for the guest
+    // before; taken away again, the party is two.
+    type_into(&client, "#g1_address", "12 Lê Lợi, Vũng Tàu").await;
+    click(&client, "button[value=add_guest]").await;
+    assert_eq!(value_of(&client, "#g2_nationality").await, "VNM");
+    assert_eq!(
+        value_of(&client, "#g2_address").await,
+        "12 Lê Lợi, Vũng Tàu"
+    );
+    assert_eq!(value_of(&client, "#g2_full_name").await, "");
+    click(&client, "button[value=remove_guest]").await;
+    assert!(
+        client.find(Locator::Css("#g2_full_name")).await.is_err(),
+        "the third guest is gone"
+    );
     // The second guest: a child travelling on the first guest's documents.
     type_into(&client, "#g1_full_name", "Nguyễn Bảo Anh").await;
     set_value(&client, "g1_date_of_birth", "2019-04-02").await;

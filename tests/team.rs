@@ -292,3 +292,59 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
     let html = response.text().await.unwrap();
     assert!(html.contains("Mật khẩu: cần ít nhất 10 ký tự."), "{html}");
 }
+
+#[sqlx::test]
+async fn the_activity_names_the_guest_and_the_room(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let id = app.hotel(&office).await["id"].as_i64().unwrap();
+    let manager = app.sign_in_as(Role::Manager, &[id]).await;
+    let tomorrow = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        + chrono::Duration::days(1))
+    .date_naive();
+    let (status, stay) = app
+        .post_json(
+            &format!("/api/v1/places/{id}/stays"),
+            Some(&manager),
+            &json!({"guests": [common::vietnamese_guest()], "room": "204",
+                    "expected_departure": tomorrow.to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{stay}");
+    let stay_id = stay["stay_id"].as_str().unwrap();
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/stays/{stay_id}/checkout"),
+            Some(&manager),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, activity) = app
+        .get_json(&format!("/api/v1/places/{id}/activity"), Some(&manager))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let lines = activity.as_array().unwrap();
+    for action in ["stay.check_out", "stay.desk_entry"] {
+        let line = lines.iter().find(|a| a["action"] == action).unwrap();
+        assert_eq!(line["guest"], "Nguyễn Văn An", "{line}");
+        assert_eq!(line["room"], "204", "{line}");
+    }
+    let created = lines
+        .iter()
+        .find(|a| a["action"] == "place.create")
+        .unwrap();
+    assert!(
+        created["guest"].is_null() && created["room"].is_null(),
+        "{created}"
+    );
+
+    // On the page, in the reader's words.
+    let html = app.get_text(&format!("/hotel/{id}/team"), &manager).await;
+    let activity = html.split("id=\"activity\"").nth(1).unwrap();
+    assert!(
+        activity.contains("Trả phòng · Nguyễn Văn An · Phòng 204"),
+        "{activity}"
+    );
+}

@@ -357,6 +357,34 @@ async fn without_script_the_form_reads_a_document_and_shows_more_guests(pool: sq
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("name=\"g11_full_name\"") && !html.contains("name=\"g12_full_name\""));
+
+    // A guest added to a family starts with the guest before's nationality
+    // and home address; the name stays empty.
+    let (status, html) = post_form(
+        &app.client,
+        &url,
+        &[
+            ("nonce", "n-doc"),
+            ("guest_count", "1"),
+            ("g0_full_name", "Nguyễn Văn An"),
+            ("g0_nationality", "VNM"),
+            ("g0_address", "12 Lê Lợi, Vũng Tàu"),
+            ("action", "add_guest"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("name=\"g1_address\" type=\"text\" value=\"12 Lê Lợi, Vũng Tàu\""),
+        "{html}"
+    );
+    assert!(html.contains("name=\"g1_full_name\" type=\"text\" value=\"\""));
+    let second = &html[html.find("name=\"g1_nationality\"").unwrap()..];
+    let second = &second[..second.find("</select>").unwrap()];
+    assert!(
+        second.contains("<option value=\"VNM\" selected>"),
+        "{second}"
+    );
 }
 
 #[sqlx::test]

@@ -103,6 +103,24 @@ pub fn router() -> Router<AppState> {
         .route("/stay/{id}/checkout", post(receipt_checkout))
 }
 
+/// A guest added to the form starts with the nationality and the home
+/// address of the guest before: a group usually shares the one, a family
+/// the other, and both are there to change. What the form already holds for
+/// the new guest is kept.
+fn share_with_new_guests(form: &mut HashMap<String, String>, before: usize, count: usize) {
+    for i in before.max(1)..count {
+        for field in ["nationality", "nationality_other", "address"] {
+            let name = format!("g{i}_{field}");
+            if form.contains_key(&name) {
+                continue;
+            }
+            if let Some(value) = form.get(&format!("g{}_{field}", i - 1)).cloned() {
+                form.insert(name, value);
+            }
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct LangQuery {
     lang: Option<String>,
@@ -631,6 +649,7 @@ async fn submit(
         .and_then(|c| c.parse::<usize>().ok())
         .unwrap_or(1)
         .clamp(1, MAX_GUESTS);
+    let before = count;
     let count = match action {
         "add_guest" => (count + 1).min(MAX_GUESTS),
         a if a.starts_with("remove_guest") => count.saturating_sub(1).max(1),
@@ -641,6 +660,7 @@ async fn submit(
             .clamp(1, MAX_GUESTS),
         _ => count,
     };
+    share_with_new_guests(&mut form, before, count);
     // "Fill in" under a guest without script: read the document text here.
     let mut document: Option<(usize, Result<(), Vec<String>>)> = None;
     if let Some(i) = action

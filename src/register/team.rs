@@ -290,15 +290,38 @@ pub struct Activity {
     pub actor: Option<String>,
     pub action: String,
     pub target: Option<String>,
+    /// When the action was on a stay or a guest: the guest's name (a
+    /// stay's first guest), while the register still holds it.
+    pub guest: Option<String>,
+    /// ... and the stay's room, when it has one.
+    pub room: Option<String>,
     pub detail: serde_json::Value,
 }
 
-/// The place's audit trail, newest first: for its manager and admins.
+/// The place's audit trail, newest first: for its manager and admins. An
+/// action on a stay or a guest names the guest and the room, read from the
+/// register now (an id says nothing to a person); once retention has
+/// deleted the guest's personal data, the name is gone from here too.
 pub async fn activity(pool: &PgPool, place_id: i64, limit: i64) -> Result<Vec<Activity>> {
     let rows = sqlx::query!(
-        "SELECT a.at, u.email AS \"actor?\", a.action, a.target, a.detail
-         FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
-         WHERE a.place_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT $2",
+        r#"SELECT a.at, u.email AS "actor?", a.action, a.target, a.detail,
+                  gi.full_name AS "guest?", NULLIF(s.room, '') AS "room?"
+           FROM audit_log a
+           LEFT JOIN users u ON u.id = a.actor_id
+           -- A stay's or a guest's id (an email or a file number is not).
+           CROSS JOIN LATERAL (
+               SELECT CASE WHEN a.target ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                           THEN a.target::uuid END AS id) t
+           LEFT JOIN LATERAL (
+               (SELECT g.id, g.stay_id FROM guests g WHERE g.id = t.id AND g.place_id = a.place_id)
+               UNION ALL
+               (SELECT g.id, g.stay_id FROM guests g
+                WHERE g.stay_id = t.id AND g.place_id = a.place_id
+                ORDER BY g.position LIMIT 1)
+               LIMIT 1) g ON true
+           LEFT JOIN stays s ON s.id = g.stay_id
+           LEFT JOIN guest_identities gi ON gi.guest_id = g.id
+           WHERE a.place_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT $2"#,
         place_id,
         limit
     )
@@ -311,6 +334,8 @@ pub async fn activity(pool: &PgPool, place_id: i64, limit: i64) -> Result<Vec<Ac
             actor: r.actor,
             action: r.action,
             target: r.target,
+            guest: r.guest,
+            room: r.room,
             detail: r.detail,
         })
         .collect())

@@ -93,9 +93,11 @@
     each(fs.querySelectorAll(".has-error"), function (el) { el.classList.remove("has-error"); });
     fs.querySelector("details").open = false;
     last.parentNode.insertBefore(fs, last.nextSibling);
-    // A family or a group usually shares a nationality.
-    field(n, "nationality").value = field(n - 1, "nationality").value;
-    field(n, "nationality_other").value = field(n - 1, "nationality_other").value;
+    // A family or a group usually shares a nationality, and a family its
+    // home: both are there to change.
+    ["nationality", "nationality_other", "address"].forEach(function (f) {
+      field(n, f).value = field(n - 1, f).value;
+    });
     wire(fs);
     sync();
   }
