@@ -421,6 +421,20 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
         .await
         .unwrap();
     screenshot(&client, "office-charts").await;
+    // The comparison with earlier periods reads on a phone without
+    // scrolling sideways: each figure a card.
+    let fits = client
+        .execute(
+            "const table = document.getElementById('compare');
+             table.scrollIntoView();
+             return [...table.querySelectorAll('th, td')]
+                 .every(c => c.getBoundingClientRect().right <= window.innerWidth);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fits, json!(true), "the comparison fits a phone");
+    screenshot(&client, "office-compare").await;
 
     // A new code retires every printed poster: the page asks first, and a
     // "no" changes nothing.

@@ -61,6 +61,15 @@ impl OfficePage {
     fn day(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
         at.with_timezone(&self.tz).format("%d/%m/%Y").to_string()
     }
+    /// The period the comparison is of, "01/12/2026–03/12/2026".
+    fn period(&self) -> String {
+        let current = &self.comparison.current;
+        format!(
+            "{}–{}",
+            current.from.format("%d/%m/%Y"),
+            current.to.format("%d/%m/%Y")
+        )
+    }
     /// "+12.5 %", "−3.0 %" or "–".
     fn pct(&self, change: &Option<f64>) -> String {
         match change {
