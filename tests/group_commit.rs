@@ -638,3 +638,73 @@ async fn a_writer_whose_connection_died_while_it_waited_writes_on_a_fresh_one(po
         .unwrap();
     assert_eq!(stored, 2);
 }
+
+#[sqlx::test]
+async fn a_stay_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_stored(
+    pool: sqlx::PgPool,
+) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let hotel = app.hotel(&office).await;
+    let (id, code) = (hotel["id"].as_i64().unwrap(), hotel["code"].clone());
+    // A guest the database refuses, past every check the service makes
+    // before it: a fault of its own, such as a constraint the checks miss.
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF NEW.full_name = 'POISON PILL' THEN RAISE EXCEPTION 'refused for the test'; END IF;
+             RETURN NEW;
+         END $$;
+         CREATE TRIGGER refuse_poison BEFORE INSERT ON guest_identities
+             FOR EACH ROW EXECUTE FUNCTION refuse_poison();",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut poisoned = stay(&code, "P0000000");
+    poisoned["guests"][0]["full_name"] = json!("POISON PILL");
+
+    // The first stay's batch waits for the hotel's row, held here, so that
+    // the next twenty gather behind it into one batch, the refused one
+    // among them.
+    let mut hold = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM places WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *hold)
+        .await
+        .unwrap();
+    let first = count_in(&app, stay(&code, "A0000000"), None);
+    let rest = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let mut bodies: Vec<Value> = (0..20).map(|i| stay(&code, &format!("B{i:07}"))).collect();
+        bodies.insert(10, poisoned.clone());
+        join_all(bodies.into_iter().map(|body| count_in(&app, body, None))).await
+    };
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+        hold.rollback().await.unwrap();
+    };
+    let ((status, body), rest, ()) = tokio::join!(first, rest, release);
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for (i, (status, body)) in rest.iter().enumerate() {
+        let expected = if i == 10 {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::CREATED
+        };
+        assert_eq!(*status, expected, "{i}: {body}");
+    }
+
+    // Stored: every stay answered 201, and nothing of the refused one.
+    let (stays, poison): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM stays),
+                (SELECT count(*) FROM guest_identities WHERE full_name = 'POISON PILL')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((stays, poison), (21, 0));
+    // The writer goes on.
+    let (status, body) = count_in(&app, stay(&code, "C0000000"), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}

@@ -15,8 +15,11 @@
 //! taken and given back: two round trips a batch saved at a peak); after a
 //! pause of more than a tenth of a second it pings the connection first, as
 //! the pool would have tested it. When the transaction fails, or the
-//! writing panics, every request of the batch gets the error and nothing of
-//! the batch is stored; the writer goes on.
+//! writing panics, nothing of the batch is stored, and its count-ins are
+//! written again one by one, each in a transaction of its own: one that the
+//! database refuses fails alone, and the visitors who came with it are
+//! checked in. Only when the database is out of reach does every request of
+//! the batch get that error at once. The writer goes on.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -168,27 +171,53 @@ async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>, writers: Writers) {
         let written = write_on(&*batch, &writers.db, &mut held, &jobs_now).await;
         crate::metrics::batch_written(B::WHAT, jobs_now.len(), started.elapsed());
         match written {
-            Ok(Committed { outcomes, places }) => {
-                let writers = writers.clone();
-                tokio::spawn(async move {
-                    invalidate(&writers.cache, writers.tz, places).await;
-                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                        let _ = reply.send(outcome);
+            Ok(committed) => answer_all(&writers, replies, committed),
+            Err(e) if jobs_now.len() > 1 && e.status() != StatusCode::SERVICE_UNAVAILABLE => {
+                tracing::warn!(error = %e, size = jobs_now.len(), what = B::WHAT,
+                    "a batch was not stored; writing its check-ins one by one");
+                for (job, reply) in jobs_now.iter().zip(replies) {
+                    let one = std::slice::from_ref(job);
+                    match write_on(&*batch, &writers.db, &mut held, one).await {
+                        Ok(committed) => answer_all(&writers, vec![reply], committed),
+                        Err(e) => {
+                            tracing::warn!(error = %e, what = B::WHAT, "a check-in was not stored");
+                            let _ = reply.send(Err(failed::<B>(&e)));
+                        }
                     }
-                });
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, size = jobs_now.len(), what = B::WHAT, "a batch was not stored");
-                let unavailable = e.status() == StatusCode::SERVICE_UNAVAILABLE;
                 for reply in replies {
-                    let _ = reply.send(Err(if unavailable {
-                        Error::Unavailable("the database")
-                    } else {
-                        Error::Internal(anyhow::anyhow!("a batch of {} failed: {e}", B::WHAT))
-                    }));
+                    let _ = reply.send(Err(failed::<B>(&e)));
                 }
             }
         }
+    }
+}
+
+/// Answer a committed batch's requests, once the live figures of the places
+/// it changed are refreshed (in a task of its own: the writer goes on).
+fn answer_all(
+    writers: &Writers,
+    replies: Vec<oneshot::Sender<Result<Written>>>,
+    Committed { outcomes, places }: Committed,
+) {
+    let writers = writers.clone();
+    tokio::spawn(async move {
+        invalidate(&writers.cache, writers.tz, places).await;
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            let _ = reply.send(outcome);
+        }
+    });
+}
+
+/// What a request gets when what held it was not stored.
+fn failed<B: Batch>(e: &Error) -> Error {
+    if e.status() == StatusCode::SERVICE_UNAVAILABLE {
+        Error::Unavailable("the database")
+    } else {
+        Error::Internal(anyhow::anyhow!("a batch of {} failed: {e}", B::WHAT))
     }
 }
 
