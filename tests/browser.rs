@@ -607,9 +607,28 @@ async fn a_korean_family_of_three_checks_in_in_korean_from_a_passport(pool: sqlx
     assert_eq!(value_of(&client, "input[name=g0_capture]").await, "mrz");
     screenshot(&client, "stay-ko-2-filled").await;
 
-    // Two more guests, added on the phone: the nationality follows the first.
-    click(&client, "button[value=add_guest]").await;
-    click(&client, "button[value=add_guest]").await;
+    // Two more guests, added on the phone: the party's size typed, and the
+    // phone's Enter key (which sets the size, and checks no one in); the
+    // nationality follows the first.
+    client
+        .find(Locator::Css("#want_count"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    type_into(&client, "#want_count", "3\u{E007}").await;
+    client
+        .wait()
+        .for_element(Locator::Css("#g2_full_name"))
+        .await
+        .unwrap();
+    assert!(client
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .starts_with("/c/"));
     assert_eq!(value_of(&client, "#g2_nationality").await, "KOR");
     assert!(
         !displayed(&client, "#g2_address").await,

@@ -321,11 +321,47 @@ async fn the_activity_names_the_guest_and_the_room(pool: sqlx::PgPool) {
         .await;
     assert_eq!(status, StatusCode::OK);
 
+    // An inspector looks at the guest's full document number.
+    let inspector = app.sign_in_as(Role::Inspector, &[]).await;
+    let guest = stay["guests"][0]["id"].as_str().unwrap();
+    let response = app
+        .client
+        .post(app.url(&format!("/hotel/{id}/guests/{guest}/reveal")))
+        .bearer_auth(&inspector)
+        .form(&[("view", "all")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
     let (status, activity) = app
         .get_json(&format!("/api/v1/places/{id}/activity"), Some(&manager))
         .await;
     assert_eq!(status, StatusCode::OK);
     let lines = activity.as_array().unwrap();
+    // What an inspector looked at is not told to the place.
+    let revealed = lines
+        .iter()
+        .find(|a| a["action"] == "guest.reveal")
+        .unwrap();
+    assert!(
+        revealed["guest"].is_null() && revealed["room"].is_null(),
+        "{revealed}"
+    );
+    // Nor are names read by an admin, who reads the register elsewhere
+    // with a trace.
+    let admin = app.sign_in_as(Role::Admin, &[]).await;
+    let (status, read) = app
+        .get_json(&format!("/api/v1/places/{id}/activity"), Some(&admin))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        read.as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["guest"].is_null()),
+        "{read}"
+    );
     for action in ["stay.check_out", "stay.desk_entry"] {
         let line = lines.iter().find(|a| a["action"] == action).unwrap();
         assert_eq!(line["guest"], "Nguyễn Văn An", "{line}");

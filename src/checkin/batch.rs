@@ -175,12 +175,23 @@ async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>, writers: Writers) {
             Err(e) if jobs_now.len() > 1 && e.status() != StatusCode::SERVICE_UNAVAILABLE => {
                 tracing::warn!(error = %e, size = jobs_now.len(), what = B::WHAT,
                     "a batch was not stored; writing its check-ins one by one");
+                let mut out_of_reach = false;
                 for (job, reply) in jobs_now.iter().zip(replies) {
+                    // The database gone meanwhile: the rest are not tried,
+                    // each would wait for a connection in vain.
+                    if out_of_reach {
+                        let _ = reply.send(Err(Error::Unavailable("the database")));
+                        continue;
+                    }
                     let one = std::slice::from_ref(job);
-                    match write_on(&*batch, &writers.db, &mut held, one).await {
+                    let started = Instant::now();
+                    let written = write_on(&*batch, &writers.db, &mut held, one).await;
+                    crate::metrics::batch_written(B::WHAT, 1, started.elapsed());
+                    match written {
                         Ok(committed) => answer_all(&writers, vec![reply], committed),
                         Err(e) => {
                             tracing::warn!(error = %e, what = B::WHAT, "a check-in was not stored");
+                            out_of_reach = e.status() == StatusCode::SERVICE_UNAVAILABLE;
                             let _ = reply.send(Err(failed::<B>(&e)));
                         }
                     }

@@ -290,27 +290,44 @@ pub struct Activity {
     pub actor: Option<String>,
     pub action: String,
     pub target: Option<String>,
-    /// When the action was on a stay or a guest: the guest's name (a
-    /// stay's first guest), while the register still holds it.
+    /// When the action was on a stay or a guest, by the place's own people,
+    /// the guest or the service, and is read by someone who works at the
+    /// place: the guest's name (a stay's first guest), while the register
+    /// still holds it.
     pub guest: Option<String>,
     /// ... and the stay's room, when it has one.
     pub room: Option<String>,
     pub detail: serde_json::Value,
 }
 
-/// The place's audit trail, newest first: for its manager and admins. An
-/// action on a stay or a guest names the guest and the room, read from the
-/// register now (an id says nothing to a person); once retention has
-/// deleted the guest's personal data, the name is gone from here too.
-pub async fn activity(pool: &PgPool, place_id: i64, limit: i64) -> Result<Vec<Activity>> {
+/// The place's audit trail, newest first: for its manager and admins.
+/// Read by someone who works at the place (`names`), an action on a stay or
+/// a guest names the guest and the room, read from the register now (an id
+/// says nothing to a person), but only when the place's own people, the
+/// guest or the service acted: what an inspector or an admin looked at is
+/// not told to the place. Once retention has deleted the guest's personal
+/// data, the name is gone from here too.
+pub async fn activity(
+    pool: &PgPool,
+    place_id: i64,
+    limit: i64,
+    names: bool,
+) -> Result<Vec<Activity>> {
     let rows = sqlx::query!(
         r#"SELECT a.at, u.email AS "actor?", a.action, a.target, a.detail,
                   gi.full_name AS "guest?", NULLIF(s.room, '') AS "room?"
-           FROM audit_log a
+           FROM (SELECT * FROM audit_log
+                 WHERE place_id = $1 ORDER BY at DESC, id DESC LIMIT $2) a
            LEFT JOIN users u ON u.id = a.actor_id
-           -- A stay's or a guest's id (an email or a file number is not).
+           -- A stay's or a guest's id (an email or a file number is not),
+           -- of an action by the place's own people, the guest or the
+           -- service.
            CROSS JOIN LATERAL (
-               SELECT CASE WHEN a.target ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+               SELECT CASE WHEN $3
+                            AND a.target ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                            AND (a.actor_id IS NULL
+                                 OR EXISTS (SELECT FROM place_members m
+                                            WHERE m.user_id = a.actor_id AND m.place_id = a.place_id))
                            THEN a.target::uuid END AS id) t
            LEFT JOIN LATERAL (
                (SELECT g.id, g.stay_id FROM guests g WHERE g.id = t.id AND g.place_id = a.place_id)
@@ -321,9 +338,10 @@ pub async fn activity(pool: &PgPool, place_id: i64, limit: i64) -> Result<Vec<Ac
                LIMIT 1) g ON true
            LEFT JOIN stays s ON s.id = g.stay_id
            LEFT JOIN guest_identities gi ON gi.guest_id = g.id
-           WHERE a.place_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT $2"#,
+           ORDER BY a.at DESC, a.id DESC"#,
         place_id,
-        limit
+        limit,
+        names
     )
     .fetch_all(pool)
     .await?;

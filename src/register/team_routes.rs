@@ -113,7 +113,10 @@ pub async fn activity(
 ) -> Result<Json<Vec<Activity>>> {
     team::may_see_activity(&user, place_id)?;
     let limit = q.limit.unwrap_or(200).clamp(1, 1000);
-    Ok(Json(team::activity(&state.db, place_id, limit).await?))
+    let names = user.works_at(place_id);
+    Ok(Json(
+        team::activity(&state.db, place_id, limit, names).await?,
+    ))
 }
 
 #[derive(Template)]
@@ -179,7 +182,7 @@ async fn team_page(
     team::may_see(&user, place_id)?;
     let place = crate::places::repo::get(&state.db, state.config.base_url(), place_id).await?;
     let activity = if team::may_see_activity(&user, place_id).is_ok() {
-        team::activity(&state.db, place_id, 100).await?
+        team::activity(&state.db, place_id, 100, user.works_at(place_id)).await?
     } else {
         Vec::new()
     };

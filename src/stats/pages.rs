@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 
 use super::live::{self, Live};
 use super::repo::{self, Summary};
@@ -69,6 +69,11 @@ impl OfficePage {
             current.from.format("%d/%m/%Y"),
             current.to.format("%d/%m/%Y")
         )
+    }
+    /// An earlier period's name with its dates, for a phone's cards, where
+    /// the table's head is not shown: "Previous period, 01/11–30/11/2026".
+    fn earlier_label(&self, name: &str, from: &NaiveDate, to: &NaiveDate) -> String {
+        format!("{name}, {}–{}", from.format("%d/%m"), to.format("%d/%m/%Y"))
     }
     /// "+12.5 %", "−3.0 %" or "–".
     fn pct(&self, change: &Option<f64>) -> String {

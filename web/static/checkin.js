@@ -95,8 +95,9 @@
     last.parentNode.insertBefore(fs, last.nextSibling);
     // A family or a group usually shares a nationality, and a family its
     // home: both are there to change.
+    // (An address the guest before could not see, being foreign, is not.)
     ["nationality", "nationality_other", "address"].forEach(function (f) {
-      field(n, f).value = field(n - 1, f).value;
+      if (!field(n - 1, f).disabled) field(n, f).value = field(n - 1, f).value;
     });
     wire(fs);
     sync();
@@ -297,6 +298,12 @@
     else if (b.value === "remove_guest") { e.preventDefault(); removeGuest(); save(); }
     else if (b.value === "set_count") { e.preventDefault(); setCount(+want.value); save(); }
     else if (fs && b.value.indexOf("read_document_") === 0) { e.preventDefault(); readText(fs); }
+  });
+
+  // Enter in the party's size sets it, as its button does; the form's
+  // first button would check in the party as it is.
+  if (want) want.addEventListener("keydown", function (e) {
+    if (e.key === "Enter") { e.preventDefault(); setCount(+want.value); save(); }
   });
 
   form.addEventListener("submit", function (e) {
