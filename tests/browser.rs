@@ -423,17 +423,10 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
     screenshot(&client, "office-charts").await;
     // The comparison with earlier periods reads on a phone without
     // scrolling sideways: each figure a card.
-    let fits = client
-        .execute(
-            "const table = document.getElementById('compare');
-             table.scrollIntoView();
-             return [...table.querySelectorAll('th, td')]
-                 .every(c => c.getBoundingClientRect().right <= window.innerWidth);",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(fits, json!(true), "the comparison fits a phone");
+    assert!(
+        in_reach(&client, "compare", "th, td").await,
+        "the comparison fits a phone"
+    );
     screenshot(&client, "office-compare").await;
 
     // A new code retires every printed poster: the page asks first, and a
@@ -451,17 +444,10 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
     let before = code().await;
     let rotate = format!("form[action='/office/places/{site_id}/rotate'] button");
     // On a phone each place's links and its new-code button are in reach.
-    let fits = client
-        .execute(
-            "const list = document.getElementById('place-list');
-             list.scrollIntoView();
-             return [...list.querySelectorAll('a, button')]
-                 .every(e => e.getBoundingClientRect().right <= window.innerWidth);",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(fits, json!(true), "the places fit a phone");
+    assert!(
+        in_reach(&client, "place-list", "a, button").await,
+        "the places fit a phone"
+    );
     screenshot(&client, "office-places").await;
     click(&client, &rotate).await;
     let question = client.get_alert_text().await.unwrap();
@@ -550,6 +536,22 @@ async fn displayed(client: &Client, css: &str) -> bool {
         .is_displayed()
         .await
         .unwrap()
+}
+
+/// Whether every element matching `inside` of the element `id`, scrolled
+/// to, ends within the screen's width: in reach on a phone.
+async fn in_reach(client: &Client, id: &str, inside: &str) -> bool {
+    client
+        .execute(
+            "const box = document.getElementById(arguments[0]);
+             box.scrollIntoView();
+             return [...box.querySelectorAll(arguments[1])]
+                 .every(e => e.getBoundingClientRect().right <= window.innerWidth);",
+            vec![json!(id), json!(inside)],
+        )
+        .await
+        .unwrap()
+        == json!(true)
 }
 
 async fn value_of(client: &Client, css: &str) -> String {
