@@ -427,6 +427,12 @@ async fn the_office_page_shows_todays_figures_and_a_site_visit_counts(pool: sqlx
         in_reach(&client, "compare", "th, td").await,
         "the comparison fits a phone"
     );
+    // Its cards have no table head: the earlier periods' dates are said
+    // once, above them.
+    assert!(displayed(&client, "p.phone-only").await);
+    assert!(text_of(&client, "p.phone-only")
+        .await
+        .starts_with("Kỳ trước, "));
     screenshot(&client, "office-compare").await;
 
     // A new code retires every printed poster: the page asks first, and a

@@ -70,7 +70,7 @@ impl OfficePage {
             current.to.format("%d/%m/%Y")
         )
     }
-    /// An earlier period's name with its dates, for a phone's cards, where
+    /// An earlier period's name with its dates, said once above a phone's cards, where
     /// the table's head is not shown: "Previous period, 01/11–30/11/2026".
     fn earlier_label(&self, name: &str, from: &NaiveDate, to: &NaiveDate) -> String {
         format!("{name}, {}–{}", from.format("%d/%m"), to.format("%d/%m/%Y"))
