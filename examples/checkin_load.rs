@@ -65,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
                 let body = if n % 2 == 1 {
                     json!({"code": site, "party_size": 2, "origin_country": "VNM"})
                 } else {
-                    json!({"code": hotel, "expected_departure": departure, "consent": true,
+                    json!({"code": hotel, "expected_departure": departure, "purpose": "tourism", "consent": true,
                            "guests": [{"full_name": "Kim Min Jun", "date_of_birth": "1990-01-01",
                                        "sex": "M", "nationality": "KOR", "document_type": "passport",
                                        "document_number": format!("M{run}{worker:02}{n:05}")}]})

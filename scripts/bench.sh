@@ -294,7 +294,7 @@ function request()
   n = n + 1
   local body = string.format('{"code":"$hotel","guests":[{"full_name":"Kim Min Jun","date_of_birth":"1990-01-01",'
     .. '"sex":"M","nationality":"KOR","document_type":"passport","document_number":"M%d%07d"}],'
-    .. '"expected_departure":"$departure","consent":true}', tid, n)
+    .. '"expected_departure":"$departure","purpose":"tourism","consent":true}', tid, n)
   return wrk.format("POST", "/api/v1/checkins", {["Content-Type"] = "application/json"}, body)
 end
 LUA
@@ -428,7 +428,7 @@ def load(worker):
             "code": code,
             "guests": [{"full_name": f"Nguyen Van {word(i)}", "date_of_birth": "1990-01-01", "sex": "M",
                         "nationality": "KOR", "document_type": "passport", "document_number": f"B{i:08d}"}],
-            "expected_departure": departure, "consent": True,
+            "expected_departure": departure, "purpose": "tourism", "consent": True,
         })
         conn.request("POST", "/api/v1/checkins", body, {"Content-Type": "application/json"})
         answer = conn.getresponse()

@@ -18,7 +18,7 @@ async fn roles_see_only_what_they_may(pool: sqlx::PgPool) {
     let inspector = app.sign_in_as(Role::Inspector, &[]).await;
 
     let desk = json!({"guests": [vietnamese_guest()], "room": "101",
-                      "expected_departure": (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(1)).format("%Y-%m-%d").to_string()});
+                      "expected_departure": (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(1)).format("%Y-%m-%d").to_string(), "purpose": "tourism"});
     let (status, body) = app
         .post_json(&format!("/api/v1/places/{a}/stays"), Some(&staff_a), &desk)
         .await;

@@ -23,27 +23,32 @@ async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
     second["document_number"] = json!("12345");
     let cases = vec![
         (
-            json!({"code": code, "guests": [vietnamese_guest(), second], "expected_departure": tomorrow, "consent": true}),
+            json!({"code": code, "guests": [vietnamese_guest(), second], "expected_departure": tomorrow, "purpose": "tourism", "consent": true}),
             vec!["guests[1].date_of_birth", "guests[1].document_number"],
         ),
         (
-            json!({"code": code, "guests": [], "expected_departure": tomorrow, "consent": true}),
+            json!({"code": code, "guests": [], "expected_departure": tomorrow, "purpose": "tourism", "consent": true}),
             vec!["guests"],
         ),
         (
-            json!({"code": code, "guests": [vietnamese_guest()], "expected_departure": "2020-01-01", "consent": true}),
+            json!({"code": code, "guests": [vietnamese_guest()], "expected_departure": "2020-01-01", "purpose": "tourism", "consent": true}),
             vec!["expected_departure"],
         ),
         (
-            json!({"code": code, "guests": [vietnamese_guest()], "expected_departure": tomorrow}),
+            json!({"code": code, "guests": [vietnamese_guest()], "expected_departure": tomorrow, "purpose": "tourism"}),
             vec!["consent"],
         ),
         (
             json!({"code": code, "guests": [vietnamese_guest()], "expected_departure": tomorrow, "consent": true, "purpose": "fun"}),
             vec!["purpose"],
         ),
+        // The purpose goes to the police: it is asked for, not assumed.
         (
-            json!({"code": code, "guests": [{"full_name": "A"}], "expected_departure": tomorrow, "consent": true}),
+            json!({"code": code, "guests": [vietnamese_guest()], "expected_departure": tomorrow, "consent": true}),
+            vec!["purpose"],
+        ),
+        (
+            json!({"code": code, "guests": [{"full_name": "A"}], "expected_departure": tomorrow, "purpose": "tourism", "consent": true}),
             vec![
                 "guests[0].date_of_birth",
                 "guests[0].sex",
@@ -52,14 +57,17 @@ async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
             ],
         ),
         (
-            json!({"code": code, "guests": [{"full_name": 42}], "expected_departure": tomorrow, "consent": true}),
+            json!({"code": code, "guests": [{"full_name": 42}], "expected_departure": tomorrow, "purpose": "tourism", "consent": true}),
             vec!["guests[0].full_name"],
         ),
         (
-            json!({"code": code, "guests": "everyone", "consent": true}),
+            json!({"code": code, "guests": "everyone", "purpose": "tourism", "consent": true}),
             vec!["guests"],
         ),
-        (json!({"guests": [vietnamese_guest()]}), vec!["code"]),
+        (
+            json!({"guests": [vietnamese_guest()], "purpose": "tourism"}),
+            vec!["code"],
+        ),
         (
             json!({"code": code, "party_size": "ten"}),
             vec!["party_size"],
@@ -83,7 +91,7 @@ async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
 
     let too_many: Vec<_> = (0..61).map(|_| vietnamese_guest()).collect();
     let (status, answer) = app
-        .post_json("/api/v1/checkins", None, &json!({"code": code, "guests": too_many, "expected_departure": tomorrow, "consent": true}))
+        .post_json("/api/v1/checkins", None, &json!({"code": code, "guests": too_many, "expected_departure": tomorrow, "purpose": "tourism", "consent": true}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(answer["errors"]["guests"].is_array());
@@ -243,7 +251,7 @@ async fn malformed_check_ins_name_the_field_to_fix(pool: sqlx::PgPool) {
     let mut nul = vietnamese_guest();
     nul["full_name"] = json!("An\u{0}");
     let (status, answer) = app
-        .post_json("/api/v1/checkins", None, &json!({"code": code, "guests": [nul], "expected_departure": tomorrow, "consent": true}))
+        .post_json("/api/v1/checkins", None, &json!({"code": code, "guests": [nul], "expected_departure": tomorrow, "purpose": "tourism", "consent": true}))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert!(answer["message"].as_str().unwrap().contains("NUL"));
@@ -401,6 +409,7 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
         .bearer_auth(&staff)
         .form(&[
             ("expected_departure", "2020-01-01"),
+            ("purpose", "tourism"),
             ("view", "in_house"),
             ("back", "status=in_house&q=kim"),
         ])
@@ -450,6 +459,7 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
             ("g1_document_type", "passport"),
             ("g1_document_number", "M7654322"),
             ("expected_departure", "2001-01-01"),
+            ("purpose", "tourism"),
             ("room", "Phòng hướng biển tầng mười hai"),
         ])
         .send()

@@ -38,7 +38,7 @@ async fn forged_and_rotated_codes_get_404_and_the_new_code_works(pool: sqlx::PgP
                 "/api/v1/checkins",
                 None,
                 &json!({"code": code, "guests": [vietnamese_guest()],
-                "expected_departure": departure(), "consent": true}),
+                "expected_departure": departure(), "purpose": "tourism", "consent": true}),
             )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{code}: {body}");
@@ -71,7 +71,7 @@ async fn forged_and_rotated_codes_get_404_and_the_new_code_works(pool: sqlx::PgP
             "/api/v1/checkins",
             None,
             &json!({"code": old, "guests": [vietnamese_guest()],
-            "expected_departure": departure(), "consent": true}),
+            "expected_departure": departure(), "purpose": "tourism", "consent": true}),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -232,7 +232,7 @@ async fn check_ins_are_recorded_while_redis_is_down(pool: sqlx::PgPool) {
             "/api/v1/checkins",
             None,
             &json!({"code": place["code"], "guests": [vietnamese_guest()],
-            "expected_departure": departure(), "consent": true}),
+            "expected_departure": departure(), "purpose": "tourism", "consent": true}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");

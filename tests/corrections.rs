@@ -327,7 +327,7 @@ async fn the_same_document_is_not_in_house_twice_at_one_place(pool: sqlx::PgPool
     let stay = app.check_in(&place, json!([korean_guest()]), 2).await;
     let again = json!({"code": place["code"], "guests": [korean_guest()],
                        "expected_departure": (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
-                       "consent": true});
+                       "purpose": "tourism", "consent": true});
     let (status, body) = app.post_json("/api/v1/checkins", None, &again).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -647,7 +647,7 @@ async fn a_stay_marked_a_no_show_or_cancelled_counts_nowhere(pool: sqlx::PgPool)
                                 "nationality": "VNM", "document_type": "cccd",
                                 "document_number": "079175000321"}],
                     "arrived_at": (chrono::Utc::now() - chrono::Duration::days(2)).to_rfc3339(),
-                    "expected_departure": (today + chrono::Duration::days(1)).to_string()}),
+                    "expected_departure": (today + chrono::Duration::days(1)).to_string(), "purpose": "tourism"}),
         )
         .await;
     assert_eq!(staff_entry.0, StatusCode::CREATED, "{}", staff_entry.1);

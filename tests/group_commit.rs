@@ -277,7 +277,7 @@ fn stay(code: &Value, passport: &str) -> Value {
                    {"full_name": "Kim Ji Woo", "date_of_birth": "2018-05-05", "sex": "F",
                     "nationality": "KOR", "with_guest": 0}],
         "expected_departure": (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
-        "consent": true,
+        "purpose": "tourism", "consent": true,
     })
 }
 

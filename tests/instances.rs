@@ -40,7 +40,7 @@ async fn a_retry_on_the_other_instance_gets_the_first_answer(pool: sqlx::PgPool)
     let place = a.hotel(&office).await;
     let body = json!({"code": place["code"], "guests": [common::vietnamese_guest()],
                       "expected_departure": (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(2)).format("%Y-%m-%d").to_string(),
-                      "consent": true});
+                      "purpose": "tourism", "consent": true});
     let (first, answer) = post_keyed(&a, &body, "phone-retry-1").await;
     assert_eq!(first, StatusCode::CREATED, "{answer}");
     let (again, replay) = post_keyed(&b, &body, "phone-retry-1").await;

@@ -66,7 +66,7 @@ async fn a_check_in_on_one_instance_reaches_a_live_stream_on_another(pool: sqlx:
             None,
             &json!({"code": place["code"], "guests": [vietnamese_guest()],
                     "expected_departure": (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(1)).format("%Y-%m-%d").to_string(),
-                    "consent": true}),
+                    "purpose": "tourism", "consent": true}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);

@@ -51,7 +51,7 @@ async fn the_retention_purge_deletes_personal_data_and_keeps_the_figures(pool: s
     ] {
         let body = json!({"guests": [guest(name, number)],
                           "arrived_at": format!("{arrived}T14:00:00+07:00"),
-                          "departed_at": format!("{}T11:00:00+07:00", arrived + Duration::days(3))});
+                          "departed_at": format!("{}T11:00:00+07:00", arrived + Duration::days(3)), "purpose": "tourism"});
         let (status, answer) = app
             .post_json(&format!("/api/v1/places/{id}/stays"), Some(&staff), &body)
             .await;
@@ -274,7 +274,7 @@ async fn months_are_dropped_while_guests_check_in_and_no_check_in_fails(pool: sq
                 n += 1;
                 let number = format!("0790{phone:02}{n:06}");
                 let body = json!({"code": code, "guests": [guest("Ngô Văn Đến", &number)],
-                                  "expected_departure": departure, "consent": true});
+                                  "expected_departure": departure, "purpose": "tourism", "consent": true});
                 answers.push(app.post_json("/api/v1/checkins", None, &body).await);
             }
             answers
@@ -420,7 +420,7 @@ async fn a_guest_in_house_since_months_ago_keeps_their_document_from_a_second_ch
     let departure =
         (luutru::localtime::today(chrono_tz::Asia::Ho_Chi_Minh) + Duration::days(2)).to_string();
     let again = json!({"code": place["code"], "guests": [guest("Ngô Văn Lâu", "079079100777")],
-                       "expected_departure": departure, "consent": true});
+                       "expected_departure": departure, "purpose": "tourism", "consent": true});
     let (status, body) = app.post_json("/api/v1/checkins", None, &again).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(
@@ -429,7 +429,7 @@ async fn a_guest_in_house_since_months_ago_keeps_their_document_from_a_second_ch
     );
     let staff = app.sign_in_as(Role::Staff, &[id]).await;
     let desk = json!({"guests": [guest("Ngô Văn Lâu", "079079100777")],
-                      "expected_departure": departure});
+                      "expected_departure": departure, "purpose": "tourism"});
     let (status, body) = app
         .post_json(&format!("/api/v1/places/{id}/stays"), Some(&staff), &desk)
         .await;
@@ -811,7 +811,7 @@ async fn the_desk_records_the_guests_agreement_to_the_notice(pool: sqlx::PgPool)
             &format!("/api/v1/places/{id}/stays"),
             Some(&staff),
             &json!({"guests": [guest("Ngô Văn Đồng", "079079000444")],
-                    "expected_departure": tomorrow, "consent": true}),
+                    "expected_departure": tomorrow, "purpose": "tourism", "consent": true}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{agreed}");
@@ -824,7 +824,7 @@ async fn the_desk_records_the_guests_agreement_to_the_notice(pool: sqlx::PgPool)
             &format!("/api/v1/places/{id}/stays"),
             Some(&staff),
             &json!({"guests": [guest("Ngô Thị Khước", "079079000555")],
-                    "expected_departure": tomorrow, "consent": false}),
+                    "expected_departure": tomorrow, "purpose": "tourism", "consent": false}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
@@ -834,7 +834,7 @@ async fn the_desk_records_the_guests_agreement_to_the_notice(pool: sqlx::PgPool)
             &format!("/api/v1/places/{id}/stays"),
             Some(&staff),
             &json!({"guests": [guest("Ngô Văn Giấy", "079079000666")],
-                    "arrived_at": chrono::Utc::now().to_rfc3339(), "expected_departure": tomorrow}),
+                    "arrived_at": chrono::Utc::now().to_rfc3339(), "expected_departure": tomorrow, "purpose": "tourism"}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{carried}");
@@ -851,6 +851,7 @@ async fn the_desk_records_the_guests_agreement_to_the_notice(pool: sqlx::PgPool)
             ("g0_document_type", "cccd"),
             ("g0_document_number", "079080000777"),
             ("expected_departure", tomorrow.as_str()),
+            ("purpose", "tourism"),
             ("action", "save"),
         ];
         if consent {

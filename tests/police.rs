@@ -120,7 +120,7 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
             None,
             &json!({"code": place["code"], "guests": [{"full_name": "Lê Văn Muộn", "date_of_birth": "1991-01-01", "sex": "M",
                     "nationality": "VNM", "document_type": "cccd", "document_number": "077091000999"}],
-                    "expected_departure": in_days(1), "consent": true}),
+                    "expected_departure": in_days(1), "purpose": "tourism", "consent": true}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);

@@ -86,6 +86,7 @@ async fn a_check_in_from_the_reception_screen_is_verified_at_the_desk(pool: sqlx
         ("g0_document_type", "cccd"),
         ("g0_document_number", "079192000222"),
         ("expected_departure", departure.as_str()),
+        ("purpose", "tourism"),
         ("consent", "yes"),
         ("action", "submit"),
     ];
@@ -104,7 +105,7 @@ async fn a_check_in_from_the_reception_screen_is_verified_at_the_desk(pool: sqlx
             "/api/v1/checkins",
             None,
             &json!({"code": code, "guests": [vietnamese_guest()],
-            "expected_departure": departure, "consent": true}),
+            "expected_departure": departure, "purpose": "tourism", "consent": true}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
@@ -138,7 +139,7 @@ async fn a_check_in_from_the_reception_screen_is_verified_at_the_desk(pool: sqlx
     );
     let (status, answer) = app
         .post_json("/api/v1/checkins", None, &json!({"code": code, "guests": [vietnamese_guest()],
-            "expected_departure": departure, "consent": true, "presence_token": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}))
+            "expected_departure": departure, "purpose": "tourism", "consent": true, "presence_token": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(answer["errors"]["presence_token"].is_array());

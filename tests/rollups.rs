@@ -136,7 +136,7 @@ async fn rollups_give_the_raw_figures_after_every_kind_of_write(pool: PgPool) {
             })
             .collect();
         let mut body = json!({"guests": guests,
-                              "arrived_at": format!("{arrived}T{:02}:30:00+07:00", rng.gen_range(0..12))});
+                              "arrived_at": format!("{arrived}T{:02}:30:00+07:00", rng.gen_range(0..12)), "purpose": "tourism"});
         let departure = arrived + Duration::days(nights);
         let recent = arrived > today - Duration::days(20);
         if departure < today && (!recent || rng.gen_bool(0.6)) {
@@ -327,7 +327,7 @@ async fn a_place_registered_after_the_range_adds_no_beds_to_it(pool: PgPool) {
                                 "nationality": "VNM", "document_type": "cccd",
                                 "document_number": "079090000101"}],
                     "arrived_at": format!("{}T10:00:00+07:00", month + Duration::days(2)),
-                    "departed_at": format!("{}T11:00:00+07:00", month + Duration::days(4))}),
+                    "departed_at": format!("{}T11:00:00+07:00", month + Duration::days(4)), "purpose": "tourism"}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");

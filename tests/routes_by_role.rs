@@ -299,7 +299,7 @@ fn body_of(method: &str, path: &str, n: usize) -> Option<String> {
             "guests": [{"full_name": "Kim Min Jun", "date_of_birth": "1990-01-01", "sex": "M",
                         "nationality": "KOR", "document_type": "passport",
                         "document_number": format!("R{n:07}")}],
-            "expected_departure": departure, "room": "101"}),
+            "expected_departure": departure, "room": "101", "purpose": "tourism"}),
         ("POST", "/api/v1/places/{id}/police/sent") => json!({"batch": 1, "reference": "CA-1"}),
         ("POST", "/api/v1/places/{id}/people") => json!({
             "email": format!("new{n}@roles.test.vn"), "role": "staff",

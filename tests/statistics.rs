@@ -88,7 +88,7 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
         ),
     ];
     for (name, nationality, arrived, departed) in stays {
-        let mut body = json!({"guests": [guest(name, nationality)], "arrived_at": arrived});
+        let mut body = json!({"guests": [guest(name, nationality)], "arrived_at": arrived, "purpose": "tourism"});
         match departed {
             Some(d) => body["departed_at"] = json!(d),
             None => body["expected_departure"] = json!("2026-12-31"),
@@ -384,7 +384,7 @@ async fn capacity_counts_from_the_day_a_place_was_registered(pool: sqlx::PgPool)
     let staff = app.sign_in_as(Role::Staff, &[id]).await;
     // Carried over from the paper register: arrived before the place was registered.
     let body = json!({"guests": [guest("P", "VNM")], "arrived_at": "2026-03-09T14:00:00+07:00",
-                      "departed_at": "2026-03-12T10:00:00+07:00"});
+                      "departed_at": "2026-03-12T10:00:00+07:00", "purpose": "tourism"});
     let (status, _) = app
         .post_json(&format!("/api/v1/places/{id}/stays"), Some(&staff), &body)
         .await;
@@ -453,7 +453,7 @@ async fn the_office_sees_quiet_establishments_and_late_notifications(pool: sqlx:
             None,
             &json!({"code": busy["code"], "guests": [guest("H", "KOR")],
                     "expected_departure": (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(1)).format("%Y-%m-%d").to_string(),
-                    "consent": true}),
+                    "purpose": "tourism", "consent": true}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);

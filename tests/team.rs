@@ -307,7 +307,7 @@ async fn the_activity_names_the_guest_and_the_room(pool: sqlx::PgPool) {
             &format!("/api/v1/places/{id}/stays"),
             Some(&manager),
             &json!({"guests": [common::vietnamese_guest()], "room": "204",
-                    "expected_departure": tomorrow.to_string()}),
+                    "expected_departure": tomorrow.to_string(), "purpose": "tourism"}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{stay}");

@@ -77,6 +77,7 @@ fn korean_guest_form<'a>(
         ("g0_document_type", "passport"),
         ("g0_document_number", number),
         ("expected_departure", departure),
+        ("purpose", "tourism"),
         ("action", "submit"),
     ]
 }
@@ -401,7 +402,7 @@ async fn sixty_phones_behind_one_address_all_check_in_once(pool: sqlx::PgPool) {
         let url = app.url("/api/v1/checkins");
         let mut guest = korean_guest();
         guest["document_number"] = json!(format!("M{n:08}"));
-        let body = json!({"code": code, "guests": [guest], "expected_departure": in_days(2), "consent": true});
+        let body = json!({"code": code, "guests": [guest], "expected_departure": in_days(2), "purpose": "tourism", "consent": true});
         tasks.push(tokio::spawn(async move {
             let send = || {
                 client
@@ -538,7 +539,7 @@ async fn stays_past_their_departure_are_checked_out_automatically(pool: sqlx::Pg
     let office = app.sign_in_as(Role::Office, &[]).await;
     let (place_id, code) = hotel_code(&app).await;
     let check_in = |departure: String, guest: Value| {
-        let body = json!({"code": code, "guests": [guest], "expected_departure": departure, "consent": true});
+        let body = json!({"code": code, "guests": [guest], "expected_departure": departure, "purpose": "tourism", "consent": true});
         let app = &app;
         async move {
             let (status, stay) = app.post_json("/api/v1/checkins", None, &body).await;
@@ -644,7 +645,7 @@ async fn a_stay_due_today_stays_in_house_and_an_undone_automatic_check_out_holds
 ) {
     let app = spawn(pool).await;
     let (place_id, code) = hotel_code(&app).await;
-    let body = |departure: String| json!({"code": code, "guests": [vietnamese_guest()], "expected_departure": departure, "consent": true});
+    let body = |departure: String| json!({"code": code, "guests": [vietnamese_guest()], "expected_departure": departure, "purpose": "tourism", "consent": true});
     let today = in_days(0);
     let (status, due_today) = app.post_json("/api/v1/checkins", None, &body(today)).await;
     assert_eq!(status, StatusCode::CREATED);

@@ -29,7 +29,7 @@ pub struct CheckinRequest {
     /// Accommodation: YYYY-MM-DD.
     #[schema(format = Date)]
     pub expected_departure: Option<String>,
-    /// Accommodation: tourism, business, visiting_family or other.
+    /// Accommodation, required: tourism, business, visiting_family or other.
     pub purpose: Option<String>,
     /// Accommodation: the guest agreed to the personal-data notice.
     pub consent: Option<bool>,
@@ -94,9 +94,18 @@ pub fn parse_departure(
     }
 }
 
+/// The purpose of a stay, which the police notification gives: asked for,
+/// never assumed (the forms preselect one; an API client sends it).
 pub fn parse_purpose(raw: Option<&str>, errors: &mut FieldErrors) -> Option<Purpose> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Some(Purpose::Tourism),
+        None => {
+            errors.add(
+                "purpose",
+                "required",
+                "say why you are staying: tourism, business, visiting_family or other",
+            );
+            None
+        }
         Some(p) => {
             let parsed = Purpose::parse(p);
             if parsed.is_none() {

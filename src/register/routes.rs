@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct DeskStayRequest {
     pub guests: Vec<GuestInput>,
+    /// Required: tourism, business, visiting_family or other.
     pub purpose: Option<String>,
     pub room: Option<String>,
     /// RFC 3339; default now; past times allowed.

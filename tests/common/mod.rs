@@ -198,7 +198,7 @@ impl TestApp {
             .post_json(
                 "/api/v1/checkins",
                 None,
-                &json!({"code": place["code"], "guests": guests, "expected_departure": departure, "consent": true}),
+                &json!({"code": place["code"], "guests": guests, "expected_departure": departure, "purpose": "tourism", "consent": true}),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{stay}");
