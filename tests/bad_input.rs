@@ -409,7 +409,6 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
         .bearer_auth(&staff)
         .form(&[
             ("expected_departure", "2020-01-01"),
-            ("purpose", "tourism"),
             ("view", "in_house"),
             ("back", "status=in_house&q=kim"),
         ])
@@ -631,4 +630,29 @@ async fn slow_and_oversized_requests_are_cut_off(pool: sqlx::PgPool) {
     );
     let answer = talk(addr, &[(big.as_bytes(), 0)]).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+}
+
+#[sqlx::test]
+async fn a_desk_entry_without_its_purpose_is_refused_and_nothing_is_stored(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let id = app.hotel(&office).await["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    let tomorrow = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        + chrono::Duration::days(1))
+    .date_naive();
+    let (status, answer) = app
+        .post_json(
+            &format!("/api/v1/places/{id}/stays"),
+            Some(&staff),
+            &json!({"guests": [vietnamese_guest()], "expected_departure": tomorrow.to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["codes"]["purpose"], json!(["required"]), "{answer}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM stays")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
 }
