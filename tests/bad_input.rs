@@ -638,9 +638,7 @@ async fn a_desk_entry_without_its_purpose_is_refused_and_nothing_is_stored(pool:
     let office = app.sign_in_as(Role::Office, &[]).await;
     let id = app.hotel(&office).await["id"].as_i64().unwrap();
     let staff = app.sign_in_as(Role::Staff, &[id]).await;
-    let tomorrow = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
-        + chrono::Duration::days(1))
-    .date_naive();
+    let tomorrow = common::local_day(1);
     let (status, answer) = app
         .post_json(
             &format!("/api/v1/places/{id}/stays"),

@@ -299,9 +299,7 @@ async fn the_activity_names_the_guest_and_the_room(pool: sqlx::PgPool) {
     let office = app.sign_in_as(Role::Office, &[]).await;
     let id = app.hotel(&office).await["id"].as_i64().unwrap();
     let manager = app.sign_in_as(Role::Manager, &[id]).await;
-    let tomorrow = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
-        + chrono::Duration::days(1))
-    .date_naive();
+    let tomorrow = common::local_day(1);
     let (status, stay) = app
         .post_json(
             &format!("/api/v1/places/{id}/stays"),

@@ -190,10 +190,7 @@ impl TestApp {
     /// answer of a 201, or the test stops.
     #[allow(dead_code)]
     pub async fn check_in(&self, place: &Value, guests: Value, days: i64) -> Value {
-        let departure = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
-            + chrono::Duration::days(days))
-        .format("%Y-%m-%d")
-        .to_string();
+        let departure = local_day(days).to_string();
         let (status, stay) = self
             .post_json(
                 "/api/v1/checkins",
@@ -222,6 +219,13 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// The city's date `days` days from today.
+#[allow(dead_code)]
+pub fn local_day(days: i64) -> chrono::NaiveDate {
+    (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh) + chrono::Duration::days(days))
+        .date_naive()
 }
 
 pub fn vietnamese_guest() -> Value {
