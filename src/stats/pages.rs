@@ -70,10 +70,10 @@ impl OfficePage {
             current.to.format("%d/%m/%Y")
         )
     }
-    /// An earlier period's name with its dates, said once above a phone's cards, where
-    /// the table's head is not shown: "Previous period, 01/11–30/11/2026".
-    fn earlier_label(&self, name: &str, from: &NaiveDate, to: &NaiveDate) -> String {
-        format!("{name}, {}–{}", from.format("%d/%m"), to.format("%d/%m/%Y"))
+    /// A period's dates, as the comparison's head and a phone's cards give
+    /// an earlier one: "01/11–30/11/2026".
+    fn dates(&self, from: &NaiveDate, to: &NaiveDate) -> String {
+        format!("{}–{}", from.format("%d/%m"), to.format("%d/%m/%Y"))
     }
     /// "+12.5 %", "−3.0 %" or "–".
     fn pct(&self, change: &Option<f64>) -> String {
