@@ -29,7 +29,9 @@
 # turn BENCH_ROUNDS times, 3 by default; check-ins follow an unmeasured
 # warm-up of BENCH_WARMUP seconds, 5 by default). PostgreSQL and Redis come from
 # scripts/services.sh; each benchmark uses a database of its own (luutru_bench,
-# luutru_bench_load, luutru_bench_register, luutru_bench_stats).
+# luutru_bench_load, luutru_bench_register, luutru_bench_stats). BENCH_BIN
+# names another folder of release binaries to measure (the scripts still
+# build this tree's), to compare two versions in runs taken in turn.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -47,7 +49,9 @@ ensure_c_toolchain
 ensure_fonts
 
 export SQLX_OFFLINE=true
-bin=target/release
+# The binaries measured: another build's folder (with its examples/) to
+# compare two versions in runs taken in turn.
+bin=${BENCH_BIN:-target/release}
 venv=target/bench-venv
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
