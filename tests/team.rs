@@ -310,6 +310,16 @@ async fn the_activity_names_the_guest_and_the_room(pool: sqlx::PgPool) {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{stay}");
     let stay_id = stay["stay_id"].as_str().unwrap();
+    // The guest moves to 305, then leaves.
+    let response = app
+        .client
+        .post(app.url(&format!("/hotel/{id}/stays/{stay_id}/room")))
+        .bearer_auth(&manager)
+        .form(&[("room", "305"), ("view", "in_house")])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection() || response.status().is_success());
     let (status, _) = app
         .post_json(
             &format!("/api/v1/stays/{stay_id}/checkout"),
@@ -360,10 +370,15 @@ async fn the_activity_names_the_guest_and_the_room(pool: sqlx::PgPool) {
             .all(|a| a["guest"].is_null()),
         "{read}"
     );
-    for action in ["stay.check_out", "stay.desk_entry"] {
+    // Each line with the room the stay had then.
+    for (action, room) in [
+        ("stay.check_out", "305"),
+        ("stay.correct", "305"),
+        ("stay.desk_entry", "204"),
+    ] {
         let line = lines.iter().find(|a| a["action"] == action).unwrap();
         assert_eq!(line["guest"], "Nguyễn Văn An", "{line}");
-        assert_eq!(line["room"], "204", "{line}");
+        assert_eq!(line["room"], room, "{line}");
     }
     let created = lines
         .iter()
@@ -378,7 +393,7 @@ async fn the_activity_names_the_guest_and_the_room(pool: sqlx::PgPool) {
     let html = app.get_text(&format!("/hotel/{id}/team"), &manager).await;
     let activity = html.split("id=\"activity\"").nth(1).unwrap();
     assert!(
-        activity.contains("Trả phòng · Nguyễn Văn An · Phòng 204"),
+        activity.contains("Trả phòng · Nguyễn Văn An · Phòng 305"),
         "{activity}"
     );
 }

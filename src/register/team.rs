@@ -295,15 +295,16 @@ pub struct Activity {
     /// place: the guest's name (a stay's first guest), while the register
     /// still holds it.
     pub guest: Option<String>,
-    /// ... and the stay's room, when it has one.
+    /// ... and the stay's room at the time, when it had one.
     pub room: Option<String>,
     pub detail: serde_json::Value,
 }
 
 /// The place's audit trail, newest first: for its manager and admins.
 /// Read by someone who works at the place (`names`), an action on a stay or
-/// a guest names the guest and the room, read from the register now (an id
-/// says nothing to a person), but only when the place's own people, the
+/// a guest names the guest, read from the register now (an id says nothing
+/// to a person), and the room the stay had then (its room now, unless a
+/// later move tells which one it left), but only when the place's own people, the
 /// guest or the service acted: what an inspector or an admin looked at is
 /// not told to the place. Once retention has deleted the guest's personal
 /// data, the name is gone from here too.
@@ -315,7 +316,7 @@ pub async fn activity(
 ) -> Result<Vec<Activity>> {
     let rows = sqlx::query!(
         r#"SELECT a.at, u.email AS "actor?", a.action, a.target, a.detail,
-                  gi.full_name AS "guest?", NULLIF(s.room, '') AS "room?"
+                  gi.full_name AS "guest?", NULLIF(COALESCE(moved.room_then, s.room), '') AS "room?"
            FROM (SELECT * FROM audit_log
                  WHERE place_id = $1 ORDER BY at DESC, id DESC LIMIT $2) a
            LEFT JOIN users u ON u.id = a.actor_id
@@ -337,6 +338,15 @@ pub async fn activity(
                 ORDER BY g.position LIMIT 1)
                LIMIT 1) g ON true
            LEFT JOIN stays s ON s.id = g.stay_id
+           -- The room at the time: the one the stay's next move left
+           -- (a stay moved from no room had none), or its room now.
+           LEFT JOIN LATERAL (
+               SELECT COALESCE(m.detail->>'from', '') AS room_then FROM audit_log m
+               WHERE m.place_id = a.place_id AND m.target = s.id::text
+                 AND m.action = 'stay.correct' AND m.detail->>'field' = 'room'
+                 AND (m.at, m.id) > (a.at, a.id)
+               ORDER BY m.at, m.id
+               LIMIT 1) moved ON true
            LEFT JOIN guest_identities gi ON gi.guest_id = g.id
            ORDER BY a.at DESC, a.id DESC"#,
         place_id,
