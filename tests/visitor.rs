@@ -389,6 +389,41 @@ async fn without_script_the_form_reads_a_document_and_shows_more_guests(pool: sq
 }
 
 #[sqlx::test]
+async fn the_desks_next_guest_starts_with_the_guest_befores_nationality_and_address(
+    pool: sqlx::PgPool,
+) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let id = app.hotel(&office).await["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    let response = app
+        .client
+        .post(app.url(&format!("/hotel/{id}/stays")))
+        .bearer_auth(&staff)
+        .form(&[
+            ("guest_count", "1"),
+            ("g0_full_name", "KIM MIN JUN"),
+            ("g0_nationality", "KOR"),
+            ("g0_address", "12 Lê Lợi, Vũng Tàu"),
+            ("purpose", "tourism"),
+            ("action", "add_guest"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("name=\"g1_nationality\" list=\"nationalities\" value=\"KOR\""),
+        "{html}"
+    );
+    assert!(html.contains("name=\"g1_address\" value=\"12 Lê Lợi, Vũng Tàu\""));
+    assert!(html.contains("name=\"g1_full_name\" value=\"\""));
+    // The first guest is kept as typed.
+    assert!(html.contains("name=\"g0_full_name\" value=\"KIM MIN JUN\""));
+}
+
+#[sqlx::test]
 async fn sixty_phones_behind_one_address_all_check_in_once(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     let (place_id, code) = hotel_code(&app).await;

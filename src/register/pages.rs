@@ -376,8 +376,17 @@ async fn desk_entry(
         .unwrap_or(1)
         .clamp(1, MAX_GUESTS);
     let action = form.get("action").cloned().unwrap_or_default();
-    // The next guest of a group: the same form with one more guest, kept.
+    // The next guest of a group: the same form with one more guest, kept,
+    // who starts with the guest before's nationality and home address (a
+    // family's are most often the same).
     if action == "add_guest" {
+        if count < MAX_GUESTS {
+            for field in ["nationality", "address"] {
+                if let Some(value) = form.get(&format!("g{}_{field}", count - 1)).cloned() {
+                    form.entry(format!("g{count}_{field}")).or_insert(value);
+                }
+            }
+        }
         form.insert(
             "guest_count".into(),
             (count + 1).min(MAX_GUESTS).to_string(),
