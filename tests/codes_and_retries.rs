@@ -222,6 +222,56 @@ async fn a_retry_with_the_same_idempotency_key_stores_one_stay(pool: sqlx::PgPoo
 }
 
 #[sqlx::test]
+async fn a_desk_entry_retried_after_midnight_gets_its_first_answer(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let id = app.hotel(&office).await["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    let body = json!({"guests": [vietnamese_guest()], "expected_departure": departure(),
+                      "purpose": "business", "room": "12", "consent": true});
+    let send = |body: Value| {
+        app.client
+            .post(app.url(&format!("/api/v1/places/{id}/stays")))
+            .bearer_auth(&staff)
+            .header("Idempotency-Key", "desk-7d1c")
+            .json(&body)
+            .send()
+    };
+    let first = send(body.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+
+    // As if the first request had been sent yesterday for a stay ending
+    // yesterday: its retry today breaks today's rule on the departure, and
+    // still gets the answer it was given.
+    let mut late = body.clone();
+    late["expected_departure"] = json!((chrono::Utc::now() - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string());
+    let as_sent: luutru::register::routes::DeskStayRequest =
+        serde_json::from_value(late.clone()).unwrap();
+    sqlx::query("UPDATE idempotency_keys SET request_hash = $1 WHERE key = 'desk-7d1c'")
+        .bind(luutru::idempotency::request_hash(&as_sent))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let retried = send(late.clone()).await.unwrap();
+    assert_eq!(retried.status(), StatusCode::CREATED);
+    let retried: Value = retried.json().await.unwrap();
+    assert_eq!(retried, first);
+    let stays: i64 = sqlx::query_scalar("SELECT count(*) FROM stays")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stays, 1);
+    // Sent anew (no key), the same body is refused for its departure.
+    let (status, refused) = app
+        .post_json(&format!("/api/v1/places/{id}/stays"), Some(&staff), &late)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+}
+
+#[sqlx::test]
 async fn check_ins_are_recorded_while_redis_is_down(pool: sqlx::PgPool) {
     // Nothing listens on port 1.
     let app = common::spawn_with(pool, "redis://127.0.0.1:1".into()).await;

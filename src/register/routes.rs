@@ -97,6 +97,16 @@ pub async fn create_stay(
     req: &DeskStayRequest,
     key: Option<&str>,
 ) -> Result<(StatusCode, Value)> {
+    let scope = format!("desk:{place_id}");
+    // A retry gets its first answer, whatever the rules would say of its
+    // body now (a rule added since, or a day that has passed).
+    if let Some(key) = key {
+        if let Some(answer) =
+            idempotency::stored(&state.db, &state.cipher, &scope, key, req).await?
+        {
+            return Ok(answer);
+        }
+    }
     let now = Utc::now();
     // Checked in the order of the desk form's fields.
     let mut errors = FieldErrors::default();
@@ -156,7 +166,6 @@ pub async fn create_stay(
         _ => return Err(Error::Validation(errors)),
     };
 
-    let scope = format!("desk:{place_id}");
     let mut guard = match idempotency::start(&state.db, &state.cipher, &scope, key, req).await? {
         Start::Replay(status, body) => return Ok((status, body)),
         Start::Fresh(guard) => guard,
