@@ -708,3 +708,98 @@ async fn a_stay_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_st
     let (status, body) = count_in(&app, stay(&code, "C0000000"), None).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+/// Test jobs written in batches into a table of their own; the job 13 makes
+/// the writing panic once its statement has committed.
+struct Unlucky;
+
+impl luutru::checkin::batch::Batch for Unlucky {
+    type Job = i32;
+    const WHAT: &'static str = "test jobs";
+
+    async fn write(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        jobs: &[i32],
+    ) -> luutru::error::Result<luutru::checkin::batch::Committed> {
+        sqlx::query("INSERT INTO written SELECT unnest($1::int[])")
+            .bind(jobs)
+            .execute(&mut *conn)
+            .await?;
+        assert!(!jobs.contains(&13), "job 13 breaks the answers");
+        Ok(luutru::checkin::batch::Committed {
+            outcomes: jobs
+                .iter()
+                .map(|n| {
+                    Ok(luutru::checkin::batch::Written::Answer(
+                        StatusCode::CREATED,
+                        json!({ "n": n }),
+                    ))
+                })
+                .collect(),
+            places: Vec::new(),
+        })
+    }
+}
+
+#[sqlx::test]
+async fn a_batch_whose_writing_panicked_is_not_written_again_and_the_writer_goes_on(
+    pool: sqlx::PgPool,
+) {
+    use luutru::checkin::batch::{Queue, Writers, Written};
+
+    let app = common::spawn(pool).await;
+    sqlx::query("CREATE TABLE written (n integer)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let queue = Queue::start(
+        Unlucky,
+        Writers {
+            db: app.state.db.clone(),
+            cache: app.state.cache.clone(),
+            tz: app.state.tz(),
+        },
+    );
+
+    // The first job waits for the table, held here, so that the next
+    // twenty gather behind it into one batch, the unlucky one among them.
+    let mut hold = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE written IN EXCLUSIVE MODE")
+        .execute(&mut *hold)
+        .await
+        .unwrap();
+    let first = queue.write(0);
+    let rest = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        join_all((1..=20).map(|n| queue.write(n))).await
+    };
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+        hold.rollback().await.unwrap();
+    };
+    let (first, rest, ()) = tokio::join!(first, rest, release);
+    assert!(matches!(first, Ok(Written::Answer(StatusCode::CREATED, _))));
+    // The batch had committed when its writing panicked: no job of it is
+    // acknowledged, and none is written again.
+    for (n, written) in (1..=20).zip(&rest) {
+        match written {
+            Err(e) => assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR, "job {n}"),
+            Ok(_) => panic!("job {n} was acknowledged"),
+        }
+    }
+    let written: Vec<i32> = sqlx::query_scalar("SELECT n FROM written ORDER BY n")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        written,
+        (0..=20).collect::<Vec<i32>>(),
+        "each job stored once"
+    );
+    // The writer takes the next job.
+    assert!(matches!(
+        queue.write(21).await,
+        Ok(Written::Answer(StatusCode::CREATED, _))
+    ));
+}

@@ -14,12 +14,15 @@
 //! second or a batch fails (the pool tests a connection each time it is
 //! taken and given back: two round trips a batch saved at a peak); after a
 //! pause of more than a tenth of a second it pings the connection first, as
-//! the pool would have tested it. When the transaction fails, or the
-//! writing panics, nothing of the batch is stored, and its count-ins are
-//! written again one by one, each in a transaction of its own: one that the
-//! database refuses fails alone, and the visitors who came with it are
-//! checked in. Only when the database is out of reach does every request of
-//! the batch get that error at once. The writer goes on.
+//! the pool would have tested it. When the database refuses the batch's
+//! statement, its transaction rolls back and nothing of the batch is
+//! stored: its count-ins are written again one by one, each in a
+//! transaction of its own, so that one the database refuses fails alone and
+//! the visitors who came with it are checked in. When the writing panics,
+//! or the database goes out of reach, the batch may have committed, and
+//! writing it again could store it twice: every request of the batch gets
+//! that error at once (a retry with its Idempotency-Key gets the first
+//! answer if it was stored). The writer goes on.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -172,7 +175,7 @@ async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>, writers: Writers) {
         crate::metrics::batch_written(B::WHAT, jobs_now.len(), started.elapsed());
         match written {
             Ok(committed) => answer_all(&writers, replies, committed),
-            Err(e) if jobs_now.len() > 1 && e.status() != StatusCode::SERVICE_UNAVAILABLE => {
+            Err(e) if jobs_now.len() > 1 && refused(&e) => {
                 tracing::warn!(error = %e, size = jobs_now.len(), what = B::WHAT,
                     "a batch was not stored; writing its check-ins one by one");
                 let mut out_of_reach = false;
@@ -223,7 +226,15 @@ fn answer_all(
     });
 }
 
-/// What a request gets when what held it was not stored.
+/// Whether the database refused a batch's statement, which then stored
+/// nothing. After any other error (a panic, perhaps once the statement had
+/// committed, or a connection lost before its answer) it may have.
+fn refused(e: &Error) -> bool {
+    matches!(e, Error::Database(sqlx::Error::Database(_)))
+        && e.status() != StatusCode::SERVICE_UNAVAILABLE
+}
+
+/// What a request gets when its batch failed.
 fn failed<B: Batch>(e: &Error) -> Error {
     if e.status() == StatusCode::SERVICE_UNAVAILABLE {
         Error::Unavailable("the database")
