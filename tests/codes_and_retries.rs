@@ -13,6 +13,28 @@ fn departure() -> String {
         .to_string()
 }
 
+/// `body` with a departure day since past, stored under `key` as if it
+/// had been the first request (sent yesterday, read as a `R`): its retry
+/// today breaks today's rule on the departure.
+async fn sent_yesterday<R: serde::de::DeserializeOwned + serde::Serialize>(
+    app: &common::TestApp,
+    key: &str,
+    body: &Value,
+) -> Value {
+    let mut late = body.clone();
+    late["expected_departure"] = json!((chrono::Utc::now() - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string());
+    let as_sent: R = serde_json::from_value(late.clone()).unwrap();
+    sqlx::query("UPDATE idempotency_keys SET request_hash = $1 WHERE key = $2")
+        .bind(luutru::idempotency::request_hash(&as_sent))
+        .bind(key)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    late
+}
+
 #[sqlx::test]
 async fn forged_and_rotated_codes_get_404_and_the_new_code_works(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
@@ -164,17 +186,8 @@ async fn a_retry_with_the_same_idempotency_key_stores_one_stay(pool: sqlx::PgPoo
 
     // A retry after midnight, whose departure day is now past: as if the
     // first request had been sent yesterday for a stay ending yesterday.
-    let mut late = body.clone();
-    late["expected_departure"] = json!((chrono::Utc::now() - chrono::Duration::days(1))
-        .format("%Y-%m-%d")
-        .to_string());
-    let as_sent: luutru::checkin::service::CheckinRequest =
-        serde_json::from_value(late.clone()).unwrap();
-    sqlx::query("UPDATE idempotency_keys SET request_hash = $1 WHERE key = 'retry-7d1c'")
-        .bind(luutru::idempotency::request_hash(&as_sent))
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    let late =
+        sent_yesterday::<luutru::checkin::service::CheckinRequest>(&app, "retry-7d1c", &body).await;
     let retried = send(late.clone()).await.unwrap();
     assert_eq!(
         retried.status(),
@@ -244,17 +257,8 @@ async fn a_desk_entry_retried_after_midnight_gets_its_first_answer(pool: sqlx::P
     // As if the first request had been sent yesterday for a stay ending
     // yesterday: its retry today breaks today's rule on the departure, and
     // still gets the answer it was given.
-    let mut late = body.clone();
-    late["expected_departure"] = json!((chrono::Utc::now() - chrono::Duration::days(1))
-        .format("%Y-%m-%d")
-        .to_string());
-    let as_sent: luutru::register::routes::DeskStayRequest =
-        serde_json::from_value(late.clone()).unwrap();
-    sqlx::query("UPDATE idempotency_keys SET request_hash = $1 WHERE key = 'desk-7d1c'")
-        .bind(luutru::idempotency::request_hash(&as_sent))
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    let late =
+        sent_yesterday::<luutru::register::routes::DeskStayRequest>(&app, "desk-7d1c", &body).await;
     let retried = send(late.clone()).await.unwrap();
     assert_eq!(retried.status(), StatusCode::CREATED);
     let retried: Value = retried.json().await.unwrap();
