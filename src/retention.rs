@@ -117,14 +117,16 @@ async fn drop_month(db: &PgPool, name: &str, cutoff: NaiveDate) -> Result<i64> {
     // The name comes from the catalogue and matched the pattern of a month:
     // it is safe to write into the statement.
     let mut tx = db.begin().await?;
-    sqlx::query(LOCK_WAIT).execute(&mut *tx).await?;
     // One instance at a time drops months (the others wait, as for any
     // lock): two weighing two months would each hold `guests` while asking
     // to lock it whole, and deadlock. The month may be gone by then,
-    // dropped by another instance.
+    // dropped by another instance. This wait stalls no check-in, so it is
+    // not bounded as the table locks' are: an instance waits for the
+    // other's month, however long the load makes it.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('luutru.retention.months'))")
         .execute(&mut *tx)
         .await?;
+    sqlx::query(LOCK_WAIT).execute(&mut *tx).await?;
     let there: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
         .bind(name)
         .fetch_one(&mut *tx)
