@@ -304,10 +304,10 @@ pub struct Activity {
 /// Read by someone who works at the place (`names`), an action on a stay or
 /// a guest names the guest, read from the register now (an id says nothing
 /// to a person), and the room the stay had then (its room now, unless a
-/// later move tells which one it left), but only when the place's own people, the
-/// guest or the service acted: what an inspector or an admin looked at is
-/// not told to the place. Once retention has deleted the guest's personal
-/// data, the name is gone from here too.
+/// later move tells which one it left), but only when the place's own
+/// people, the guest or the service acted: what an inspector or an admin
+/// looked at is not told to the place. Once retention has deleted the
+/// guest's personal data, the name is gone from here too.
 pub async fn activity(
     pool: &PgPool,
     place_id: i64,
@@ -339,13 +339,14 @@ pub async fn activity(
                LIMIT 1) g ON true
            LEFT JOIN stays s ON s.id = g.stay_id
            -- The room at the time: the one the stay's next move left
-           -- (a stay moved from no room had none), or its room now.
+           -- (a stay moved from no room had none), or its room now. Moves
+           -- are taken in the order they were written (a move's time is
+           -- its transaction's start).
            LEFT JOIN LATERAL (
                SELECT COALESCE(m.detail->>'from', '') AS room_then FROM audit_log m
-               WHERE m.place_id = a.place_id AND m.target = s.id::text
+               WHERE m.target = s.id::text AND m.id > a.id
                  AND m.action = 'stay.correct' AND m.detail->>'field' = 'room'
-                 AND (m.at, m.id) > (a.at, a.id)
-               ORDER BY m.at, m.id
+               ORDER BY m.id
                LIMIT 1) moved ON true
            LEFT JOIN guest_identities gi ON gi.guest_id = g.id
            ORDER BY a.at DESC, a.id DESC"#,
