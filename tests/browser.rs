@@ -927,6 +927,9 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
     assert_eq!(value_of(&client, "#g1_full_name").await, "LEE SEOYEON");
     assert_eq!(value_of(&client, "#g1_nationality").await, "KOR");
     assert_eq!(value_of(&client, "#g1_document_type").await, "passport");
+    // The address copied from the guest before (a Vietnamese one) is not a
+    // Korean passport holder's.
+    assert_eq!(value_of(&client, "#g1_address").await, "");
     set_value(
         &client,
         "expected_departure",

@@ -389,7 +389,7 @@ async fn without_script_the_form_reads_a_document_and_shows_more_guests(pool: sq
 }
 
 #[sqlx::test]
-async fn the_desks_next_guest_starts_with_the_guest_befores_nationality_and_address(
+async fn the_desks_next_guest_starts_with_the_guest_befores_nationality_document_and_address(
     pool: sqlx::PgPool,
 ) {
     let app = spawn(pool).await;
@@ -404,6 +404,7 @@ async fn the_desks_next_guest_starts_with_the_guest_befores_nationality_and_addr
             ("guest_count", "1"),
             ("g0_full_name", "KIM MIN JUN"),
             ("g0_nationality", "KOR"),
+            ("g0_document_type", "passport"),
             ("g0_address", "12 Lê Lợi, Vũng Tàu"),
             ("purpose", "tourism"),
             ("action", "add_guest"),
@@ -418,9 +419,47 @@ async fn the_desks_next_guest_starts_with_the_guest_befores_nationality_and_addr
         "{html}"
     );
     assert!(html.contains("name=\"g1_address\" value=\"12 Lê Lợi, Vũng Tàu\""));
-    assert!(html.contains("name=\"g1_full_name\" value=\"\""));
+    let kind = &html[html.find("name=\"g1_document_type\"").unwrap()..];
+    let kind = &kind[..kind.find("</select>").unwrap()];
+    assert!(
+        kind.contains("<option value=\"passport\" selected>"),
+        "{kind}"
+    );
+    // The form opens on the scanner, above the guest added.
+    assert!(html.contains(
+        "id=\"scan\" name=\"scan\" autocomplete=\"off\" spellcheck=\"false\" value=\"\" autofocus>"
+    ));
     // The first guest is kept as typed.
     assert!(html.contains("name=\"g0_full_name\" value=\"KIM MIN JUN\""));
+
+    // The scanner (without script) reads a passport of another country into
+    // the new guest: not of that household, so the copied address goes.
+    let response = app
+        .client
+        .post(app.url(&format!("/hotel/{id}/stays")))
+        .bearer_auth(&staff)
+        .form(&[
+            ("guest_count", "2"),
+            ("g0_full_name", "KIM MIN JUN"),
+            ("g0_nationality", "KOR"),
+            ("g0_address", "12 Lê Lợi, Vũng Tàu"),
+            ("g1_nationality", "KOR"),
+            ("g1_address", "12 Lê Lợi, Vũng Tàu"),
+            ("purpose", "tourism"),
+            ("scan", TD3),
+            ("action", "read"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("name=\"g1_full_name\" value=\"ERIKSSON ANNA MARIA\""),
+        "{html}"
+    );
+    assert!(html.contains("name=\"g1_address\" value=\"\""));
+    assert!(html.contains("name=\"g0_address\" value=\"12 Lê Lợi, Vũng Tàu\""));
 }
 
 #[sqlx::test]

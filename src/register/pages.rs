@@ -270,9 +270,10 @@ struct PlaceQuery {
 
 /// What a desk's action did, each said in words above the register
 /// (`hotel.done.*`).
-const DONE: [&str; 11] = [
+const DONE: [&str; 12] = [
     "entered",
     "confirmed",
+    "corrected",
     "room",
     "extend",
     "checked_out",
@@ -377,11 +378,11 @@ async fn desk_entry(
         .clamp(1, MAX_GUESTS);
     let action = form.get("action").cloned().unwrap_or_default();
     // The next guest of a group: the same form with one more guest, kept,
-    // who starts with the guest before's nationality and home address (a
-    // family's are most often the same).
+    // who starts with the guest before's nationality, kind of document and
+    // home address (a family's are most often the same).
     if action == "add_guest" {
         if count < MAX_GUESTS {
-            for field in ["nationality", "address"] {
+            for field in ["nationality", "document_type", "address"] {
                 if let Some(value) = form.get(&format!("g{}_{field}", count - 1)).cloned() {
                     form.entry(format!("g{count}_{field}")).or_insert(value);
                 }
@@ -409,6 +410,17 @@ async fn desk_entry(
         let status = match crate::documents::parse(&text) {
             Ok(doc) => {
                 let g = doc.guest;
+                // A document without an address, of another nationality
+                // than the one this guest started with (the guest
+                // before's): not of that household, so the address copied
+                // with it goes.
+                let was = form.get(&format!("g{last}_nationality"));
+                if g.address.is_none()
+                    && g.nationality.is_some()
+                    && was.is_some_and(|was| !was.is_empty() && Some(was) != g.nationality.as_ref())
+                {
+                    form.insert(format!("g{last}_address"), String::new());
+                }
                 for (field, value) in [
                     ("full_name", g.full_name),
                     ("date_of_birth", g.date_of_birth),
@@ -420,7 +432,11 @@ async fn desk_entry(
                     ("document_expiry", g.document_expiry),
                     ("capture", g.capture),
                 ] {
-                    form.insert(format!("g{last}_{field}"), value.unwrap_or_default());
+                    // What the document does not say (a passport gives no
+                    // address) is left as it was, as the page's script does.
+                    if let Some(value) = value {
+                        form.insert(format!("g{last}_{field}"), value);
+                    }
                 }
                 form.remove("scan");
                 axum::http::StatusCode::OK

@@ -47,6 +47,13 @@
         var g = answer.guest;
         // The scanner fills the newest guest of the group.
         var last = (+form.elements.guest_count.value || 1) - 1;
+        // A document without an address, of another nationality than the
+        // one this guest started with (the guest before's): not of that
+        // household, so the address copied with it goes.
+        var was = form.elements["g" + last + "_nationality"];
+        if (g.address == null && g.nationality && was && was.value && was.value !== g.nationality) {
+          set("g" + last + "_address", "");
+        }
         ["full_name", "date_of_birth", "sex", "nationality", "document_type", "document_number",
           "address", "document_expiry", "capture"]
           .forEach(function (f) { set("g" + last + "_" + f, g[f]); });
@@ -78,9 +85,13 @@
       form.querySelector('button[value="add_guest"]').click();
     }
   });
-  // On the in-house tab the desk's first job is the next guest; the page
-  // stays where it opened (the list, or what the last action said).
-  if (form.closest("details").open) scan.focus({ preventScroll: true });
+  // Back from the form with what it asks for (its error; or, a guest just
+  // added, the scanner above the guests): there. Otherwise, on the in-house
+  // tab the desk's first job is the next guest; the page stays where it
+  // opened (the list, or what the last action said).
+  var wanted = form.querySelector("[autofocus]");
+  if (wanted) wanted.focus();
+  else if (form.closest("details").open) scan.focus({ preventScroll: true });
   // More characters after an Enter: the scanner is still typing (the second
   // line of an MRZ); read once it stops.
   scan.addEventListener("input", function () {
