@@ -98,15 +98,6 @@ pub async fn create_stay(
     key: Option<&str>,
 ) -> Result<(StatusCode, Value)> {
     let scope = format!("desk:{place_id}");
-    // A retry gets its first answer, whatever the rules would say of its
-    // body now (a rule added since, or a day that has passed).
-    if let Some(key) = key {
-        if let Some(answer) =
-            idempotency::stored(&state.db, &state.cipher, &scope, key, req).await?
-        {
-            return Ok(answer);
-        }
-    }
     let now = Utc::now();
     // Checked in the order of the desk form's fields.
     let mut errors = FieldErrors::default();
@@ -163,7 +154,18 @@ pub async fn create_stay(
     }
     let (expected, purpose) = match (expected, purpose) {
         (Some(e), Some(p)) if errors.is_empty() => (e, p),
-        _ => return Err(Error::Validation(errors)),
+        // A retry gets its first answer, whatever the rules would say of
+        // its body now (a rule added since, or a day that has passed).
+        _ => {
+            if let Some(key) = key {
+                if let Some(answer) =
+                    idempotency::stored(&state.db, &state.cipher, &scope, key, req).await?
+                {
+                    return Ok(answer);
+                }
+            }
+            return Err(Error::Validation(errors));
+        }
     };
 
     let mut guard = match idempotency::start(&state.db, &state.cipher, &scope, key, req).await? {
