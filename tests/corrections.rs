@@ -312,6 +312,28 @@ async fn a_document_number_is_shown_in_full_only_on_request_and_each_time_audite
             .await
             .unwrap();
     assert_eq!(audited, 1);
+    // The correction form shows the number too: written in the log as well.
+    let response = app
+        .client
+        .get(app.url(&format!("/hotel/{id}/guests/{guest}")))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "private, no-store");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("value=\"M12345678\""));
+    assert!(
+        html.contains("<option value=\"passport\" selected>Hộ chiếu</option>"),
+        "the kind of document in words: {html}"
+    );
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'guest.reveal'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 2);
     assert!(!page(staff).await.contains("M12345678"), "masked again");
     assert_eq!(
         reveal(&office).await.unwrap().status(),

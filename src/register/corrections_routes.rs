@@ -103,7 +103,19 @@ async fn page(
     let current = corrections::load(&state, place_id, guest_id)
         .await
         .map_err(wrap)?;
-    Ok(render_status(
+    // The form shows the full document number: written in the audit log as
+    // the register's "show the number" is.
+    crate::audit::record(
+        &state.db,
+        Some(user.id),
+        "guest.reveal",
+        Some(place_id),
+        Some(&guest_id.to_string()),
+        json!({}),
+    )
+    .await
+    .map_err(wrap)?;
+    let mut response = render_status(
         StatusCode::OK,
         &EditPage {
             t: Tr(lang),
@@ -113,7 +125,12 @@ async fn page(
             values: values(&current.input),
             errors: BTreeMap::new(),
         },
-    ))
+    );
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, no-store"),
+    );
+    Ok(response)
 }
 
 async fn submit(
@@ -129,7 +146,10 @@ async fn submit(
     let user = user.ok_or(Error::Unauthorized)?;
     user.require_desk(place_id).map_err(wrap)?;
     match corrections::correct(&state, place_id, guest_id, &changes, user.id).await {
-        Ok(_) => Ok(Redirect::to(&format!("/hotel?place={place_id}&status=all")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/hotel?place={place_id}&status=all&done=corrected#done"
+        ))
+        .into_response()),
         Err(Error::Validation(fields)) => {
             let t = Tr(lang);
             let errors = fields
