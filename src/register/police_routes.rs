@@ -243,5 +243,5 @@ async fn sent_form(
     let (_, marked) = mark(&state, &user, place_id, &req)
         .await
         .map_err(|error| PageError { error, lang })?;
-    Ok(Redirect::to(&format!("/hotel?place={place_id}&sent={marked}")).into_response())
+    Ok(Redirect::to(&format!("/hotel?place={place_id}&sent={marked}#sent")).into_response())
 }

@@ -133,6 +133,11 @@ struct TeamPage {
 }
 
 impl TeamPage {
+    /// Whether the reader may open the place's register (the office may not).
+    fn reads_register(&self) -> bool {
+        self.user.require_register(self.place_id).is_ok()
+    }
+
     fn local(&self, at: &DateTime<Utc>) -> String {
         at.with_timezone(&self.tz).format("%d/%m %H:%M").to_string()
     }
