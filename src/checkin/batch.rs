@@ -106,7 +106,10 @@ pub trait Batch: Send + Sync + 'static {
     /// What a batch holds, for the logs.
     const WHAT: &'static str;
     /// Write the jobs on `conn` in one transaction. Each job gets its
-    /// outcome; an error stores none of them.
+    /// outcome; an error stores none of them. An error from the database
+    /// (`sqlx::Error::Database`) must mean that nothing was committed (no
+    /// statement after a commit, no second transaction): the writer then
+    /// writes the jobs again one by one.
     fn write(
         &self,
         conn: &mut PgConnection,
@@ -201,7 +204,8 @@ async fn run<B: Batch>(batch: Arc<B>, jobs: Jobs<B>, writers: Writers) {
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, size = jobs_now.len(), what = B::WHAT, "a batch was not stored");
+                tracing::warn!(error = %e, size = jobs_now.len(), what = B::WHAT,
+                    "a batch failed; it may have been stored");
                 for reply in replies {
                     let _ = reply.send(Err(failed::<B>(&e)));
                 }
