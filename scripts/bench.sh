@@ -34,6 +34,8 @@
 # build this tree's), to compare two versions in runs taken in turn.
 set -euo pipefail
 
+# Read before the cd below, so that a relative BENCH_BIN is the caller's.
+measured=${BENCH_BIN:+$(realpath "$BENCH_BIN")}
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what=${1:-qr}
 seconds=${BENCH_SECONDS:-10}
@@ -50,8 +52,9 @@ ensure_fonts
 
 export SQLX_OFFLINE=true
 # The binaries measured: another build's folder (with its examples/) to
-# compare two versions in runs taken in turn.
-bin=${BENCH_BIN:-target/release}
+# compare two versions in runs taken in turn. This tree's scripts and SQL
+# are used with them: the other build must share its schema.
+bin=${measured:-target/release}
 venv=target/bench-venv
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
