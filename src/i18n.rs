@@ -4,7 +4,8 @@
 
 use std::sync::LazyLock;
 
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::Response;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Lang {
@@ -38,6 +39,18 @@ static CATALOGS: LazyLock<[Catalog; Lang::COUNT]> = LazyLock::new(|| {
 });
 
 type Catalog = foldhash::HashMap<String, String>;
+
+/// Remember a language chosen from a page's switcher: the cookie every page
+/// reads next (a visitor's next scan, a desk's pages once signed in).
+pub fn remember(response: &mut Response, lang: Lang) {
+    let cookie = format!(
+        "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        lang.code()
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
 
 impl Lang {
     pub const COUNT: usize = 5;

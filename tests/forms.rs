@@ -203,3 +203,39 @@ async fn an_expired_session_opens_nothing(pool: sqlx::PgPool) {
     let (status, _) = app.get_json("/api/v1/auth/me", Some(&ended)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[sqlx::test]
+async fn a_language_chosen_on_the_sign_in_page_is_the_one_after_signing_in(pool: sqlx::PgPool) {
+    let app = common::spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let id = app.hotel(&office).await["id"].as_i64().unwrap();
+    luutru::auth::repo::create_user(
+        &app.pool,
+        "le-tan@test.vn",
+        "correct horse battery",
+        Role::Staff,
+        &[id],
+    )
+    .await
+    .unwrap();
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let sign_in = page(&browser, app.url("/?lang=en")).await;
+    assert!(sign_in.contains("lang=\"en\""), "{sign_in}");
+    let response = browser
+        .post(app.url("/login"))
+        .header("accept-language", "vi")
+        .form(&[
+            ("email", "le-tan@test.vn"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.url().path(), "/hotel");
+    let register = response.text().await.unwrap();
+    assert!(register.contains("<html lang=\"en\""), "{register}");
+}

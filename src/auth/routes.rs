@@ -260,11 +260,16 @@ async fn sign_in_page(
         return Redirect::to(home_of(user.role)).into_response();
     }
     let t = Tr(Lang::negotiate(q.lang.as_deref(), &headers));
-    render(&SignInPage {
+    let mut page = render(&SignInPage {
         t,
         email: "",
         error: None,
-    })
+    });
+    // A language chosen here is the one of the pages after signing in.
+    if q.lang.as_deref().and_then(Lang::from_code).is_some() {
+        crate::i18n::remember(&mut page, t.lang());
+    }
+    page
 }
 
 #[derive(Deserialize)]

@@ -272,13 +272,7 @@ fn device_cookie(headers: &HeaderMap) -> Option<String> {
 /// Language switcher links and the cookie that remembers a choice.
 fn with_lang_cookie(mut response: Response, query: &LangQuery, lang: Lang) -> Response {
     if query.lang.is_some() {
-        let cookie = format!(
-            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
-            lang.code()
-        );
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
+        crate::i18n::remember(&mut response, lang);
     }
     response
 }
