@@ -1247,6 +1247,12 @@ async fn a_manager_corrects_a_guest_records_a_declaration_and_sets_a_password(po
         .goto(&app.url(&format!("/hotel/{place_id}/team")))
         .await
         .unwrap();
+    assert!(
+        fits_the_screen(&client).await
+            && in_reach(&client, "people", "td, button").await
+            && in_reach(&client, "activity", "td").await,
+        "the team, its buttons and its activity are in reach on a phone"
+    );
     let old_hash = password_hash(&app, desk).await;
     let row = format!("//tr[contains(., '{desk}')]");
     client
@@ -1279,6 +1285,7 @@ async fn a_manager_corrects_a_guest_records_a_declaration_and_sets_a_password(po
         .unwrap()
         .status();
     assert_eq!(signed_in, reqwest::StatusCode::OK, "the new password holds");
+    wait_for_text(&client, "main", &catalog("vi")["team.done.password"], true).await;
     client.close().await.unwrap();
 }
 

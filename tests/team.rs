@@ -260,7 +260,7 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
     // Each action in words, with whom it was on; no codes, no JSON.
     let activity = html.split("id=\"activity\"").nth(1).unwrap();
     assert!(
-        activity.contains("<td>Xóa người · letan@khachsan.vn</td>"),
+        activity.contains(">Xóa người · letan@khachsan.vn</td>"),
         "{activity}"
     );
     assert!(
@@ -293,6 +293,29 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.unwrap();
     assert!(html.contains("Mật khẩu: cần ít nhất 10 ký tự."), "{html}");
+    // The address typed is kept for the retry.
+    assert!(html.contains(
+        "name=\"email\" type=\"email\" required autocomplete=\"off\" value=\"moi@khachsan.vn\""
+    ));
+
+    // Added with a password long enough: the page says so.
+    let response = app
+        .client
+        .post(app.url(&format!("/hotel/{id}/team")))
+        .bearer_auth(&boss)
+        .form(&[
+            ("email", "moi@khachsan.vn"),
+            ("role", "staff"),
+            ("password", "mat-khau-du-dai"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let back = response.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(back, format!("/hotel/{id}/team?done=added#done"));
+    let html = app.get_text(back.trim_end_matches("#done"), &boss).await;
+    assert!(html.contains("Đã thêm vào cơ sở này."), "{html}");
 }
 
 #[sqlx::test]

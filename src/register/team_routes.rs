@@ -2,7 +2,7 @@
 //! page that does the same for a manager at the desk.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{delete, get, post};
@@ -129,6 +129,10 @@ struct TeamPage {
     members: Vec<Member>,
     activity: Vec<Activity>,
     error: Option<String>,
+    /// What the last change did, said once it is done.
+    done: Option<&'static str>,
+    /// The address of a person whose adding was refused, kept for the retry.
+    email: String,
     tz: chrono_tz::Tz,
 }
 
@@ -199,8 +203,18 @@ async fn team_page(
         place_name: place.name,
         activity,
         error,
+        done: None,
+        email: String::new(),
         tz: state.tz(),
     })
+}
+
+/// The changes the page says it made.
+const DONE: [&str; 3] = ["added", "removed", "password"];
+
+#[derive(Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
 }
 
 async fn page(
@@ -208,32 +222,40 @@ async fn page(
     user: Option<CurrentUser>,
     headers: HeaderMap,
     Path(place_id): Path<i64>,
+    Query(query): Query<DoneQuery>,
 ) -> PageResult<Response> {
     let lang = Lang::negotiate(None, &headers);
     let user = user.ok_or(Error::Unauthorized)?;
-    let page = team_page(&state, user, place_id, lang, None)
+    let mut page = team_page(&state, user, place_id, lang, None)
         .await
         .map_err(|error| PageError { error, lang })?;
+    page.done = DONE.into_iter().find(|d| query.done.as_deref() == Some(*d));
     Ok(render_status(StatusCode::OK, &page))
 }
 
-/// Run a change from the page: back to the page, or the page with the reason.
+/// Run a change from the page: back to the page, saying what was `done`,
+/// or the page with the reason (and the address typed, when adding).
 async fn after(
     state: &AppState,
     user: CurrentUser,
     place_id: i64,
     lang: Lang,
     outcome: Result<()>,
+    done: &str,
+    email: Option<String>,
 ) -> PageResult<Response> {
     match outcome {
-        Ok(()) => Ok(Redirect::to(&format!("/hotel/{place_id}/team")).into_response()),
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/hotel/{place_id}/team?done={done}#done")).into_response())
+        }
         Err(error) => {
             let status = error.status();
             let t = Tr(lang);
             let reason = crate::web::reason(t, &error);
-            let page = team_page(state, user, place_id, lang, Some(reason))
+            let mut page = team_page(state, user, place_id, lang, Some(reason))
                 .await
                 .map_err(|error| PageError { error, lang })?;
+            page.email = email.unwrap_or_default();
             Ok(render_status(status, &page))
         }
     }
@@ -262,7 +284,16 @@ async fn add_form(
         password: form.password.filter(|p| !p.is_empty()),
     };
     let outcome = team::add(&state, &user, place_id, &new).await.map(|_| ());
-    after(&state, user, place_id, lang, outcome).await
+    after(
+        &state,
+        user,
+        place_id,
+        lang,
+        outcome,
+        "added",
+        Some(new.email),
+    )
+    .await
 }
 
 async fn remove_form(
@@ -275,7 +306,7 @@ async fn remove_form(
     let lang = Lang::negotiate(None, &headers);
     let user = user.ok_or(Error::Unauthorized)?;
     let outcome = team::remove(&state, &user, place_id, user_id).await;
-    after(&state, user, place_id, lang, outcome).await
+    after(&state, user, place_id, lang, outcome, "removed", None).await
 }
 
 async fn password_form(
@@ -289,7 +320,7 @@ async fn password_form(
     let lang = Lang::negotiate(None, &headers);
     let user = user.ok_or(Error::Unauthorized)?;
     let outcome = team::reset_password(&state, &user, place_id, user_id, &body.password).await;
-    after(&state, user, place_id, lang, outcome).await
+    after(&state, user, place_id, lang, outcome, "password", None).await
 }
 
 /// An audit line's detail in words: each field by its label, a change as
