@@ -169,6 +169,24 @@ impl IntoResponse for PageError {
 
 pub type PageResult<T = Response> = Result<T, PageError>;
 
+/// A file of the API a page's form downloads (the office's monthly report
+/// and posters): its refusal is a page in the reader's language when a
+/// browser went there, and the API's JSON otherwise.
+pub fn download(headers: &HeaderMap, file: crate::error::Result<Response>) -> Response {
+    let navigated = headers
+        .get("sec-fetch-dest")
+        .is_some_and(|dest| dest == "document");
+    match file {
+        Ok(file) => file,
+        Err(error) if navigated => PageError {
+            error,
+            lang: crate::i18n::Lang::negotiate(None, headers),
+        }
+        .into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
 /// PostgreSQL text cannot hold NUL, and no person types one: refuse any
 /// request whose query or body carries one, before a handler sees it.
 pub async fn reject_nul(request: axum::extract::Request, next: axum::middleware::Next) -> Response {

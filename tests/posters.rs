@@ -223,6 +223,43 @@ async fn a_ward_prints_as_one_pdf_or_a_zip_from_the_office_and_the_command_line(
     let (status, _) = app.get_json("/api/v1/posters.pdf", Some(&staff)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
+    // A ward with nothing to print, asked for from the office's page: the
+    // reason on a page in the reader's language, not the API's JSON; and a
+    // report of a month still to come, the same.
+    for (path, said) in [
+        (
+            "/api/v1/posters.pdf?ward=Ph%C6%B0%E1%BB%9Bc%20Th%E1%BA%AFng",
+            "Chưa có cơ sở nào ở đây có mã để in.",
+        ),
+        (
+            "/api/v1/stats/monthly.pdf?month=2999-01",
+            "Tháng này chưa bắt đầu.",
+        ),
+    ] {
+        let response = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(&office)
+            .header("sec-fetch-dest", "document")
+            .header("accept-language", "vi")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}"
+        );
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let page = response.text().await.unwrap();
+        assert!(page.contains(said), "{page}");
+        let (status, body) = app.get_json(path, Some(&office)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+
     // The same from the command line.
     let base = std::env::var("DATABASE_URL").unwrap();
     let db = pool.connect_options().get_database().unwrap().to_owned();

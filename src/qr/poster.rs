@@ -326,8 +326,10 @@ pub async fn for_places(
         })
         .unzip();
     if texts.is_empty() {
-        return Err(crate::error::Error::NotFound(
-            "no place with an active code to print",
+        return Err(crate::error::FieldErrors::single(
+            "ward",
+            "nothing_to_print",
+            "no place here has an active code to print",
         ));
     }
     let bytes = tokio::task::spawn_blocking(move || match bundle {

@@ -100,37 +100,42 @@ async fn posters(
 /// Every place's poster, of one ward or the whole city, as one multi-page PDF (the office).
 #[utoipa::path(get, path = "/api/v1/posters.pdf", tag = "places", params(BatchQuery),
     responses((status = 200, content_type = "application/pdf", description = "One page per place"),
-              (status = 422, description = "Unknown ward or paper")))]
+              (status = 422, description = "Unknown ward or paper, or no place there with a code")))]
 pub async fn batch(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     ApiQuery(q): ApiQuery<BatchQuery>,
-) -> Result<Response> {
-    let pdf = posters(&state, &user, &q, Bundle::Pdf).await?;
-    Ok(pdf_response(pdf, "posters.pdf"))
+) -> Response {
+    let pdf = posters(&state, &user, &q, Bundle::Pdf).await;
+    crate::web::download(&headers, pdf.map(|pdf| pdf_response(pdf, "posters.pdf")))
 }
 
 /// The same posters as a ZIP of one PDF per place, named by place.
 #[utoipa::path(get, path = "/api/v1/posters.zip", tag = "places", params(BatchQuery),
     responses((status = 200, content_type = "application/zip", description = "One PDF per place"),
-              (status = 422, description = "Unknown ward or paper")))]
+              (status = 422, description = "Unknown ward or paper, or no place there with a code")))]
 pub async fn batch_zip(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     ApiQuery(q): ApiQuery<BatchQuery>,
-) -> Result<Response> {
-    let zip = posters(&state, &user, &q, Bundle::Zip).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/zip"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"posters.zip\"",
-            ),
-        ],
-        zip,
-    )
-        .into_response())
+) -> Response {
+    let zip = posters(&state, &user, &q, Bundle::Zip).await;
+    let zip = zip.map(|zip| {
+        (
+            [
+                (header::CONTENT_TYPE, "application/zip"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"posters.zip\"",
+                ),
+            ],
+            zip,
+        )
+            .into_response()
+    });
+    crate::web::download(&headers, zip)
 }
 
 /// Every place, or those of one ward (current or former name).

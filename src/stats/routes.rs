@@ -141,26 +141,28 @@ pub struct MonthQuery {
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                description = "One sheet"),
               (status = 403, description = "The office, admins and inspectors only"),
-              (status = 422, description = "The month is not YYYY-MM")))]
+              (status = 422, description = "The month is not YYYY-MM, or has not begun")))]
 pub async fn monthly_xlsx(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: axum::http::HeaderMap,
     ApiQuery(q): ApiQuery<MonthQuery>,
-) -> Result<axum::response::Response> {
-    monthly(&state, &user, &q, "xlsx").await
+) -> axum::response::Response {
+    crate::web::download(&headers, monthly(&state, &user, &q, "xlsx").await)
 }
 
 /// The same monthly report as a one-page PDF.
 #[utoipa::path(get, path = "/api/v1/stats/monthly.pdf", tag = "statistics", params(MonthQuery),
     responses((status = 200, content_type = "application/pdf", description = "One page, A4 landscape"),
               (status = 403, description = "The office, admins and inspectors only"),
-              (status = 422, description = "The month is not YYYY-MM")))]
+              (status = 422, description = "The month is not YYYY-MM, or has not begun")))]
 pub async fn monthly_pdf(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: axum::http::HeaderMap,
     ApiQuery(q): ApiQuery<MonthQuery>,
-) -> Result<axum::response::Response> {
-    monthly(&state, &user, &q, "pdf").await
+) -> axum::response::Response {
+    crate::web::download(&headers, monthly(&state, &user, &q, "pdf").await)
 }
 
 async fn monthly(
@@ -179,15 +181,23 @@ async fn monthly(
                 .with_day(1)
                 .unwrap_or(this)
         }
-        Some(m) => parse_date(&format!("{m}-01"))
-            .filter(|d| *d <= today)
-            .ok_or_else(|| {
-                FieldErrors::single(
+        Some(m) => match parse_date(&format!("{m}-01")) {
+            None => {
+                return Err(FieldErrors::single(
                     "month",
-                    "date_format",
-                    "write the month as YYYY-MM, not in the future",
-                )
-            })?,
+                    "month_format",
+                    "write the month as YYYY-MM",
+                ))
+            }
+            Some(first) if first > today => {
+                return Err(FieldErrors::single(
+                    "month",
+                    "month_future",
+                    "this month has not begun",
+                ))
+            }
+            Some(first) => first,
+        },
     };
     let report = super::report::build(&state.read_db, first, today, state.tz()).await?;
     let (body, kind, ext) = match format {
