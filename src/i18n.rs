@@ -172,6 +172,12 @@ impl Tr {
         lookup(self.0, &key).unwrap_or(&error.message)
     }
 
+    /// A number with `places` decimals, with this language's decimal point
+    /// (`format.decimal_point`: "74,5" in Vietnamese, "74.5" in English).
+    pub fn decimal(&self, value: f64, places: usize) -> String {
+        format!("{value:.places$}").replace('.', self.get("format.decimal_point"))
+    }
+
     /// A day as this language writes it (`format.date`).
     pub fn date(&self, day: chrono::NaiveDate) -> String {
         day.format(self.get("format.date")).to_string()
@@ -211,6 +217,15 @@ pub fn keys(lang: Lang) -> Vec<&'static str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn decimals_are_written_with_each_languages_point() {
+        assert_eq!(Tr(Lang::Vi).decimal(74.54, 1), "74,5");
+        assert_eq!(Tr(Lang::En).decimal(74.54, 1), "74.5");
+        assert_eq!(Tr(Lang::Ru).decimal(2.0, 2), "2,00");
+        assert_eq!(Tr(Lang::Ko).decimal(-3.25, 1), "-3.2");
+    }
+
     use super::*;
     use crate::error::Error;
 

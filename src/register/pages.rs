@@ -86,10 +86,10 @@ impl HotelPage {
     }
     /// A rate for the figures table: "72.5 %" or "–".
     fn pct(&self, rate: &Option<f64>) -> String {
-        rate.map_or("–".to_owned(), |r| format!("{r:.1} %"))
+        rate.map_or("–".to_owned(), |r| format!("{} %", self.t.decimal(r, 1)))
     }
     fn num(&self, value: &Option<f64>) -> String {
-        value.map_or("–".to_owned(), |v| format!("{v:.2}"))
+        value.map_or("–".to_owned(), |v| self.t.decimal(v, 2))
     }
     fn is_revealed(&self, guest: &Uuid) -> bool {
         self.revealed.as_ref() == Some(guest)

@@ -78,8 +78,8 @@ impl OfficePage {
     /// "+12.5 %", "−3.0 %" or "–".
     fn pct(&self, change: &Option<f64>) -> String {
         match change {
-            Some(c) if *c > 0.0 => format!("+{c:.1} %"),
-            Some(c) => format!("{c:.1} %").replace('-', "−"),
+            Some(c) if *c > 0.0 => format!("+{} %", self.t.decimal(*c, 1)),
+            Some(c) => format!("{} %", self.t.decimal(*c, 1)).replace('-', "−"),
             None => "–".to_owned(),
         }
     }
