@@ -278,18 +278,18 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
 
     // A first password too short is refused on the page, in its words and
     // naming the field.
-    let response = app
-        .client
-        .post(app.url(&format!("/hotel/{id}/team")))
-        .bearer_auth(&boss)
-        .form(&[
-            ("email", "moi@khachsan.vn"),
-            ("role", "staff"),
-            ("password", "ngan"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let add = |password: &'static str| {
+        app.client
+            .post(app.url(&format!("/hotel/{id}/team")))
+            .bearer_auth(&boss)
+            .form(&[
+                ("email", "moi@khachsan.vn"),
+                ("role", "staff"),
+                ("password", password),
+            ])
+            .send()
+    };
+    let response = add("ngan").await.unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.unwrap();
     assert!(html.contains("Mật khẩu: cần ít nhất 10 ký tự."), "{html}");
@@ -299,18 +299,7 @@ async fn a_manager_runs_their_staff_and_every_change_takes_effect_at_once(pool: 
     ));
 
     // Added with a password long enough: the page says so.
-    let response = app
-        .client
-        .post(app.url(&format!("/hotel/{id}/team")))
-        .bearer_auth(&boss)
-        .form(&[
-            ("email", "moi@khachsan.vn"),
-            ("role", "staff"),
-            ("password", "mat-khau-du-dai"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = add("mat-khau-du-dai").await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let back = response.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(back, format!("/hotel/{id}/team?done=added#done"));
