@@ -325,6 +325,9 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
     type_into(&client, "#g0_full_name", "Trần Thị Bình").await;
     type_into(&client, "#desk-entry #room", "204").await;
     set_value(&client, "g0_date_of_birth", "1985-01-02").await;
+    // No sex is chosen for the guest until the clerk chooses it.
+    assert_eq!(value_of(&client, "#g0_sex").await, "");
+    choose(&client, "#g0_sex", "F").await;
     type_into(&client, "#g0_document_number", "079185000111").await;
     let tomorrow = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
         + chrono::Duration::days(1))
@@ -1115,7 +1118,9 @@ async fn an_office_account_sets_up_its_second_factor_on_a_phone(pool: sqlx::PgPo
 /// password set. Each is sent by the page itself, with every
 /// field the page gives it.
 #[sqlx::test]
-async fn a_manager_corrects_a_guest_records_a_declaration_and_sets_a_password(pool: sqlx::PgPool) {
+async fn a_manager_corrects_a_guest_records_a_declaration_sets_a_password_and_removes_a_clerk(
+    pool: sqlx::PgPool,
+) {
     let app = common::spawn(pool).await;
     let office = app.sign_in_as(Role::Office, &[]).await;
     let place = app.hotel(&office).await;
@@ -1286,6 +1291,32 @@ async fn a_manager_corrects_a_guest_records_a_declaration_and_sets_a_password(po
         .status();
     assert_eq!(signed_in, reqwest::StatusCode::OK, "the new password holds");
     wait_for_text(&client, "main", &catalog("vi")["team.done.password"], true).await;
+
+    // Removing asks first: the button opens what it does, and only the
+    // button under it removes.
+    let row = format!("//tr[contains(., '{desk}')]");
+    let ask = client
+        .find(Locator::XPath(&format!("{row}//summary")))
+        .await
+        .unwrap();
+    assert_eq!(ask.text().await.unwrap(), catalog("vi")["team.remove"]);
+    ask.click().await.unwrap();
+    wait_for_text(&client, "#people", &catalog("vi")["team.remove_note"], true).await;
+    assert!(
+        in_reach(&client, "people", "summary, button").await,
+        "the confirmation is in reach on a phone"
+    );
+    client
+        .find(Locator::XPath(&format!(
+            "{row}//button[contains(@class, 'remove')]"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&client, "main", &catalog("vi")["team.done.removed"], true).await;
+    wait_for_text(&client, "#people", desk, false).await;
     client.close().await.unwrap();
 }
 

@@ -207,6 +207,83 @@ async fn one_guest_leaves_before_the_room_and_the_last_one_closes_it(pool: sqlx:
 }
 
 #[sqlx::test]
+async fn a_child_on_a_parents_passport_leaves_and_comes_back_with_the_parent(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    // Two parents with passports of their own; the child on the mother's.
+    let mut mother = korean_guest();
+    mother["full_name"] = json!("PARK SEOYEON");
+    mother["sex"] = json!("F");
+    let mut father = korean_guest();
+    father["full_name"] = json!("KIM MIN JUN");
+    father["document_number"] = json!("M00000001");
+    let child = json!({"full_name": "KIM JI WOO", "date_of_birth": "2018-05-05", "sex": "F",
+                       "nationality": "KOR", "with_guest": 0});
+    let stay = app
+        .check_in(&place, json!([mother, child, father]), 2)
+        .await;
+    let guest = |n: usize| stay["guests"][n]["id"].as_str().unwrap().to_owned();
+    let post = |action: &str, n: usize| {
+        let url = app.url(&format!("/hotel/{id}/guests/{}/{action}", guest(n)));
+        let request = app.client.post(url).bearer_auth(&staff);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+            let said = response.headers()["location"].to_str().unwrap();
+            said.split("done=")
+                .nth(1)
+                .unwrap()
+                .split('#')
+                .next()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let in_house = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT i.full_name FROM guests g JOIN guest_identities i ON i.guest_id = g.id
+             WHERE g.departed_at IS NULL ORDER BY g.position",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+    };
+    // The mother leaves early: her daughter goes with her, the father stays.
+    assert_eq!(post("checkout", 0).await, "guest_left_children");
+    assert_eq!(in_house().await, ["KIM MIN JUN"]);
+    let (_, live) = app
+        .get_json(&format!("/api/v1/stats/live?place_id={id}"), Some(&staff))
+        .await;
+    assert_eq!(live["guests_in_house"], 1, "{live}");
+    let detail: Value = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'guest.check_out' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(detail["children"], 1, "{detail}");
+    // A mistake: undone, both are back.
+    assert_eq!(post("undo-checkout", 0).await, "guest_back_children");
+    assert_eq!(
+        in_house().await,
+        ["PARK SEOYEON", "KIM JI WOO", "KIM MIN JUN"]
+    );
+    // The child leaving alone (with a relative, say) leaves the mother in.
+    assert_eq!(post("checkout", 1).await, "guest_left");
+    assert_eq!(in_house().await, ["PARK SEOYEON", "KIM MIN JUN"]);
+    // Undoing the mother's check-out, never made, changes nothing for the child.
+    assert_eq!(post("undo-checkout", 0).await, "unchanged");
+    assert_eq!(in_house().await, ["PARK SEOYEON", "KIM MIN JUN"]);
+    // The last ones leaving check the room out, and the desk is told so.
+    assert_eq!(post("checkout", 2).await, "guest_left");
+    assert_eq!(post("checkout", 0).await, "checked_out");
+    assert!(in_house().await.is_empty());
+}
+
+#[sqlx::test]
 async fn a_refused_change_from_a_row_says_why_above_the_register(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     let office = app.sign_in_as(Role::Office, &[]).await;

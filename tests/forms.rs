@@ -238,4 +238,47 @@ async fn a_language_chosen_on_the_sign_in_page_is_the_one_after_signing_in(pool:
     assert_eq!(response.url().path(), "/hotel");
     let register = response.text().await.unwrap();
     assert!(register.contains("<html lang=\"en\""), "{register}");
+
+    // Signed in, the page's own switcher: Tiếng Việt, back on the same page.
+    assert!(
+        register.contains("<a href=\"/lang/vi\" lang=\"vi\">"),
+        "{register}"
+    );
+    let here = app.url(&format!("/hotel?place={id}"));
+    let switched = browser
+        .get(app.url("/lang/vi"))
+        .header("referer", &here)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), StatusCode::OK);
+    assert_eq!(switched.url().as_str(), here);
+    let register = switched.text().await.unwrap();
+    assert!(register.contains("<html lang=\"vi\""), "{register}");
+    assert!(register.contains("<a href=\"/lang/vi\" lang=\"vi\" aria-current=\"true\">"));
+
+    // Sent from elsewhere, it goes to this site's start; an unknown language is not found.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for referer in [
+        "https://evil.example/hotel".to_owned(),
+        app.url("//evil.example/"),
+    ] {
+        let answer = no_redirects
+            .get(app.url("/lang/ko"))
+            .header("referer", &referer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        assert_eq!(answer.headers()["location"], "/", "{referer}");
+        assert!(answer.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("lang=ko;"));
+    }
+    let unknown = no_redirects.get(app.url("/lang/xx")).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }

@@ -125,6 +125,12 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
         .await;
     assert_eq!(status, StatusCode::CREATED);
 
+    // Both files downloaded are offered to be marked sent.
+    let page = app.get_text(&format!("/hotel?place={id}"), &staff).await;
+    let board = page.split("id=\"police\"").nth(1).unwrap();
+    let board = board.split("</section>").next().unwrap();
+    assert_eq!(board.matches("class=\"row batch\"").count(), 2, "{board}");
+
     // Sent: the file's two guests are recorded with the portal's reference.
     let (status, _) = app
         .post_json(
@@ -197,6 +203,9 @@ async fn the_days_declaration_splits_vietnamese_and_foreign_guests_and_is_marked
     );
     let board = board.split("</section>").next().unwrap();
     assert!(!board.contains("KIM MINJUN") && board.contains("Lê Văn Muộn"));
+    // The CSV of the foreign guest, declared with the workbook, is no longer
+    // offered: nobody in it is left to declare.
+    assert!(!board.contains("class=\"row batch\""), "{board}");
     // Only what is not yet sent, on request: nothing now.
     let csv = app
         .get_text(

@@ -430,6 +430,14 @@ async fn the_desks_next_guest_starts_with_the_guest_befores_nationality_document
         kind.contains("<option value=\"passport\" selected>"),
         "{kind}"
     );
+    // Sex is not copied, nor guessed: the clerk chooses it, or the scan gives it.
+    let sex = &html[html.find("name=\"g1_sex\"").unwrap()..];
+    let sex = &sex[..sex.find("</select>").unwrap()];
+    assert!(
+        sex.starts_with("name=\"g1_sex\"><option value=\"\"></option>")
+            && !sex.contains("selected"),
+        "{sex}"
+    );
     // The form opens on the scanner, above the guest added.
     assert!(html.contains(
         "id=\"scan\" name=\"scan\" autocomplete=\"off\" spellcheck=\"false\" value=\"\" autofocus>"
@@ -453,6 +461,28 @@ async fn the_desks_next_guest_starts_with_the_guest_befores_nationality_document
     );
     assert!(html.contains("name=\"g1_address\" value=\"\""));
     assert!(html.contains("name=\"g0_address\" value=\"12 Lê Lợi, Vũng Tàu\""));
+    assert!(html.contains("<option value=\"F\" selected>"), "{html}");
+
+    // Saved without a sex for the first guest: refused, saying so.
+    let refused = app
+        .client
+        .post(app.url(&format!("/hotel/{id}/stays")))
+        .bearer_auth(&staff)
+        .header("accept-language", "en")
+        .form(&[
+            ("guest_count", "1"),
+            ("g0_full_name", "KIM MIN JUN"),
+            ("action", "save"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("Guest 1 · Sex: Please fill this in."),
+        "{html}"
+    );
 }
 
 #[sqlx::test]

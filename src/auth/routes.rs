@@ -24,6 +24,45 @@ pub fn router() -> Router<AppState> {
         .route("/login", post(sign_in_form))
         .route("/login/code", get(code_page).post(code_form))
         .route("/logout", post(sign_out_form))
+        .route("/lang/{code}", get(choose_language))
+}
+
+/// A signed-in page's language switcher: remembers the language (the
+/// cookie a visitor's `?lang=` sets) and goes back to the page it was
+/// chosen on, as the browser names it; to the start page when it names
+/// none of this site's.
+async fn choose_language(
+    axum::extract::Path(code): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> PageResult<Response> {
+    let lang = Lang::from_code(&code).ok_or(PageError {
+        error: Error::NotFound("there is no such language"),
+        lang: Lang::negotiate(None, &headers),
+    })?;
+    let mut response = Redirect::to(&back_to_referer(&headers)).into_response();
+    crate::i18n::remember(&mut response, lang);
+    Ok(response)
+}
+
+/// The path and query of the page that linked here, when it is one of this
+/// site's (the same host, and not the switcher itself); "/" otherwise.
+fn back_to_referer(headers: &HeaderMap) -> String {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let host = text(header::HOST).unwrap_or("");
+    let back = text(header::REFERER)
+        .and_then(|r| r.split_once("://"))
+        .and_then(|(_, rest)| {
+            let at = rest.find('/').unwrap_or(rest.len());
+            let (from, path) = rest.split_at(at);
+            (!host.is_empty() && from == host).then_some(path)
+        })
+        .map(|path| path.split('#').next().unwrap_or(""))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/lang/"));
+    back.unwrap_or("/").to_owned()
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -292,30 +292,55 @@ async fn lock_guest(tx: &mut PgConnection, place_id: i64, guest_id: Uuid) -> Res
     .ok_or(Error::NotFound("there is no such guest at this place"))
 }
 
+/// What a guest's own check-out, or its undoing, changed.
+pub struct GuestMove {
+    /// The children on the guest's document who went, or came back, with them.
+    pub children: usize,
+    /// The guest was the last of the room in house: the stay is checked out.
+    pub room_closed: bool,
+}
+
+/// An audit detail with the children who went or came back with a guest,
+/// when there were any.
+fn with_children(mut detail: serde_json::Value, children: &[Uuid]) -> serde_json::Value {
+    if !children.is_empty() {
+        detail["children"] = json!(children.len());
+    }
+    detail
+}
+
 /// One guest of a stay leaves before the others; when the last one leaves,
-/// the stay is checked out with them. Returns whether the guest was in.
+/// the stay is checked out with them. A child travelling on the guest's
+/// document leaves with them. Returns what changed, nothing when the guest
+/// had left already.
 pub async fn check_out_guest(
     pool: &PgPool,
     tz: Tz,
     place_id: i64,
     guest_id: Uuid,
     actor: i64,
-) -> Result<bool> {
+) -> Result<Option<GuestMove>> {
     let mut tx = pool.begin().await?;
     let guest = lock_guest(&mut tx, place_id, guest_id).await?;
     if guest.departed_at.is_some() {
-        return Ok(false);
+        return Ok(None);
     }
     let now = chrono::Utc::now().max(guest.arrived_at);
     let day = localtime::date(tz, now);
-    sqlx::query!(
-        "UPDATE guests SET departed_at = $2, departure_date = $3 WHERE id = $1",
+    // A child on this guest's document leaves with them: the register
+    // never keeps a minor in house on the papers of someone gone.
+    let with = sqlx::query_scalar!(
+        "UPDATE guests SET departed_at = $2, departure_date = $3
+         WHERE stay_id = $4 AND (id = $1 OR companion_of = $1) AND departed_at IS NULL
+         RETURNING id",
         guest_id,
         now,
-        day
+        day,
+        guest.stay_id
     )
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
+    let with: Vec<Uuid> = with.into_iter().filter(|id| *id != guest_id).collect();
     let left = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM guests WHERE stay_id = $1 AND departed_at IS NULL"#,
         guest.stay_id
@@ -339,27 +364,33 @@ pub async fn check_out_guest(
         "guest.check_out",
         Some(place_id),
         Some(&guest_id.to_string()),
-        json!({"stay": guest.stay_id, "stay_closed": left == 0}),
+        with_children(
+            json!({"stay": guest.stay_id, "stay_closed": left == 0}),
+            &with,
+        ),
     )
     .await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Some(GuestMove {
+        children: with.len(),
+        room_closed: left == 0,
+    }))
 }
 
 /// A guest's own check-out made by mistake while the room stays: back in
 /// house. (When the whole stay has left, undo the stay's check-out.)
-/// Returns whether the guest had left.
+/// Returns what changed, nothing when the guest was in house.
 pub async fn undo_guest_checkout(
     pool: &PgPool,
     tz: Tz,
     place_id: i64,
     guest_id: Uuid,
     actor: i64,
-) -> Result<bool> {
+) -> Result<Option<GuestMove>> {
     let mut tx = pool.begin().await?;
     let guest = lock_guest(&mut tx, place_id, guest_id).await?;
     let Some(left) = guest.departure_date else {
-        return Ok(false);
+        return Ok(None);
     };
     if guest.stay_departed.is_some() {
         return Err(Error::conflict(
@@ -373,21 +404,31 @@ pub async fn undo_guest_checkout(
             "a check-out can be undone until the day after it",
         ));
     }
-    sqlx::query!(
-        "UPDATE guests SET departed_at = NULL, departure_date = NULL WHERE id = $1",
-        guest_id
+    // The children who left with this guest (at the same moment) come back
+    // with them.
+    let with = sqlx::query_scalar!(
+        "UPDATE guests SET departed_at = NULL, departure_date = NULL
+         WHERE stay_id = $2 AND (id = $1 OR (companion_of = $1 AND departed_at = $3))
+         RETURNING id",
+        guest_id,
+        guest.stay_id,
+        guest.departed_at
     )
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
+    let with: Vec<Uuid> = with.into_iter().filter(|id| *id != guest_id).collect();
     crate::audit::record(
         &mut *tx,
         Some(actor),
         "guest.undo_check_out",
         Some(place_id),
         Some(&guest_id.to_string()),
-        json!({"stay": guest.stay_id}),
+        with_children(json!({"stay": guest.stay_id}), &with),
     )
     .await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Some(GuestMove {
+        children: with.len(),
+        room_closed: false,
+    }))
 }

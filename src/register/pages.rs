@@ -270,7 +270,7 @@ struct PlaceQuery {
 
 /// What a desk's action did, each said in words above the register
 /// (`hotel.done.*`).
-const DONE: [&str; 12] = [
+const DONE: [&str; 14] = [
     "entered",
     "confirmed",
     "corrected",
@@ -279,7 +279,9 @@ const DONE: [&str; 12] = [
     "checked_out",
     "undone",
     "guest_left",
+    "guest_left_children",
     "guest_back",
+    "guest_back_children",
     "no_show",
     "cancelled",
     "unchanged",
@@ -575,10 +577,15 @@ async fn guest_leaves(
         Err(error) => return refused(&state, user, &query, place_id, lang, error).await,
     };
     crate::stats::live::invalidate(&state, place_id).await;
-    let done = match (changed, undo) {
-        (false, _) => "unchanged",
-        (true, true) => "guest_back",
-        (true, false) => "guest_left",
+    let done = match changed {
+        None => "unchanged",
+        Some(m) if m.room_closed => "checked_out",
+        Some(m) => match (undo, m.children > 0) {
+            (true, false) => "guest_back",
+            (true, true) => "guest_back_children",
+            (false, false) => "guest_left",
+            (false, true) => "guest_left_children",
+        },
     };
     Ok(back_to(place_id, &query, done).into_response())
 }
