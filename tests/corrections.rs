@@ -265,6 +265,19 @@ async fn a_child_on_a_parents_passport_leaves_and_comes_back_with_the_parent(poo
     .await
     .unwrap();
     assert_eq!(detail["children"], 1, "{detail}");
+    // The child alone cannot come back while the mother is out.
+    let refused = app
+        .client
+        .post(app.url(&format!("/hotel/{id}/guests/{}/undo-checkout", guest(1))))
+        .bearer_auth(&staff)
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("undo their check-out"), "{html}");
+    assert_eq!(in_house().await, ["KIM MIN JUN"]);
     // A mistake: undone, both are back.
     assert_eq!(post("undo-checkout", 0).await, "guest_back_children");
     assert_eq!(
@@ -281,6 +294,68 @@ async fn a_child_on_a_parents_passport_leaves_and_comes_back_with_the_parent(poo
     assert_eq!(post("checkout", 2).await, "guest_left");
     assert_eq!(post("checkout", 0).await, "checked_out");
     assert!(in_house().await.is_empty());
+}
+
+#[sqlx::test]
+async fn a_move_into_a_room_another_stay_has_is_made_and_said(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let place = app.hotel(&office).await;
+    let id = place["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    let first = app.check_in(&place, json!([korean_guest()]), 2).await;
+    let second = app
+        .check_in(&place, json!([common::vietnamese_guest()]), 2)
+        .await;
+    let move_to = |stay: &Value, room: &str| {
+        let url = app.url(&format!(
+            "/hotel/{id}/stays/{}/room",
+            stay["stay_id"].as_str().unwrap()
+        ));
+        let request = app
+            .client
+            .post(url)
+            .bearer_auth(&staff)
+            .form(&[("room", room.to_owned()), ("view", "in_house".to_owned())]);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+            let said = response.headers()["location"].to_str().unwrap().to_owned();
+            said.split("done=").nth(1).unwrap().replace("#done", "")
+        }
+    };
+    assert_eq!(move_to(&first, "204").await, "room");
+    assert_eq!(move_to(&second, " 204 ").await, "room_shared");
+    let page = app
+        .client
+        .get(app.url(&format!("/hotel?place={id}&done=room_shared")))
+        .bearer_auth(&staff)
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Another stay in house has this room too"),
+        "{page}"
+    );
+    // Once the first has left, the room is the second's alone.
+    assert_eq!(move_to(&second, "305").await, "room");
+    let (status, _) = app
+        .post_json(
+            &format!(
+                "/api/v1/stays/{}/checkout",
+                first["stay_id"].as_str().unwrap()
+            ),
+            Some(&staff),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(move_to(&second, "204").await, "room");
+    assert_eq!(move_to(&second, "204").await, "unchanged");
 }
 
 #[sqlx::test]

@@ -279,6 +279,38 @@ async fn a_language_chosen_on_the_sign_in_page_is_the_one_after_signing_in(pool:
             .unwrap()
             .starts_with("lang=ko;"));
     }
+    // A page shown as a form's answer is at an address only forms go to:
+    // back to the page it belongs to, without an old "done" message.
+    let uuid = "0190d6a8-0000-7000-8000-000000000000";
+    for (referer, back) in [
+        (
+            format!("/hotel/{id}/guests/{uuid}/reveal"),
+            format!("/hotel?place={id}"),
+        ),
+        (format!("/hotel/{id}/stays"), format!("/hotel?place={id}")),
+        (
+            format!("/hotel/{id}/team/7/remove"),
+            format!("/hotel/{id}/team"),
+        ),
+        ("/office/places".to_owned(), "/office".to_owned()),
+        (
+            format!("/hotel/{id}/guests/{uuid}"),
+            format!("/hotel/{id}/guests/{uuid}"),
+        ),
+        (
+            format!("/hotel?place={id}&status=all&done=room#done"),
+            format!("/hotel?place={id}&status=all"),
+        ),
+        ("/\\evil.example/".to_owned(), "/".to_owned()),
+    ] {
+        let answer = no_redirects
+            .get(app.url("/lang/en"))
+            .header("referer", app.url(&referer))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.headers()["location"], back.as_str(), "{referer}");
+    }
     let unknown = no_redirects.get(app.url("/lang/xx")).send().await.unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }

@@ -44,8 +44,11 @@ async fn choose_language(
     Ok(response)
 }
 
-/// The path and query of the page that linked here, when it is one of this
-/// site's (the same host, and not the switcher itself); "/" otherwise.
+/// The page that linked here, when it is one of this site's (the same
+/// host): its path and query, without the message of an action done
+/// (`done=`). A page shown as the answer to a form (a refusal, a revealed
+/// number) is at an address only a form is sent to: the page it belongs to
+/// instead. "/" when none.
 fn back_to_referer(headers: &HeaderMap) -> String {
     let text = |name| {
         headers
@@ -53,7 +56,7 @@ fn back_to_referer(headers: &HeaderMap) -> String {
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
     let host = text(header::HOST).unwrap_or("");
-    let back = text(header::REFERER)
+    let Some(back) = text(header::REFERER)
         .and_then(|r| r.split_once("://"))
         .and_then(|(_, rest)| {
             let at = rest.find('/').unwrap_or(rest.len());
@@ -61,8 +64,35 @@ fn back_to_referer(headers: &HeaderMap) -> String {
             (!host.is_empty() && from == host).then_some(path)
         })
         .map(|path| path.split('#').next().unwrap_or(""))
-        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/lang/"));
-    back.unwrap_or("/").to_owned()
+        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains(['\\', ' ', '\t']))
+    else {
+        return "/".to_owned();
+    };
+    let (path, query) = back.split_once('?').unwrap_or((back, ""));
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let register = |place: &str| match place.parse::<i64>() {
+        Ok(place) => format!("/hotel?place={place}"),
+        Err(_) => "/hotel".to_owned(),
+    };
+    match segments.as_slice() {
+        ["lang", ..] => "/".to_owned(),
+        ["office", _, ..] => "/office".to_owned(),
+        ["hotel", place, "team", _, ..] => format!("/hotel/{place}/team"),
+        ["hotel", place, "guests", _, _, ..] | ["hotel", place, "stays" | "police", ..] => {
+            register(place)
+        }
+        _ => {
+            let query: Vec<&str> = query
+                .split('&')
+                .filter(|p| !p.is_empty() && !p.starts_with("done="))
+                .collect();
+            if query.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{}", query.join("&"))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

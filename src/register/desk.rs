@@ -275,21 +275,46 @@ struct GuestHead {
     departed_at: Option<chrono::DateTime<chrono::Utc>>,
     departure_date: Option<NaiveDate>,
     stay_departed: Option<chrono::DateTime<chrono::Utc>>,
+    /// A child's: the guest whose document the child is on has left.
+    adult_left: bool,
 }
 
 /// A guest of the place and their stay, locked for a change.
 async fn lock_guest(tx: &mut PgConnection, place_id: i64, guest_id: Uuid) -> Result<GuestHead> {
     sqlx::query_as!(
         GuestHead,
-        "SELECT g.stay_id, g.arrived_at, g.departed_at, g.departure_date, s.departed_at AS stay_departed
-         FROM guests g JOIN stays s ON s.id = g.stay_id
-         WHERE g.id = $1 AND g.place_id = $2 FOR UPDATE OF s, g",
+        r#"SELECT g.stay_id, g.arrived_at, g.departed_at, g.departure_date, s.departed_at AS stay_departed,
+                  EXISTS (SELECT FROM guests a WHERE a.id = g.companion_of AND a.departed_at IS NOT NULL)
+                      AS "adult_left!"
+           FROM guests g JOIN stays s ON s.id = g.stay_id
+           WHERE g.id = $1 AND g.place_id = $2 FOR UPDATE OF s, g"#,
         guest_id,
         place_id
     )
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(Error::NotFound("there is no such guest at this place"))
+}
+
+/// How many other stays in house at the place have `room` (trimmed): a
+/// move into a room already given is allowed (a family in two bookings, a
+/// dormitory), but said, as it is as often a typing mistake.
+pub async fn others_in_room(
+    pool: &PgPool,
+    place_id: i64,
+    stay_id: Uuid,
+    room: &str,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM stays
+           WHERE place_id = $1 AND room = $2 AND id <> $3
+             AND departed_at IS NULL AND status = 'active'"#,
+        place_id,
+        room.trim(),
+        stay_id
+    )
+    .fetch_one(pool)
+    .await?)
 }
 
 /// What a guest's own check-out, or its undoing, changed.
@@ -396,6 +421,12 @@ pub async fn undo_guest_checkout(
         return Err(Error::conflict(
             "room_checked_out",
             "the whole room has checked out: undo the room's check-out",
+        ));
+    }
+    if guest.adult_left {
+        return Err(Error::conflict(
+            "adult_left",
+            "the guest whose document this child is on has left: undo their check-out, and the child comes back with them",
         ));
     }
     if left < localtime::today(tz) - Duration::days(1) {

@@ -270,11 +270,12 @@ struct PlaceQuery {
 
 /// What a desk's action did, each said in words above the register
 /// (`hotel.done.*`).
-const DONE: [&str; 14] = [
+const DONE: [&str; 15] = [
     "entered",
     "confirmed",
     "corrected",
     "room",
+    "room_shared",
     "extend",
     "checked_out",
     "undone",
@@ -755,7 +756,17 @@ async fn change(
     match super::desk::apply(&state.db, state.tz(), place_id, id, &change, user.id).await {
         Ok(changed) => {
             crate::stats::live::invalidate(&state, place_id).await;
-            let done = if changed { done } else { "unchanged" };
+            let done = match &change {
+                _ if !changed => "unchanged",
+                super::desk::Change::Room(room) if !room.trim().is_empty() => {
+                    let others = super::desk::others_in_room(&state.db, place_id, id, room).await;
+                    match others.map_err(|error| PageError { error, lang })? {
+                        0 => done,
+                        _ => "room_shared",
+                    }
+                }
+                _ => done,
+            };
             Ok(back_to(place_id, &query, done).into_response())
         }
         Err(error) => refused(&state, user, &query, place_id, lang, error).await,

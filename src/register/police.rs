@@ -411,8 +411,9 @@ pub async fn open_batches(pool: &PgPool, place_id: i64) -> Result<Vec<Batch>> {
            FROM police_batches b LEFT JOIN users u ON u.id = b.created_by
            WHERE b.place_id = $1 AND b.sent_at IS NULL AND cardinality(b.guest_ids) > 0
              AND b.created_at > now() - interval '7 days'
-             AND EXISTS (SELECT FROM guests g
-                         WHERE g.id = ANY (b.guest_ids) AND g.notified_at IS NULL)
+             AND EXISTS (SELECT FROM guests g JOIN stays s ON s.id = g.stay_id
+                         WHERE g.id = ANY (b.guest_ids) AND g.notified_at IS NULL
+                           AND s.status = 'active')
            ORDER BY b.created_at DESC LIMIT 20"#,
         place_id
     )
