@@ -74,6 +74,16 @@ async fn favicon() -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// A response kept out of every cache, shared or the browser's own: a page
+/// with a full document number, a visitor's stay link or a form's nonce.
+pub fn private(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
+
 /// Render a template, or a plain 500 (with the cause logged) if it fails.
 pub fn render(template: &impl Template) -> Response {
     match template.render() {

@@ -327,16 +327,8 @@ async fn a_move_into_a_room_another_stay_has_is_made_and_said(pool: sqlx::PgPool
     assert_eq!(move_to(&first, "204").await, "room");
     assert_eq!(move_to(&second, " 204 ").await, "room_shared");
     let page = app
-        .client
-        .get(app.url(&format!("/hotel?place={id}&done=room_shared")))
-        .bearer_auth(&staff)
-        .header("accept-language", "en")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text_in(&format!("/hotel?place={id}&done=room_shared"), &staff, "en")
+        .await;
     assert!(
         page.contains("Another stay in house has this room too"),
         "{page}"

@@ -887,16 +887,8 @@ async fn the_desk_records_the_guests_agreement_to_the_notice(pool: sqlx::PgPool)
 
     // The reception screen shows the notice, in Vietnamese and in English.
     let screen = app
-        .client
-        .get(app.url(&format!("/hotel/{id}/screen")))
-        .bearer_auth(&staff)
-        .header("accept-language", "vi")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text_in(&format!("/hotel/{id}/screen"), &staff, "vi")
+        .await;
     assert!(screen.contains("Document numbers, addresses and phones are encrypted"));
     assert!(screen.contains(
         &luutru::i18n::Tr(luutru::i18n::Lang::Vi)

@@ -61,6 +61,8 @@ const RULES: &[(&str, &str, &[Who])] = &[
     ("GET", "/", EVERYONE),
     ("POST", "/login", EVERYONE),
     ("POST", "/logout", EVERYONE),
+    // The signed-in pages' language switcher, which any page may link to.
+    ("GET", "/lang/{lang}", EVERYONE),
     // Only a sign-in whose password was right and whose code is owed
     // (second_factor.rs); every other caller is sent to the sign-in page.
     ("GET", "/login/code", &[]),
@@ -266,6 +268,7 @@ fn url_of(path: &str, w: &World) -> String {
     let mut url = path
         .replace("{code}", &w.code)
         .replace("{live}", "AAAA")
+        .replace("{lang}", "en")
         .replace("{place}", &w.place.to_string())
         .replace("{guest_id}", &w.guest)
         .replace("{user_id}", &w.victim.to_string())
@@ -428,7 +431,11 @@ async fn every_role_gets_exactly_what_its_rule_allows(pool: sqlx::PgPool) {
                 continue;
             }
             // Signing out ends on the sign-in page, whoever asks.
-            let out = !path.ends_with("logout") && kept_out(status, location.as_deref());
+            // Signing out and switching language go to the sign-in page
+            // when there is no page to go back to: not a refusal.
+            let out = !path.ends_with("logout")
+                && !path.starts_with("/lang/")
+                && kept_out(status, location.as_deref());
             let allowed = rule.contains(who);
             if out == allowed {
                 wrong.push(format!(

@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", post(sign_in_form))
         .route("/login/code", get(code_page).post(code_form))
         .route("/logout", post(sign_out_form))
-        .route("/lang/{code}", get(choose_language))
+        .route("/lang/{lang}", get(choose_language))
 }
 
 /// A signed-in page's language switcher: remembers the language (the

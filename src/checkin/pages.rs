@@ -388,14 +388,9 @@ async fn show_form(
             Err(e) => PageError { error: e, lang }.into_response(),
         },
     };
-    let mut page = with_lang_cookie(page, query, lang);
     // Each form carries its own nonce: never from a shared cache, and a
     // step back to it asks for a fresh one.
-    page.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    page
+    crate::web::private(with_lang_cookie(page, query, lang))
 }
 
 /// An accommodation's empty check-in form for `count` guests, on `today`.
@@ -942,13 +937,8 @@ async fn receipt(
     let t = Tr(Lang::negotiate(query.lang.as_deref(), &headers));
     let id = stay_id(&id, t.lang())?;
     let page = visitor_stay(&state, id, query.t.as_deref().unwrap_or_default(), t).await?;
-    let mut response = render(&page);
     // The link is the visitor's key to the stay: keep it out of shared caches.
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    Ok(response)
+    Ok(crate::web::private(render(&page)))
 }
 
 #[derive(Deserialize)]

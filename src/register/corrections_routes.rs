@@ -115,7 +115,7 @@ async fn page(
     )
     .await
     .map_err(wrap)?;
-    let mut response = render_status(
+    Ok(crate::web::private(render_status(
         StatusCode::OK,
         &EditPage {
             t: Tr(lang),
@@ -125,12 +125,7 @@ async fn page(
             values: values(&current.input),
             errors: BTreeMap::new(),
         },
-    );
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("private, no-store"),
-    );
-    Ok(response)
+    )))
 }
 
 async fn submit(

@@ -661,12 +661,7 @@ async fn reveal(
         .await
         .map_err(wrap)?;
     page.revealed = Some(id);
-    let mut response = render(&page);
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("private, no-store"),
-    );
-    Ok(response)
+    Ok(crate::web::private(render(&page)))
 }
 
 async fn checkout(

@@ -116,11 +116,7 @@ fn attachment(kind: &'static str, name: String, body: Vec<u8>, batch: Option<i64
             .headers_mut()
             .insert(header::CONTENT_DISPOSITION, v);
     }
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("private, no-store"),
-    );
-    response
+    crate::web::private(response)
 }
 
 /// The day's arrivals to declare, Vietnamese and foreign guests on two

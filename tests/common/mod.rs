@@ -175,6 +175,21 @@ impl TestApp {
         self.get_response(path, token).await.text().await.unwrap()
     }
 
+    /// A page as the user of `token` reads it in `lang` (Accept-Language).
+    #[allow(dead_code)]
+    pub async fn get_text_in(&self, path: &str, token: &str, lang: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The response itself, for its status, headers or bytes.
     #[allow(dead_code)]
     pub async fn get_response(&self, path: &str, token: &str) -> reqwest::Response {
