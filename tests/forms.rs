@@ -301,6 +301,10 @@ async fn a_language_chosen_on_the_sign_in_page_is_the_one_after_signing_in(pool:
             format!("/hotel?place={id}&status=all&done=room#done"),
             format!("/hotel?place={id}&status=all"),
         ),
+        (
+            format!("/hotel?place={id}&sent=2#sent"),
+            format!("/hotel?place={id}"),
+        ),
         ("/\\evil.example/".to_owned(), "/".to_owned()),
     ] {
         let answer = no_redirects

@@ -430,9 +430,9 @@ async fn every_role_gets_exactly_what_its_rule_allows(pool: sqlx::PgPool) {
                 wrong.push(format!("{who:?} {method} {path}: {status}"));
                 continue;
             }
-            // Signing out ends on the sign-in page, whoever asks.
-            // Signing out and switching language go to the sign-in page
-            // when there is no page to go back to: not a refusal.
+            // Signing out ends on the sign-in page, whoever asks; switching
+            // language goes there when there is no page to go back to: not
+            // a refusal.
             let out = !path.ends_with("logout")
                 && !path.starts_with("/lang/")
                 && kept_out(status, location.as_deref());

@@ -46,7 +46,7 @@ async fn choose_language(
 
 /// The page that linked here, when it is one of this site's (the same
 /// host): its path and query, without the message of an action done
-/// (`done=`). A page shown as the answer to a form (a refusal, a revealed
+/// (`done=`, `sent=`). A page shown as the answer to a form (a refusal, a revealed
 /// number) is at an address only a form is sent to: the page it belongs to
 /// instead. "/" when none.
 fn back_to_referer(headers: &HeaderMap) -> String {
@@ -84,7 +84,7 @@ fn back_to_referer(headers: &HeaderMap) -> String {
         _ => {
             let query: Vec<&str> = query
                 .split('&')
-                .filter(|p| !p.is_empty() && !p.starts_with("done="))
+                .filter(|p| !p.is_empty() && !p.starts_with("done=") && !p.starts_with("sent="))
                 .collect();
             if query.is_empty() {
                 path.to_owned()

@@ -275,19 +275,15 @@ struct GuestHead {
     departed_at: Option<chrono::DateTime<chrono::Utc>>,
     departure_date: Option<NaiveDate>,
     stay_departed: Option<chrono::DateTime<chrono::Utc>>,
-    /// A child's: the guest whose document the child is on has left.
-    adult_left: bool,
 }
 
 /// A guest of the place and their stay, locked for a change.
 async fn lock_guest(tx: &mut PgConnection, place_id: i64, guest_id: Uuid) -> Result<GuestHead> {
     sqlx::query_as!(
         GuestHead,
-        r#"SELECT g.stay_id, g.arrived_at, g.departed_at, g.departure_date, s.departed_at AS stay_departed,
-                  EXISTS (SELECT FROM guests a WHERE a.id = g.companion_of AND a.departed_at IS NOT NULL)
-                      AS "adult_left!"
-           FROM guests g JOIN stays s ON s.id = g.stay_id
-           WHERE g.id = $1 AND g.place_id = $2 FOR UPDATE OF s, g"#,
+        "SELECT g.stay_id, g.arrived_at, g.departed_at, g.departure_date, s.departed_at AS stay_departed
+         FROM guests g JOIN stays s ON s.id = g.stay_id
+         WHERE g.id = $1 AND g.place_id = $2 FOR UPDATE OF s, g",
         guest_id,
         place_id
     )
@@ -423,7 +419,16 @@ pub async fn undo_guest_checkout(
             "the whole room has checked out: undo the room's check-out",
         ));
     }
-    if guest.adult_left {
+    // Asked once the stay is locked, so that an adult's check-out committed
+    // while this waited for the lock is seen.
+    let adult_left = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT FROM guests a JOIN guests g ON a.id = g.companion_of
+                          WHERE g.id = $1 AND a.departed_at IS NOT NULL) AS "left!""#,
+        guest_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if adult_left {
         return Err(Error::conflict(
             "adult_left",
             "the guest whose document this child is on has left: undo their check-out, and the child comes back with them",

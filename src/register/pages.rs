@@ -754,10 +754,15 @@ async fn change(
             let done = match &change {
                 _ if !changed => "unchanged",
                 super::desk::Change::Room(room) if !room.trim().is_empty() => {
-                    let others = super::desk::others_in_room(&state.db, place_id, id, room).await;
-                    match others.map_err(|error| PageError { error, lang })? {
-                        0 => done,
-                        _ => "room_shared",
+                    // The move is made: a failure to look at the room only
+                    // leaves the word about it out.
+                    match super::desk::others_in_room(&state.db, place_id, id, room).await {
+                        Ok(0) => done,
+                        Ok(_) => "room_shared",
+                        Err(error) => {
+                            tracing::warn!(%error, "the stays in the room moved to were not counted");
+                            done
+                        }
                     }
                 }
                 _ => done,
