@@ -224,6 +224,19 @@ async fn a_language_chosen_on_the_sign_in_page_is_the_one_after_signing_in(pool:
         .unwrap();
     let sign_in = page(&browser, app.url("/?lang=en")).await;
     assert!(sign_in.contains("lang=\"en\""), "{sign_in}");
+    // A refused sign-in is shown at /login: its language links work there.
+    let refused = browser
+        .post(app.url("/login"))
+        .form(&[("email", "le-tan@test.vn"), ("password", "wrong password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.url().path(), "/login");
+    assert!(refused.text().await.unwrap().contains("href=\"?lang=ru\""));
+    let russian = page(&browser, app.url("/login?lang=ru")).await;
+    assert!(russian.contains("<html lang=\"ru\""), "{russian}");
+    // Back to English, as chosen first, for the rest of this test.
+    page(&browser, app.url("/?lang=en")).await;
     let response = browser
         .post(app.url("/login"))
         .header("accept-language", "vi")

@@ -59,6 +59,7 @@ const RULES: &[(&str, &str, &[Who])] = &[
     ("POST", "/api/v1/auth/logout", EVERYONE),
     ("GET", "/api/v1/auth/me", SIGNED_IN),
     ("GET", "/", EVERYONE),
+    ("GET", "/login", EVERYONE),
     ("POST", "/login", EVERYONE),
     ("POST", "/logout", EVERYONE),
     // The signed-in pages' language switcher, which any page may link to.

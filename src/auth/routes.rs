@@ -21,7 +21,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/me", get(me))
         .route("/", get(sign_in_page))
-        .route("/login", post(sign_in_form))
+        // GET too: a refused sign-in is shown at /login, and its language
+        // links (`?lang=`) are followed there.
+        .route("/login", get(sign_in_page).post(sign_in_form))
         .route("/login/code", get(code_page).post(code_form))
         .route("/logout", post(sign_out_form))
         .route("/lang/{lang}", get(choose_language))
