@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -57,20 +57,20 @@ fn back_to_referer(headers: &HeaderMap) -> String {
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    let host = text(header::HOST).unwrap_or("");
+    // `Uri` refuses spaces and control characters and leaves the fragment
+    // out; a backslash, which some browsers read as a slash, is refused here.
     let Some(back) = text(header::REFERER)
-        .and_then(|r| r.split_once("://"))
-        .and_then(|(_, rest)| {
-            let at = rest.find('/').unwrap_or(rest.len());
-            let (from, path) = rest.split_at(at);
-            (!host.is_empty() && from == host).then_some(path)
+        .and_then(|r| r.parse::<Uri>().ok())
+        .filter(|uri| {
+            let host = text(header::HOST).filter(|h| !h.is_empty());
+            uri.authority().map(|a| a.as_str()) == host
         })
-        .map(|path| path.split('#').next().unwrap_or(""))
-        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains(['\\', ' ', '\t']))
+        .and_then(|uri| uri.path_and_query().cloned())
+        .filter(|back| !back.path().starts_with("//") && !back.as_str().contains('\\'))
     else {
         return "/".to_owned();
     };
-    let (path, query) = back.split_once('?').unwrap_or((back, ""));
+    let (path, query) = (back.path(), back.query().unwrap_or(""));
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let register = |place: &str| match place.parse::<i64>() {
         Ok(place) => format!("/hotel?place={place}"),
@@ -537,4 +537,46 @@ async fn sign_out_form(State(state): State<AppState>, headers: HeaderMap) -> Pag
         .headers_mut()
         .insert(header::SET_COOKIE, session_cookie(&state, "", 0));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn back(host: &str, referer: &str) -> String {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+        headers.insert(header::REFERER, HeaderValue::from_str(referer).unwrap());
+        back_to_referer(&headers)
+    }
+
+    #[test]
+    fn only_a_page_of_this_site_is_gone_back_to() {
+        let site = "luutru.example:8080";
+        assert_eq!(
+            back(site, "https://luutru.example:8080/hotel?place=3#stays"),
+            "/hotel?place=3"
+        );
+        assert_eq!(back(site, "https://luutru.example:8080"), "/");
+        assert_eq!(back(site, "https://luutru.example/hotel"), "/");
+        assert_eq!(back(site, "https://user@luutru.example:8080/hotel"), "/");
+        assert_eq!(
+            back(site, "https://luutru.example:8080//evil.example/"),
+            "/"
+        );
+        assert_eq!(
+            back(site, "https://luutru.example:8080/\\evil.example/"),
+            "/"
+        );
+        assert_eq!(back(site, "https://luutru.example:8080/hotel?q=a b"), "/");
+        assert_eq!(back(site, "/hotel"), "/");
+        assert_eq!(back("", "https://luutru.example:8080/hotel"), "/");
+        assert_eq!(
+            back(
+                site,
+                "http://luutru.example:8080/hotel?done=room&status=all"
+            ),
+            "/hotel?status=all"
+        );
+    }
 }
