@@ -178,6 +178,17 @@ impl Tr {
         format!("{value:.places$}").replace('.', self.get("format.decimal_point"))
     }
 
+    /// A figure with `places` decimals ("2,17" in Vietnamese), or "–" when
+    /// there is none (an average of nothing, a rate of no capacity).
+    pub fn figure(&self, value: &Option<f64>, places: usize) -> String {
+        value.map_or("–".to_owned(), |v| self.decimal(v, places))
+    }
+
+    /// A rate in percent with one decimal ("72,5 %"), or "–".
+    pub fn rate(&self, rate: &Option<f64>) -> String {
+        rate.map_or("–".to_owned(), |r| format!("{} %", self.decimal(r, 1)))
+    }
+
     /// A day as this language writes it (`format.date`).
     pub fn date(&self, day: chrono::NaiveDate) -> String {
         day.format(self.get("format.date")).to_string()

@@ -204,6 +204,54 @@ async fn one_guest_leaves_before_the_room_and_the_last_one_closes_it(pool: sqlx:
             .await
             .unwrap();
     assert_eq!(audited, 3);
+
+    // The check-out is offered to undo until the day after it, and only
+    // then: a stay that left three days ago has no button for it.
+    let undo_button = "class=\"small secondary undo\"";
+    let register = app
+        .get_text(&format!("/hotel?place={id}&status=all"), &staff)
+        .await;
+    assert!(register.contains(undo_button), "{register}");
+    sqlx::query(
+        "UPDATE stays SET arrived_at = arrived_at - interval '5 days',
+                          arrival_date = arrival_date - 5,
+                          departed_at = departed_at - interval '3 days',
+                          departure_date = departure_date - 3",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE guests SET arrived_at = arrived_at - interval '5 days',
+                           arrival_date = arrival_date - 5,
+                           departed_at = departed_at - interval '3 days',
+                           departure_date = departure_date - 3",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let register = app
+        .get_text(&format!("/hotel?place={id}&status=all"), &staff)
+        .await;
+    assert!(register.contains("KIM MINJUN"), "{register}");
+    assert!(!register.contains(undo_button), "{register}");
+    assert!(!register.contains("guest-undo"), "{register}");
+    // Asked all the same, it is refused, and the register says why.
+    let late = app
+        .client
+        .post(app.url(&format!(
+            "/hotel/{id}/stays/{}/undo-checkout",
+            stay["stay_id"].as_str().unwrap()
+        )))
+        .bearer_auth(&staff)
+        .header("accept-language", "en")
+        .form(&[("view", "all")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), StatusCode::CONFLICT);
+    let html = late.text().await.unwrap();
+    assert!(html.contains("until the day after"), "{html}");
 }
 
 #[sqlx::test]
@@ -226,6 +274,26 @@ async fn a_child_on_a_parents_passport_leaves_and_comes_back_with_the_parent(poo
         .check_in(&place, json!([mother, child, father]), 2)
         .await;
     let guest = |n: usize| stay["guests"][n]["id"].as_str().unwrap().to_owned();
+    // The child's form shows no document number, so opening it is not
+    // audited as showing one; the mother's is.
+    let reveals = |n: usize| {
+        let query = sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM audit_log WHERE action = 'guest.reveal' AND target = $1",
+        )
+        .bind(guest(n));
+        async { query.fetch_one(&app.pool).await.unwrap() }
+    };
+    for n in [1, 0] {
+        let form = app
+            .get_text_in(&format!("/hotel/{id}/guests/{}", guest(n)), &staff, "en")
+            .await;
+        assert!(
+            form.contains(if n == 1 { "KIM JI WOO" } else { "PARK SEOYEON" }),
+            "{form}"
+        );
+    }
+    assert_eq!(reveals(1).await, 0);
+    assert_eq!(reveals(0).await, 1);
     let post = |action: &str, n: usize| {
         let url = app.url(&format!("/hotel/{id}/guests/{}/{action}", guest(n)));
         let request = app.client.post(url).bearer_auth(&staff);
@@ -330,8 +398,8 @@ async fn a_move_into_a_room_another_stay_has_is_made_and_said(pool: sqlx::PgPool
         .get_text_in(&format!("/hotel?place={id}&done=room_shared"), &staff, "en")
         .await;
     assert!(
-        page.contains("Another stay in house has this room too"),
-        "{page}"
+        page.contains("<p class=\"notice\" role=\"status\" id=\"done\">Room changed. Another stay in house has this room too"),
+        "a word to check, not a plain success: {page}"
     );
     // Once the first has left, the room is the second's alone.
     assert_eq!(move_to(&second, "305").await, "room");

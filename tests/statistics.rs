@@ -152,6 +152,10 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
             .unwrap_or_else(|| panic!("no table {title} in {page}"));
         after.split("</table>").next().unwrap().to_owned()
     };
+    // Its cards write the figures as the page's language does.
+    for card in ["<b>1,60</b>", "<b>26,7 %</b>", "<b>53,3 %</b>"] {
+        assert!(page.contains(card), "{card} in {page}");
+    }
     let nationalities = table("Theo quốc tịch");
     assert!(
         nationalities

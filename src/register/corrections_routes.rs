@@ -104,17 +104,20 @@ async fn page(
         .await
         .map_err(wrap)?;
     // The form shows the full document number: written in the audit log as
-    // the register's "show the number" is.
-    crate::audit::record(
-        &state.db,
-        Some(user.id),
-        "guest.reveal",
-        Some(place_id),
-        Some(&guest_id.to_string()),
-        json!({}),
-    )
-    .await
-    .map_err(wrap)?;
+    // the register's "show the number" is (a child on an adult's document
+    // has none to show).
+    if current.input.document_number.is_some() {
+        crate::audit::record(
+            &state.db,
+            Some(user.id),
+            "guest.reveal",
+            Some(place_id),
+            Some(&guest_id.to_string()),
+            json!({}),
+        )
+        .await
+        .map_err(wrap)?;
+    }
     Ok(crate::web::private(render_status(
         StatusCode::OK,
         &EditPage {

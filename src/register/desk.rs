@@ -49,11 +49,12 @@ impl Void {
     }
 }
 
-/// Whether a stay that arrived on `arrival` may still be marked as not
-/// having happened on `today`: until the day after its arrival, as a
-/// check-out may be undone, before the figures are reported.
-pub fn may_void(arrival: NaiveDate, today: NaiveDate) -> bool {
-    arrival >= today - Duration::days(1)
+/// Whether what happened on `day` may still be corrected on `today`: a
+/// stay marked as not having happened (by its arrival day), a check-out
+/// undone (by its departure day). Until the day after, before the figures
+/// are reported.
+pub fn may_correct(day: NaiveDate, today: NaiveDate) -> bool {
+    day >= today - Duration::days(1)
 }
 
 /// Longest room label: "A-1204", "Bungalow 7".
@@ -173,7 +174,7 @@ pub async fn apply(
             };
             // A mistake is noticed the same day or the next; later, the
             // figures already reported would change under the office.
-            if left < today - Duration::days(1) {
+            if !may_correct(left, today) {
                 return Err(Error::conflict(
                     "undo_too_late",
                     "a check-out can be undone until the day after it",
@@ -218,7 +219,7 @@ pub async fn apply(
                     "this stay has ended: undo the check-out first",
                 ));
             }
-            if !may_void(head.arrival_date, today) {
+            if !may_correct(head.arrival_date, today) {
                 return Err(Error::conflict(
                     "void_too_late",
                     "a stay can be marked as not having happened until the day after its arrival",
@@ -434,7 +435,7 @@ pub async fn undo_guest_checkout(
             "the guest whose document this child is on has left: undo their check-out, and the child comes back with them",
         ));
     }
-    if left < localtime::today(tz) - Duration::days(1) {
+    if !may_correct(left, localtime::today(tz)) {
         return Err(Error::conflict(
             "undo_too_late",
             "a check-out can be undone until the day after it",

@@ -84,12 +84,13 @@ impl HotelPage {
     fn local(&self, at: &DateTime<Utc>) -> String {
         at.with_timezone(&self.tz).format("%d/%m %H:%M").to_string()
     }
-    /// A rate for the figures table: "72.5 %" or "–".
-    fn pct(&self, rate: &Option<f64>) -> String {
-        rate.map_or("–".to_owned(), |r| format!("{} %", self.t.decimal(r, 1)))
-    }
-    fn num(&self, value: &Option<f64>) -> String {
-        value.map_or("–".to_owned(), |v| self.t.decimal(v, 2))
+    /// How a message of `DONE` looks: done as asked, or done with a word
+    /// to check something (a room another stay has too).
+    fn done_class(&self, done: &str) -> &'static str {
+        match done {
+            "room_shared" => "notice",
+            _ => "ok",
+        }
     }
     fn is_revealed(&self, guest: &Uuid) -> bool {
         self.revealed.as_ref() == Some(guest)
@@ -114,10 +115,18 @@ impl HotelPage {
                 .guests
                 .iter()
                 .all(|g| !g.notification_status.starts_with("sent"))
-            && super::desk::may_void(
+            && super::desk::may_correct(
                 stay.arrived_at.with_timezone(&self.tz).date_naive(),
                 crate::localtime::today(self.tz),
             )
+    }
+    /// Whether a check-out at `left` may still be undone: until the day
+    /// after it (the undo is refused later, so it is not offered).
+    fn can_undo(&self, left: &DateTime<Utc>) -> bool {
+        super::desk::may_correct(
+            left.with_timezone(&self.tz).date_naive(),
+            crate::localtime::today(self.tz),
+        )
     }
     fn is_current(&self, id: &i64) -> bool {
         self.place_id == Some(*id)
