@@ -72,6 +72,20 @@ async fn posters_decode_after_printing_and_name_the_place(pool: sqlx::PgPool) {
                 .unwrap();
             assert_eq!(response.status(), StatusCode::OK, "{paper}");
             assert_eq!(response.headers()["content-type"], "application/pdf");
+            // Saved under the place's own name, not one every poster shares.
+            let disposition = response.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let stem = if name.starts_with("Khách") {
+                "-khach-san-hoang-hon-doi-duong"
+            } else {
+                "-poster"
+            };
+            assert_eq!(
+                disposition,
+                format!("inline; filename=\"{id:05}{stem}-{paper}.pdf\"")
+            );
             let pdf = response.bytes().await.unwrap();
             assert_eq!(decode_pdf(&pdf), expected, "{name} on {paper}");
             let text = pdf_text(&pdf);

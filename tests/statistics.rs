@@ -322,13 +322,18 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
         "{arrivals_line}"
     );
 
-    // Each chart's numbers as CSV: the days computed above.
-    let csv = app
-        .get_text(
+    // Each chart's numbers as CSV, a file to save: the days computed above.
+    let response = app
+        .get_response(
             "/api/v1/stats/chart.csv?chart=by_day&from=2026-03-10&to=2026-03-12",
             &office,
         )
         .await;
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename=\"luutru-by_day-2026-03-10-2026-03-12.csv\""
+    );
+    let csv = response.text().await.unwrap();
     let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(
         lines[0],

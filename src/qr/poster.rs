@@ -303,7 +303,7 @@ pub async fn for_places(
                 .ok()
                 .and_then(|raw| raw.get(1).copied())
                 .unwrap_or_default();
-            let file = format!("{:05}-{}.pdf", place.id, file_stem(&place.name));
+            let file = file_name(place.id, &place.name, None);
             Some((
                 file,
                 PosterText {
@@ -363,6 +363,17 @@ fn zip_each(
         .finish()
         .map_err(|e| anyhow::anyhow!("writing the ZIP: {e}"))?;
     Ok(cursor.into_inner())
+}
+
+/// A place's poster file: "00041-khach-san-doi-duong.pdf", with the paper
+/// when it is named alone ("…-a6.pdf").
+pub fn file_name(id: i64, name: &str, paper: Option<Paper>) -> String {
+    let paper = match paper {
+        Some(Paper::A4) => "-a4",
+        Some(Paper::A6) => "-a6",
+        None => "",
+    };
+    format!("{id:05}-{}{paper}.pdf", file_stem(name))
 }
 
 /// A file name any system accepts: the place's name without accents.

@@ -52,9 +52,10 @@ pub async fn poster(
     may_print(&user, id)?;
     let paper = parse_paper(q.paper.as_deref())?;
     let place = repo::get(&state.db, state.config.base_url(), id).await?;
+    let name = super::poster::file_name(place.id, &place.name, Some(paper));
     let pdf =
         super::poster::for_places(&state, &[place], paper, Bundle::Pdf, Box::new(|| {})).await?;
-    Ok(pdf_response(pdf, "poster.pdf"))
+    Ok(pdf_response(pdf, &name))
 }
 
 fn pdf_response(pdf: Vec<u8>, name: &str) -> Response {

@@ -158,10 +158,16 @@ pub async fn chart_csv(
         }
         w.flush().map_err(anyhow::Error::from)?;
     }
+    // Saved, not shown: "luutru-nationality-2026-11-01-2026-11-30.csv".
+    let disposition = format!(
+        "attachment; filename=\"luutru-{}-{from}-{to}.csv\"",
+        q.chart
+    );
     Ok((
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CACHE_CONTROL, "private, no-cache"),
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CACHE_CONTROL, "private, no-cache".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
         ],
         out,
     )
