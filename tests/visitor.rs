@@ -483,6 +483,22 @@ async fn the_desks_next_guest_starts_with_the_guest_befores_nationality_document
         html.contains("Guest 1 · Sex: Please fill this in."),
         "{html}"
     );
+    // Said again under the field itself, which is marked, and under the
+    // notice's box, which was not ticked.
+    assert!(
+        html.contains("<select id=\"g0_sex\" name=\"g0_sex\" aria-invalid=\"true\" aria-describedby=\"g0_sex-error\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains("</select><p class=\"error\" id=\"g0_sex-error\">Please fill this in.</p>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("name=\"consent\" value=\"yes\" aria-invalid=\"true\""),
+        "{html}"
+    );
+    assert!(html.contains("id=\"consent-error\""), "{html}");
+    assert!(!html.contains("id=\"g0_full_name-error\""), "{html}");
 }
 
 #[sqlx::test]

@@ -77,6 +77,9 @@ struct HotelPage {
     countries: &'static [&'static str],
     form: HashMap<String, String>,
     errors: Vec<(String, String)>,
+    /// The first refusal of each field of the desk form, by the field's id
+    /// ("g1_date_of_birth", "consent"), said under it.
+    field_errors: HashMap<String, String>,
     nonce: String,
 }
 
@@ -91,6 +94,10 @@ impl HotelPage {
             "room_shared" => "notice",
             _ => "ok",
         }
+    }
+    /// What is wrong with the desk form's field `id`, if anything.
+    fn error_at(&self, id: &str) -> Option<&str> {
+        self.field_errors.get(id).map(String::as_str)
     }
     fn is_revealed(&self, guest: &Uuid) -> bool {
         self.revealed.as_ref() == Some(guest)
@@ -224,6 +231,7 @@ async fn build(
         countries: &COUNTRIES,
         form: HashMap::new(),
         errors: Vec::new(),
+        field_errors: HashMap::new(),
         nonce: Uuid::new_v4().simple().to_string(),
     })
 }
@@ -520,38 +528,44 @@ async fn desk_entry(
                 .await
                 .map_err(|error| PageError { error, lang })?;
             let t = Tr(lang);
-            page.errors = errors
-                .0
-                .iter()
-                .flat_map(|(field, list)| {
-                    // Name the field as the form labels it: "Guest 2 · Date of birth".
-                    let (guest, name) = match field.strip_prefix("guests[") {
-                        Some(rest) => {
-                            let (n, name) = rest.split_once("].").unwrap_or((rest, ""));
-                            let n = n.parse::<usize>().map_or(0, |n| n + 1);
-                            (format!("{} {n} · ", t.get("guest.legend")), name)
-                        }
-                        None => (String::new(), field.as_str()),
-                    };
-                    let label = match name {
-                        "full_name" | "date_of_birth" | "sex" | "nationality" | "document_type"
-                        | "document_number" | "with_guest" | "address" | "document_expiry"
-                        | "visa_number" | "entry_date" => {
-                            t.dynamic(&format!("guest.{name}")).to_owned()
-                        }
-                        "expected_departure" | "purpose" => {
-                            t.dynamic(&format!("stay.{name}")).to_owned()
-                        }
-                        "room" => t.get("hotel.room").to_owned(),
-                        "arrived_at" => t.get("desk.arrived_at").to_owned(),
-                        "consent" => t.get("desk.consent_label").to_owned(),
-                        other => other.to_owned(),
-                    };
-                    let label = format!("{guest}{label}");
-                    list.iter()
-                        .map(move |e| (label.clone(), t.error(e).to_owned()))
-                })
-                .collect();
+            for (field, list) in &errors.0 {
+                // Name the field as the form labels it: "Guest 2 · Date of birth".
+                let (guest, name, id) = match field.strip_prefix("guests[") {
+                    Some(rest) => {
+                        let (n, name) = rest.split_once("].").unwrap_or((rest, ""));
+                        let n = n.parse::<usize>().unwrap_or(0);
+                        (
+                            format!("{} {} · ", t.get("guest.legend"), n + 1),
+                            name,
+                            format!("g{n}_{name}"),
+                        )
+                    }
+                    None => (String::new(), field.as_str(), field.clone()),
+                };
+                let label = match name {
+                    "full_name" | "date_of_birth" | "sex" | "nationality" | "document_type"
+                    | "document_number" | "with_guest" | "address" | "document_expiry"
+                    | "visa_number" | "entry_date" => {
+                        t.dynamic(&format!("guest.{name}")).to_owned()
+                    }
+                    "expected_departure" | "purpose" => {
+                        t.dynamic(&format!("stay.{name}")).to_owned()
+                    }
+                    "room" => t.get("hotel.room").to_owned(),
+                    "arrived_at" => t.get("desk.arrived_at").to_owned(),
+                    "consent" => t.get("desk.consent_label").to_owned(),
+                    other => other.to_owned(),
+                };
+                // Said at the top of the form, each with its field's name,
+                // and again under the field itself.
+                if let Some(first) = list.first() {
+                    page.field_errors.insert(id, t.error(first).to_owned());
+                }
+                for e in list {
+                    page.errors
+                        .push((format!("{guest}{label}"), t.error(e).to_owned()));
+                }
+            }
             page.form = form;
             Ok(render_status(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
