@@ -887,6 +887,14 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(value_of(&client, "#g0_full_name").await, "Nguyễn Văn An");
+    // Said under the scanner: whose document, and that the fields want a look.
+    wait_for_text(
+        &client,
+        "#desk-entry p.ok[role=status]",
+        &format!("Nguyễn Văn An: {}", vi["doc.filled"]),
+        true,
+    )
+    .await;
     assert_eq!(
         value_of(&client, "#g0_document_number").await,
         "077090001234"

@@ -58,7 +58,8 @@
           "address", "document_expiry", "capture"]
           .forEach(function (f) { set("g" + last + "_" + f, g[f]); });
         note.className = "ok";
-        note.textContent = g.full_name || "";
+        // Whose document it was, and that the fields want a look.
+        note.textContent = [g.full_name, form.dataset.filled].filter(Boolean).join(": ");
         scan.value = "";
         // Next, the room: the one thing a document cannot tell.
         if (!form.elements.room.value) form.elements.room.focus();
