@@ -295,6 +295,10 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
             && !source.contains(">none<"),
         "each guest's document named in words: {source}"
     );
+    assert!(
+        source.contains("<th>Travels with</th><td>Nguyễn Văn An (Guest 1)</td>"),
+        "the child's adult named: {source}"
+    );
     assert!(fits_the_screen(&client).await);
 
     // The desk signs in and sees both guests in house.

@@ -845,6 +845,8 @@ struct StoredGuest {
     address: Option<String>,
     phone: Option<String>,
     visa_number: Option<String>,
+    /// A child on an adult's document: that adult, "PARK SEOYEON (Guest 1)".
+    travels_with: Option<String>,
 }
 
 /// Load a stay for its visitor, checking the token from the link.
@@ -865,8 +867,8 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
         return Err(wrap(Error::NotFound("this link is not valid")));
     }
     let people = sqlx::query!(
-        r#"SELECT i.full_name, i.date_of_birth, g.sex, g.nationality, g.document_type,
-                  i.document_number, i.address, i.phone, i.visa_number
+        r#"SELECT g.id, g.companion_of, i.full_name, i.date_of_birth, g.sex, g.nationality,
+                  g.document_type, i.document_number, i.address, i.phone, i.visa_number
            FROM guests g JOIN guest_identities i ON i.guest_id = g.id
            WHERE g.stay_id = $1 ORDER BY g.position"#,
         id
@@ -882,8 +884,18 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
             .filter(|s| !s.is_empty())
             .map(|s| crate::register::repo::mask(&s)))
     };
+    // Each adult a child travels with, as the receipt numbers the guests.
+    let adults: HashMap<Uuid, String> = people
+        .iter()
+        .enumerate()
+        .map(|(n, p)| {
+            let legend = t.get("guest.legend");
+            (p.id, format!("{} ({legend} {})", p.full_name, n + 1))
+        })
+        .collect();
     let mut stored = Vec::with_capacity(people.len());
     for p in people {
+        let travels_with = p.companion_of.and_then(|a| adults.get(&a).cloned());
         stored.push(StoredGuest {
             date_of_birth: t.date(p.date_of_birth),
             sex: t.dynamic(&format!("sex.{}", p.sex)).to_owned(),
@@ -901,6 +913,7 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
             phone: masked(p.phone)?,
             visa_number: masked(p.visa_number)?,
             full_name: p.full_name,
+            travels_with,
         });
     }
     let local = |at: chrono::DateTime<chrono::Utc>| t.date_time(at, state.tz());
