@@ -239,6 +239,13 @@ checkins() {
     wal=$(wal_now)
     read -r tps processed < <(pgbench -n -c "$connections" -j 2 -T "$seconds" -f "$lua/pgbench.sql" "$db_url" 2>/dev/null |
         awk '/^tps/ {t = $3} /transactions actually processed/ {n = $NF} END {print t, n}')
+    if [ -z "$tps" ] || [ -z "$processed" ]; then
+        # pgbench opens one connection per client: past PostgreSQL's
+        # max_connections (less the service's pool) it cannot run at all.
+        printf 'pgbench could not run %s clients against %s (max_connections %s): no ceiling to compare with\n' \
+            "$connections" "$db_url" "$(psql "$db_url" -qAtc 'SHOW max_connections')" >&2
+        return 1
+    fi
     pg_cpu=$(cpu_per "$ticks" "$processed")
     pg_wal=$(wal_per "$wal" "$processed")
     before=$(psql "$db_url" -qAtc "SELECT count(*) FROM $2")
