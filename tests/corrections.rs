@@ -212,24 +212,17 @@ async fn one_guest_leaves_before_the_room_and_the_last_one_closes_it(pool: sqlx:
         .get_text(&format!("/hotel?place={id}&status=all"), &staff)
         .await;
     assert!(register.contains(undo_button), "{register}");
-    sqlx::query(
-        "UPDATE stays SET arrived_at = arrived_at - interval '5 days',
-                          arrival_date = arrival_date - 5,
-                          departed_at = departed_at - interval '3 days',
-                          departure_date = departure_date - 3",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "UPDATE guests SET arrived_at = arrived_at - interval '5 days',
-                           arrival_date = arrival_date - 5,
-                           departed_at = departed_at - interval '3 days',
-                           departure_date = departure_date - 3",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    for table in ["stays", "guests"] {
+        sqlx::query(&format!(
+            "UPDATE {table} SET arrived_at = arrived_at - interval '5 days',
+                                arrival_date = arrival_date - 5,
+                                departed_at = departed_at - interval '3 days',
+                                departure_date = departure_date - 3"
+        ))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
     let register = app
         .get_text(&format!("/hotel?place={id}&status=all"), &staff)
         .await;
