@@ -885,13 +885,11 @@ async fn visitor_stay(state: &AppState, id: Uuid, token: &str, t: Tr) -> PageRes
             .map(|s| crate::register::repo::mask(&s)))
     };
     // Each adult a child travels with, as the receipt numbers the guests.
+    let legend = t.get("guest.legend");
     let adults: HashMap<Uuid, String> = people
         .iter()
         .enumerate()
-        .map(|(n, p)| {
-            let legend = t.get("guest.legend");
-            (p.id, format!("{} ({legend} {})", p.full_name, n + 1))
-        })
+        .map(|(n, p)| (p.id, format!("{} ({legend} {})", p.full_name, n + 1)))
         .collect();
     let mut stored = Vec::with_capacity(people.len());
     for p in people {
