@@ -31,7 +31,8 @@
 # scripts/services.sh; each benchmark uses a database of its own (luutru_bench,
 # luutru_bench_load, luutru_bench_register, luutru_bench_stats). BENCH_BIN
 # names another folder of release binaries to measure (the scripts still
-# build this tree's), to compare two versions in runs taken in turn.
+# build this tree's), to compare two versions in runs taken in turn;
+# BENCH_PARTS=scan stops `load` after the scan page.
 set -euo pipefail
 
 # Read before the cd below, so that a relative BENCH_BIN is the caller's.
@@ -43,6 +44,7 @@ warmup=${BENCH_WARMUP:-5}
 connections=${BENCH_CONNECTIONS:-32}
 codes=${BENCH_CODES:-2000}
 rounds=${BENCH_ROUNDS:-3}
+parts=${BENCH_PARTS:-all}
 
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
@@ -269,6 +271,10 @@ checkins() {
     printf 'WAL:             %s a check-in; %s a pgbench transaction\n' "$wal" "$pg_wal"
 }
 
+peak_rss() {
+    printf 'peak RSS of the service: %s\n' "$(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$service/status")"
+}
+
 bench_load() {
     if ! command -v wrk >/dev/null 2>&1; then
         _lt_apt_install --minimal wrk
@@ -367,6 +373,10 @@ SQL
     printf 'ratio, a site:                  %s of the ceiling (median of %d rounds)\n' "$(median "${ratios[@]}")" "$rounds"
     printf 'ratio, a hotel:                 %s of the ceiling (median of %d rounds; CPU stolen by the host: %s)\n' \
         "$(median "${hotel_ratios[@]}")" "$rounds" "$(steal_since "$steal_before")"
+    if [ "$parts" = scan ]; then
+        peak_rss
+        return
+    fi
 
     # A city at its peak checks in on tables that already hold its past,
     # where the first run on a new database's empty tables is slower than
@@ -391,7 +401,7 @@ SQL
     echo "== as the check-in page sends them: with an Idempotency-Key, and visits with a phone id"
     checkins 'site visits:    ' visits "$lua/visit_keyed.lua"
     checkins 'one-guest stays:' stays "$lua/stay_keyed.lua"
-    printf 'peak RSS of the service: %s\n' "$(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$service/status")"
+    peak_rss
 }
 
 bench_register() {
@@ -487,7 +497,7 @@ SQL
     awk -v c="$c_rps" -v q="$p_rps" 'BEGIN {printf "ratio:                           %.3f of the ceiling\n", q / c}'
     printf 'API, every stay, newest 100:     %s req/s, p50 %s, p99 %s, errors %s\n' "$a_rps" "$a_p50" "$a_p99" "$a_bad"
     awk -v c="$c_rps" -v q="$a_rps" 'BEGIN {printf "ratio:                           %.3f of the ceiling\n", q / c}'
-    printf 'peak RSS of the service: %s\n' "$(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$service/status")"
+    peak_rss
 }
 
 bench_stats() {
