@@ -498,6 +498,7 @@ async fn in_one_batch_a_refused_stay_keeps_none_of_its_documents(pool: sqlx::PgP
     // which the refused second stay did not keep, and so is stored.
     use luutru::checkin::batch::{Batch, Written};
     use luutru::checkin::model::{Document, DocumentType, Guest, Purpose};
+    use luutru::checkin::repo::Sealed;
     use luutru::checkin::stay_batch::{Stay, Stays};
 
     let app = common::spawn(pool).await;
@@ -521,6 +522,7 @@ async fn in_one_batch_a_refused_stay_keeps_none_of_its_documents(pool: sqlx::PgP
         companion: None,
         capture: "manual",
     };
+    let cipher = &app.state.cipher;
     let stay = |guests: Vec<Guest>| Stay {
         place_id: hotel["id"].as_i64().unwrap(),
         place_name: "Khách sạn Thử Nghiệm".into(),
@@ -528,6 +530,8 @@ async fn in_one_batch_a_refused_stay_keeps_none_of_its_documents(pool: sqlx::PgP
         purpose: Purpose::Tourism,
         presence: "printed_code",
         token: "a-check-out-token".into(),
+        token_hash: luutru::auth::repo::token_hash("a-check-out-token"),
+        sealed: guests.iter().map(|g| Sealed::of(cipher, g)).collect(),
         guests,
         key: None,
     };

@@ -72,6 +72,9 @@ pub struct Sealed {
     pub name_search: String,
     pub document_number: Option<Vec<u8>>,
     pub document_index: Option<Vec<u8>>,
+    /// The document's index under every configured key, the current first
+    /// (`document_index`): what the check of documents in house looks up.
+    pub document_indexes: Vec<Vec<u8>>,
     pub address: Option<Vec<u8>>,
     pub phone: Option<Vec<u8>>,
     pub visa_number: Option<Vec<u8>>,
@@ -80,10 +83,12 @@ pub struct Sealed {
 impl Sealed {
     pub fn of(cipher: &DataCipher, guest: &super::model::Guest) -> Sealed {
         let number = guest.document.as_ref().map(|d| d.number.as_str());
+        let document_indexes = number.map_or_else(Vec::new, |n| cipher.blind_indexes(n));
         Sealed {
             name_search: super::model::search_key(&guest.full_name),
             document_number: cipher.encrypt_opt(number),
-            document_index: number.map(|n| cipher.blind_index(n)),
+            document_index: document_indexes.first().cloned(),
+            document_indexes,
             address: cipher.encrypt_opt(guest.address.as_deref()),
             phone: cipher.encrypt_opt(guest.phone.as_deref()),
             visa_number: cipher.encrypt_opt(guest.visa_number.as_deref()),
@@ -134,22 +139,41 @@ pub struct DocumentCheck {
 
 impl DocumentCheck {
     pub fn of(cipher: &DataCipher, documents: &[(usize, i64, &str)]) -> DocumentCheck {
-        let (lock_places, lock_indexes) = documents
+        let indexes: Vec<Vec<Vec<u8>>> = documents
             .iter()
-            .map(|&(_, place, number)| (place, cipher.blind_index(number)))
-            .unzip();
+            .map(|&(_, _, number)| cipher.blind_indexes(number))
+            .collect();
+        DocumentCheck::indexed(
+            documents
+                .iter()
+                .zip(&indexes)
+                .map(|(&(n, place, _), indexes)| (n, place, indexes.as_slice())),
+        )
+    }
+
+    /// The check of documents already indexed: the caller's number for
+    /// each, its place, and its index under every configured key, the
+    /// current first (`DataCipher::blind_indexes`).
+    pub fn indexed<'a>(
+        documents: impl IntoIterator<Item = (usize, i64, &'a [Vec<u8>])>,
+    ) -> DocumentCheck {
         let mut check = DocumentCheck {
-            lock_places,
-            lock_indexes,
+            lock_places: Vec::new(),
+            lock_indexes: Vec::new(),
             ns: Vec::new(),
             places: Vec::new(),
             docs: Vec::new(),
         };
-        for &(n, place, number) in documents {
-            for index in cipher.blind_indexes(number) {
+        for (n, place, indexes) in documents {
+            let Some(current) = indexes.first() else {
+                continue;
+            };
+            check.lock_places.push(place);
+            check.lock_indexes.push(current.clone());
+            for index in indexes {
                 check.ns.push(n as i32);
                 check.places.push(place);
-                check.docs.push(index);
+                check.docs.push(index.clone());
             }
         }
         check

@@ -237,7 +237,12 @@ async fn stay(
             expected_departure: departure,
             purpose,
             presence,
+            token_hash: crate::auth::repo::token_hash(&token),
             token: token.clone(),
+            sealed: guests
+                .iter()
+                .map(|g| repo::Sealed::of(&state.cipher, g))
+                .collect(),
             guests: guests.clone(),
             key: keyed(scope, key, req),
         })

@@ -30,7 +30,12 @@ pub struct Stay {
     pub presence: &'static str,
     /// The check-out token handed to the visitor.
     pub token: String,
+    /// The token's hash, as stored.
+    pub token_hash: Vec<u8>,
     pub guests: Vec<Guest>,
+    /// Each guest's personal data sealed, by the request itself: the one
+    /// writer's time goes to PostgreSQL, not to the cipher.
+    pub sealed: Vec<Sealed>,
     /// The request's idempotency key, with its scope and the request's hash.
     pub key: Option<(String, String, Vec<u8>)>,
 }
@@ -68,7 +73,7 @@ struct Row<'a> {
     guest: &'a Guest,
     deadline: DateTime<Utc>,
     companion: Option<Uuid>,
-    sealed: Sealed,
+    sealed: &'a Sealed,
 }
 
 /// The answer to a visitor's stored stay, the same whether it was written
@@ -96,15 +101,15 @@ pub fn answer(
     })
 }
 
-/// Each guest's document, numbered by the guest's row, with its place.
-fn documents_of<'a>(stays: &[Stay], rows: &'a [Row]) -> Vec<(usize, i64, &'a str)> {
-    rows.iter()
-        .enumerate()
-        .filter_map(|(r, row)| {
-            let number = row.guest.document.as_ref()?.number.as_str();
-            Some((r, stays[row.stay].place_id, number))
-        })
-        .collect()
+/// The check of each guest's document (by the guest's row) at its place.
+fn document_check(stays: &[Stay], rows: &[Row]) -> repo::DocumentCheck {
+    repo::DocumentCheck::indexed(rows.iter().enumerate().map(|(r, row)| {
+        (
+            r,
+            stays[row.stay].place_id,
+            row.sealed.document_indexes.as_slice(),
+        )
+    }))
 }
 
 /// The stays refused for the documents `found` in house (by row), each
@@ -172,7 +177,7 @@ impl Stays {
                     guest,
                     deadline: repo::notify_deadline(self.tz, guest.is_vietnamese(), now),
                     companion: guest.companion.map(|c| ids[c]),
-                    sealed: Sealed::of(&self.cipher, guest),
+                    sealed: &stay.sealed[position],
                 });
             }
         }
@@ -223,7 +228,7 @@ impl Stays {
         now: DateTime<Utc>,
         arrival_date: NaiveDate,
     ) -> Result<(Vec<(usize, String)>, Vec<usize>)> {
-        let check = repo::DocumentCheck::of(&self.cipher, &documents_of(stays, rows));
+        let check = document_check(stays, rows);
         let keys = Keys::of(
             &self.cipher,
             stays
@@ -261,8 +266,8 @@ impl Stays {
             &stays.iter().map(|s| s.presence).collect::<Vec<_>>() as &[&str],
             &stays
                 .iter()
-                .map(|s| crate::auth::repo::token_hash(&s.token))
-                .collect::<Vec<_>>(),
+                .map(|s| s.token_hash.as_slice())
+                .collect::<Vec<_>>() as &[&[u8]],
             &keys.scopes as &[Option<&str>],
             &keys.keys as &[Option<&str>],
             &keys.hashes as &[Option<&[u8]>],
