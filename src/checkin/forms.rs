@@ -16,14 +16,9 @@
 //! midnight.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::task::{Context, Poll};
 
-use axum::body::{Body, Bytes};
 use chrono::NaiveDate;
-use http_body::{Frame, SizeHint};
 
 use crate::i18n::Lang;
 use crate::places::repo::ScanTarget;
@@ -38,8 +33,8 @@ const MOST_CODES: usize = 2_000;
 /// A page rendered with a nonce, cut around it.
 #[derive(Debug, PartialEq)]
 pub struct Spliced {
-    head: Bytes,
-    tail: Bytes,
+    head: String,
+    tail: String,
 }
 
 impl Spliced {
@@ -54,58 +49,18 @@ impl Spliced {
             return None;
         }
         Some(Spliced {
-            head: Bytes::copy_from_slice(html[..at].as_bytes()),
-            tail: Bytes::copy_from_slice(tail.as_bytes()),
+            head: html[..at].to_owned(),
+            tail: tail.to_owned(),
         })
     }
 
-    /// The page with `nonce` where the cut was, as a body that sends the
-    /// kept parts themselves: a scan copies none of the page (an
-    /// accommodation's is some 10 KB), only counts a reference to it.
-    pub fn with(&self, nonce: String) -> Body {
-        Body::new(Parts {
-            parts: [self.head.clone(), Bytes::from(nonce), self.tail.clone()],
-            next: 0,
-        })
-    }
-}
-
-/// A body of a few parts sent one after another, its length known.
-struct Parts {
-    parts: [Bytes; 3],
-    next: usize,
-}
-
-impl Parts {
-    fn left(&self) -> u64 {
-        self.parts[self.next..].iter().map(|p| p.len() as u64).sum()
-    }
-}
-
-impl http_body::Body for Parts {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let this = self.get_mut();
-        while let Some(part) = this.parts.get_mut(this.next) {
-            this.next += 1;
-            if !part.is_empty() {
-                return Poll::Ready(Some(Ok(Frame::data(std::mem::take(part)))));
-            }
-        }
-        Poll::Ready(None)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.left() == 0
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.left())
+    /// The page with `nonce` where the cut was.
+    pub fn with(&self, nonce: &str) -> String {
+        let mut page = String::with_capacity(self.head.len() + nonce.len() + self.tail.len());
+        page.push_str(&self.head);
+        page.push_str(nonce);
+        page.push_str(&self.tail);
+        page
     }
 }
 
@@ -178,49 +133,16 @@ impl ScanForms {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::to_bytes;
 
-    /// The page a kept form sends with `nonce`, and the length its body
-    /// declared before sending it.
-    async fn sent(form: &Spliced, nonce: &str) -> (String, Option<u64>) {
-        let body = form.with(nonce.to_owned());
-        let declared = http_body::Body::size_hint(&body).exact();
-        let bytes = to_bytes(body, usize::MAX).await.unwrap();
-        (String::from_utf8(bytes.to_vec()).unwrap(), declared)
-    }
-
-    #[tokio::test]
-    async fn a_page_is_cut_around_its_one_nonce_and_spliced_back() {
+    #[test]
+    fn a_page_is_cut_around_its_one_nonce_and_spliced_back() {
         let html = r#"<form><input name="nonce" value="abc123"><p>Vũng Tàu</p></form>"#;
         let cut = Spliced::cut(html, "abc123").unwrap();
+        assert_eq!(cut.with("abc123"), html);
         assert_eq!(
-            sent(&cut, "abc123").await,
-            (html.to_owned(), Some(html.len() as u64))
+            cut.with("ffff"),
+            r#"<form><input name="nonce" value="ffff"><p>Vũng Tàu</p></form>"#
         );
-        let other = r#"<form><input name="nonce" value="ffff"><p>Vũng Tàu</p></form>"#;
-        assert_eq!(
-            sent(&cut, "ffff").await,
-            (other.to_owned(), Some(other.len() as u64))
-        );
-    }
-
-    #[tokio::test]
-    async fn a_page_cut_at_its_very_start_or_end_sends_no_empty_part() {
-        let cut = Spliced::cut("n0nce<p>tail</p>", "n0nce").unwrap();
-        assert_eq!(
-            sent(&cut, "ab").await,
-            ("ab<p>tail</p>".to_owned(), Some(13))
-        );
-        let cut = Spliced::cut("<p>head</p>n0nce", "n0nce").unwrap();
-        let mut body = cut.with("cd".to_owned());
-        let mut frames = Vec::new();
-        while let Some(frame) =
-            std::future::poll_fn(|cx| http_body::Body::poll_frame(Pin::new(&mut body), cx)).await
-        {
-            frames.push(frame.unwrap().into_data().unwrap());
-        }
-        assert_eq!(frames, [Bytes::from("<p>head</p>"), Bytes::from("cd")]);
-        assert!(http_body::Body::is_end_stream(&body));
     }
 
     #[test]
@@ -240,8 +162,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_kept_form_serves_only_its_place_as_it_was_and_its_language() {
+    #[test]
+    fn a_kept_form_serves_only_its_place_as_it_was_and_its_language() {
         let forms = ScanForms::default();
         let list = Arc::new(vec!["Bà Rịa - Vũng Tàu".to_owned()]);
         let provinces = Inputs::Provinces(list.clone());
@@ -255,7 +177,7 @@ mod tests {
         );
 
         let kept = forms.get("CODE", Lang::Vi, &target("Bạch Dinh"), &provinces);
-        assert_eq!(sent(&kept.unwrap(), "x").await.0, "<h1>Bạch Dinh</h1>x");
+        assert_eq!(kept.unwrap().with("x"), "<h1>Bạch Dinh</h1>x");
         // Renamed since, another language, another code, other provinces.
         assert!(forms
             .get("CODE", Lang::Vi, &target("Dinh Thống Đốc"), &provinces)

@@ -430,7 +430,7 @@ fn first_stay_form(state: &AppState, code: &str, target: &ScanTarget, t: Tr) -> 
     let today = localtime::today(state.tz());
     let inputs = Inputs::Day(today);
     if let Some(form) = state.scan_forms.get(code, t.lang(), target, &inputs) {
-        return kept_page(form.with(nonce()));
+        return Html(form.with(&nonce())).into_response();
     }
     let page = stay_page(code, target, t, 1, String::new(), today);
     match page.render() {
@@ -441,18 +441,6 @@ fn first_stay_form(state: &AppState, code: &str, target: &ScanTarget, t: Tr) -> 
         // `render` logs the failure and answers 500.
         Err(_) => render(&page),
     }
-}
-
-/// A kept form's page, as `Html` would answer it.
-fn kept_page(body: axum::body::Body) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        )],
-        body,
-    )
-        .into_response()
 }
 
 /// Keep a form rendered for a code as printed. A code verifies in any case,
@@ -486,7 +474,7 @@ async fn first_visit_form(
 ) -> Result<Response, Error> {
     let provinces = Inputs::Provinces(state.province_names().await?);
     if let Some(form) = state.scan_forms.get(code, t.lang(), target, &provinces) {
-        return Ok(kept_page(form.with(nonce())));
+        return Ok(Html(form.with(&nonce())).into_response());
     }
     let page = visit_page(state, code, target, t, &HashMap::new(), BTreeMap::new()).await?;
     match page.render() {
