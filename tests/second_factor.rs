@@ -137,6 +137,20 @@ async fn an_office_account_sets_up_its_second_factor_then_owes_a_code_each_time(
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(response.text().await.unwrap().contains("not right"));
 
+    // The page has its language switcher, and the language chosen there is
+    // the one of what follows.
+    assert!(page.contains(r#"<a href="?lang=vi" lang="vi">"#), "{page}");
+    let vi = browser
+        .get(app.url("/login/code?lang=vi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vi.status(), StatusCode::OK);
+    assert!(vi.text().await.unwrap().contains("Bước hai: mã xác thực"));
+    let response = send_code(&browser, &app, &format!("{wrong:06}")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.text().await.unwrap().contains("Mã không đúng"));
+
     // The right code signs in, under a new session.
     let first = code(&secret, 0);
     let response = send_code(&browser, &app, &first).await;

@@ -331,12 +331,17 @@ async fn sign_in_page(
         return Redirect::to(home_of(user.role)).into_response();
     }
     let t = Tr(Lang::negotiate(q.lang.as_deref(), &headers));
-    let mut page = render(&SignInPage {
+    let page = render(&SignInPage {
         t,
         email: "",
         error: None,
     });
-    // A language chosen here is the one of the pages after signing in.
+    remember_chosen(page, &q, t)
+}
+
+/// A language chosen with the page's switcher (`?lang=`) is the one of the
+/// pages after signing in.
+fn remember_chosen(mut page: Response, q: &LangQuery, t: Tr) -> Response {
     if q.lang.as_deref().and_then(Lang::from_code).is_some() {
         crate::i18n::remember(&mut page, t.lang());
     }
@@ -434,8 +439,12 @@ impl CodePage {
 
 /// The password was right: the page asking for the code (or setting up the
 /// second factor). Without a pending sign-in, back to the sign-in page.
-async fn code_page(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
-    let t = Tr(Lang::negotiate(None, &headers));
+async fn code_page(
+    State(state): State<AppState>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> PageResult {
+    let t = Tr(Lang::negotiate(q.lang.as_deref(), &headers));
     let pending = match super::token_from(&headers) {
         Some(token) => repo::pending(&state.db, &token).await?,
         None => None,
@@ -443,7 +452,8 @@ async fn code_page(State(state): State<AppState>, headers: HeaderMap) -> PageRes
     let Some(pending) = pending else {
         return Ok(Redirect::to("/").into_response());
     };
-    Ok(render(&CodePage::of(&state, t, &pending, None)?))
+    let page = render(&CodePage::of(&state, t, &pending, None)?);
+    Ok(remember_chosen(page, &q, t))
 }
 
 #[derive(Deserialize, Default)]
