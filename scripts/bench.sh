@@ -32,7 +32,8 @@
 # luutru_bench_load, luutru_bench_register, luutru_bench_stats). BENCH_BIN
 # names another folder of release binaries to measure (the scripts still
 # build this tree's), to compare two versions in runs taken in turn;
-# BENCH_PARTS=scan stops `load` after the scan page.
+# BENCH_PARTS=scan measures only the scan page in `load`, BENCH_PARTS=stays
+# only the one-guest stays.
 set -euo pipefail
 
 # Read before the cd below, so that a relative BENCH_BIN is the caller's.
@@ -271,6 +272,11 @@ checkins() {
     printf 'WAL:             %s a check-in; %s a pgbench transaction\n' "$wal" "$pg_wal"
 }
 
+# Whether BENCH_PARTS asks for this part of `load`.
+wants() {
+    [ "$parts" = all ] || [ "$parts" = "$1" ]
+}
+
 peak_rss() {
     printf 'peak RSS of the service: %s\n' "$(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$service/status")"
 }
@@ -342,38 +348,40 @@ SQL
     # default) has a partition of guests' personal data for each month.
     psql "$db_url" -qc "SELECT ensure_identity_partitions((now() - interval '3 years')::date, 37)" >/dev/null
 
-    echo "== start-up and the scan page ($connections connections, ${seconds}s each)"
-    awk -v a="$started" -v b="$ready" 'BEGIN {printf "start-up to /healthz:        %.0f ms\n", (b - a) * 1000}'
-    # The ceiling and the page in turn, BENCH_ROUNDS times: a virtual
-    # machine's neighbours take its cores away for seconds at a time (the
-    # steal time below), so one pair can land on different machines; the
-    # median of the rounds' ratios is the figure.
-    # Each round: the ceiling, a site's code (its count-in form), then the
-    # ceiling again and a hotel's code (its check-in form for one guest).
-    local ratios=() hotel_ratios=() steal_before round
-    steal_before=$(cpu_ticks)
-    for round in $(seq "$rounds"); do
-        read -r c_rps c_p50 c_p99 _ _ < <(load http://127.0.0.1:18081/ceiling)
-        read -r s_rps s_p50 s_p99 s_bad _ < <(load "http://127.0.0.1:18080/c/$site")
-        ratios+=("$(awk -v c="$c_rps" -v q="$s_rps" 'BEGIN {printf "%.2f", q / c}')")
-        printf 'round %d: axum + one Redis GET (ceiling) %s req/s, p50 %s, p99 %s\n' "$round" "$c_rps" "$c_p50" "$c_p99"
-        printf '         GET /c/{code}, a site %s req/s, p50 %s, p99 %s, errors %s: %s of the ceiling\n' \
-            "$s_rps" "$s_p50" "$s_p99" "$s_bad" "${ratios[-1]}"
-        read -r c_rps c_p50 c_p99 _ _ < <(load http://127.0.0.1:18081/ceiling)
-        read -r s_rps s_p50 s_p99 s_bad _ < <(load "http://127.0.0.1:18080/c/$hotel")
-        hotel_ratios+=("$(awk -v c="$c_rps" -v q="$s_rps" 'BEGIN {printf "%.2f", q / c}')")
-        printf '         axum + one Redis GET (ceiling) %s req/s, p50 %s, p99 %s\n' "$c_rps" "$c_p50" "$c_p99"
-        printf '         GET /c/{code}, a hotel %s req/s, p50 %s, p99 %s, errors %s: %s of the ceiling\n' \
-            "$s_rps" "$s_p50" "$s_p99" "$s_bad" "${hotel_ratios[-1]}"
-    done
-    median() {
-        printf '%s\n' "$@" | sort -n |
-            awk '{r[NR] = $1} END {m = int((NR + 1) / 2); printf "%.2f", NR % 2 ? r[m] : (r[m] + r[m + 1]) / 2}'
-    }
-    printf 'ratio, a site:                  %s of the ceiling (median of %d rounds)\n' "$(median "${ratios[@]}")" "$rounds"
-    printf 'ratio, a hotel:                 %s of the ceiling (median of %d rounds; CPU stolen by the host: %s)\n' \
-        "$(median "${hotel_ratios[@]}")" "$rounds" "$(steal_since "$steal_before")"
-    if [ "$parts" = scan ]; then
+    if wants scan; then
+        echo "== start-up and the scan page ($connections connections, ${seconds}s each)"
+        awk -v a="$started" -v b="$ready" 'BEGIN {printf "start-up to /healthz:        %.0f ms\n", (b - a) * 1000}'
+        # The ceiling and the page in turn, BENCH_ROUNDS times: a virtual
+        # machine's neighbours take its cores away for seconds at a time (the
+        # steal time below), so one pair can land on different machines; the
+        # median of the rounds' ratios is the figure.
+        # Each round: the ceiling, a site's code (its count-in form), then the
+        # ceiling again and a hotel's code (its check-in form for one guest).
+        local ratios=() hotel_ratios=() steal_before round
+        steal_before=$(cpu_ticks)
+        for round in $(seq "$rounds"); do
+            read -r c_rps c_p50 c_p99 _ _ < <(load http://127.0.0.1:18081/ceiling)
+            read -r s_rps s_p50 s_p99 s_bad _ < <(load "http://127.0.0.1:18080/c/$site")
+            ratios+=("$(awk -v c="$c_rps" -v q="$s_rps" 'BEGIN {printf "%.2f", q / c}')")
+            printf 'round %d: axum + one Redis GET (ceiling) %s req/s, p50 %s, p99 %s\n' "$round" "$c_rps" "$c_p50" "$c_p99"
+            printf '         GET /c/{code}, a site %s req/s, p50 %s, p99 %s, errors %s: %s of the ceiling\n' \
+                "$s_rps" "$s_p50" "$s_p99" "$s_bad" "${ratios[-1]}"
+            read -r c_rps c_p50 c_p99 _ _ < <(load http://127.0.0.1:18081/ceiling)
+            read -r s_rps s_p50 s_p99 s_bad _ < <(load "http://127.0.0.1:18080/c/$hotel")
+            hotel_ratios+=("$(awk -v c="$c_rps" -v q="$s_rps" 'BEGIN {printf "%.2f", q / c}')")
+            printf '         axum + one Redis GET (ceiling) %s req/s, p50 %s, p99 %s\n' "$c_rps" "$c_p50" "$c_p99"
+            printf '         GET /c/{code}, a hotel %s req/s, p50 %s, p99 %s, errors %s: %s of the ceiling\n' \
+                "$s_rps" "$s_p50" "$s_p99" "$s_bad" "${hotel_ratios[-1]}"
+        done
+        median() {
+            printf '%s\n' "$@" | sort -n |
+                awk '{r[NR] = $1} END {m = int((NR + 1) / 2); printf "%.2f", NR % 2 ? r[m] : (r[m] + r[m + 1]) / 2}'
+        }
+        printf 'ratio, a site:                  %s of the ceiling (median of %d rounds)\n' "$(median "${ratios[@]}")" "$rounds"
+        printf 'ratio, a hotel:                 %s of the ceiling (median of %d rounds; CPU stolen by the host: %s)\n' \
+            "$(median "${hotel_ratios[@]}")" "$rounds" "$(steal_since "$steal_before")"
+    fi
+    if ! wants stays; then
         peak_rss
         return
     fi
@@ -387,7 +395,7 @@ SQL
     echo "== warm-up, not measured (${warmup}s each, on the new database's empty tables)"
     sed -e 's/"M%d%07d"/"W%d%07d"/' "$lua/stay.lua" >"$lua/stay_warm.lua"
     local kind script
-    for kind in visit stay_warm; do
+    for kind in $(wants visits && echo visit) stay_warm; do
         script="$lua/$kind.lua"
         printf '%-16s %s req/s\n' "${kind%_warm}s:" "$(wrk -t2 -c"$connections" -d"${warmup}s" -s "$script" \
             http://127.0.0.1:18080/api/v1/checkins | awk '/Requests\/sec/ {print $2}')"
@@ -396,10 +404,10 @@ SQL
     # Each kind of check-in right after a pgbench run of its own: the
     # database's speed drifts within minutes here as much as the host's.
     echo "== durable check-ins ($connections connections, ${seconds}s each, each after its own pgbench ceiling)"
-    checkins 'site visits:    ' visits "$lua/visit.lua"
+    wants visits && checkins 'site visits:    ' visits "$lua/visit.lua"
     checkins 'one-guest stays:' stays "$lua/stay.lua"
     echo "== as the check-in page sends them: with an Idempotency-Key, and visits with a phone id"
-    checkins 'site visits:    ' visits "$lua/visit_keyed.lua"
+    wants visits && checkins 'site visits:    ' visits "$lua/visit_keyed.lua"
     checkins 'one-guest stays:' stays "$lua/stay_keyed.lua"
     peak_rss
 }
