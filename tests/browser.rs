@@ -325,6 +325,25 @@ async fn a_family_checks_in_and_out_on_a_phone_and_the_desk_sees_them(pool: sqlx
         .unwrap();
     wait_for_text(&client, "#register", "Nguyễn Văn An", false).await;
 
+    // On the phone the stays start within the first screen: the search and
+    // dates fold into one line until they are opened or used.
+    assert!(!displayed(&client, "#q").await);
+    let top = client
+        .execute(
+            "window.scrollTo(0, 0);
+             return document.getElementById('register').getBoundingClientRect().top;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        top.as_f64().unwrap() < 640.0,
+        "the stays start {top} px down"
+    );
+    screenshot(&client, "register-phone").await;
+    click(&client, "details.search summary").await;
+    assert!(displayed(&client, "#q").await);
+
     // A desk entry from the register page, then check-out with one click.
     type_into(&client, "#g0_full_name", "Trần Thị Bình").await;
     type_into(&client, "#desk-entry #room", "204").await;

@@ -109,6 +109,15 @@ impl HotelPage {
     fn filters(&self) -> String {
         filters_query(&self.view, &self.q, &self.from, &self.to)
     }
+    /// Whether the search and dates show open: once used, on the history
+    /// (where searching is what one comes for) and for an inspector, who
+    /// states a reason there. Otherwise they fold into one line, so that on
+    /// a phone the stays come right after the tabs.
+    fn search_open(&self) -> bool {
+        !(self.q.is_empty() && self.from.is_empty() && self.to.is_empty())
+            || self.view == "all"
+            || self.user.role.as_str() == "inspector"
+    }
     fn can_enter(&self) -> bool {
         self.place_id.is_some_and(|p| self.user.works_at(p))
     }
