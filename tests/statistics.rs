@@ -380,6 +380,132 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
     assert_eq!(empty["attraction_visitors"], 0);
 }
 
+/// Move the stays and guests that arrived on `day` back by `days`, as if
+/// recorded then (the desk takes no arrival that old).
+async fn move_back(pool: &sqlx::PgPool, day: &str, days: i32) {
+    for table in ["stays", "guests"] {
+        sqlx::query(&format!(
+            "UPDATE {table} SET arrived_at = arrived_at - make_interval(days => $2),
+                                arrival_date = arrival_date - $2,
+                                departed_at = departed_at - make_interval(days => $2),
+                                departure_date = departure_date - $2
+             WHERE arrival_date = $1::date"
+        ))
+        .bind(day)
+        .bind(days)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+}
+
+/// The rows of a monthly report's sheet, as text.
+async fn report_rows(app: &common::TestApp, office: &str, month: &str) -> Vec<Vec<String>> {
+    let response = app
+        .get_response(&format!("/api/v1/stats/monthly.xlsx?month={month}"), office)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let mut book: calamine::Xlsx<_> = calamine::Reader::new(std::io::Cursor::new(bytes)).unwrap();
+    let (year, month) = month.split_once('-').unwrap();
+    calamine::Reader::worksheet_range(&mut book, &format!("Bao cao {month}-{year}"))
+        .unwrap()
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+#[sqlx::test]
+async fn a_year_earlier_period_before_the_records_begin_gives_no_change(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let office = app.sign_in_as(Role::Office, &[]).await;
+    let id = app.hotel(&office).await["id"].as_i64().unwrap();
+    let staff = app.sign_in_as(Role::Staff, &[id]).await;
+    // The records begin on 20 March 2025, with one guest; March 2026 has one
+    // too. Set against the eleven days of March 2025 on record, "0.0 %"
+    // would say nothing changed.
+    for (name, arrived, departed) in [
+        (
+            "A",
+            "2026-03-05T14:00:00+07:00",
+            "2026-03-06T11:00:00+07:00",
+        ),
+        (
+            "B",
+            "2026-03-06T14:00:00+07:00",
+            "2026-03-07T11:00:00+07:00",
+        ),
+    ] {
+        let body = json!({"guests": [guest(name, "VNM")], "arrived_at": arrived,
+                          "departed_at": departed, "purpose": "tourism"});
+        let (status, answer) = app
+            .post_json(&format!("/api/v1/places/{id}/stays"), Some(&staff), &body)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {answer}");
+    }
+    // One of them a year back, as the records of a city's first weeks
+    // would be.
+    move_back(&app.pool, "2026-03-06", 350).await;
+
+    let rows = report_rows(&app, &office, "2026-03").await;
+    let arrivals = rows
+        .iter()
+        .find(|r| r[0].starts_with("Lượt khách lưu trú"))
+        .unwrap();
+    // March 2026: 1; year to date 1, against 1 a year earlier: no change given.
+    assert_eq!(arrivals[2], "1", "{rows:?}");
+    assert_eq!(arrivals[6], "1", "{rows:?}");
+    assert_eq!((arrivals[3].as_str(), arrivals[5].as_str()), ("–", "–"));
+    let note = rows
+        .iter()
+        .map(|r| r[0].as_str())
+        .find(|c| c.starts_with("Số liệu được ghi nhận từ ngày 21/03/2025"));
+    assert!(note.is_some(), "{rows:?}");
+
+    // The printed report says it too, under the table.
+    let pdf = app
+        .get_response("/api/v1/stats/monthly.pdf?month=2026-03", &office)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let file = std::env::temp_dir().join(format!(
+        "luutru-report-{}.pdf",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&file, &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    let _ = std::fs::remove_file(&file);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Số liệu được ghi nhận từ ngày 21/03/2025")
+            && text.contains("records begin on 21/03/2025"),
+        "{text}"
+    );
+
+    // A month whose year-earlier month is on record (April 2025) has no
+    // word on it; the year to date, from January 2025, still has.
+    let rows = report_rows(&app, &office, "2026-04").await;
+    assert!(rows
+        .iter()
+        .any(|r| r[0].starts_with("Số liệu được ghi nhận từ")));
+
+    // Once the records begin before January 2025, the report of March 2026
+    // compares both periods in full, with no word on it.
+    move_back(&app.pool, "2025-03-21", 100).await;
+    let rows = report_rows(&app, &office, "2026-03").await;
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r[0].starts_with("Số liệu được ghi nhận từ")),
+        "{rows:?}"
+    );
+}
+
 #[sqlx::test]
 async fn capacity_counts_from_the_day_a_place_was_registered(pool: sqlx::PgPool) {
     let app = spawn(pool).await;

@@ -16,6 +16,9 @@ pub struct Report {
     pub this_month_last_year: Summary,
     pub year_to_date: Summary,
     pub year_to_date_last_year: Summary,
+    /// The first day the service holds any arrival or visit of, if any: a
+    /// year-earlier period that begins before it is not a full comparison.
+    pub records_since: Option<NaiveDate>,
 }
 
 fn month_end(first: NaiveDate) -> NaiveDate {
@@ -46,7 +49,13 @@ pub async fn build(
     let prev_first = prev_end.with_day(1).unwrap_or(prev_end);
     let jan = NaiveDate::from_ymd_opt(first.year(), 1, 1).unwrap_or(first);
     let s = |from, to| summary(pool, from, to, today, None, tz);
+    let records_since: Option<NaiveDate> = sqlx::query_scalar(
+        "SELECT LEAST((SELECT min(arrival_date) FROM guests), (SELECT min(visit_date) FROM visits))",
+    )
+    .fetch_one(pool)
+    .await?;
     Ok(Report {
+        records_since,
         month: first,
         previous_month: s(prev_first, prev_end).await?,
         this_month: s(first, end).await?,
@@ -54,6 +63,37 @@ pub async fn build(
         year_to_date: s(jan, end).await?,
         year_to_date_last_year: s(years_back(jan), years_back(end)).await?,
     })
+}
+
+impl Report {
+    /// Whether the records cover the year-earlier period starting `first`.
+    fn covers(&self, first: NaiveDate) -> bool {
+        self.records_since.is_none_or(|since| since <= first)
+    }
+
+    fn month_compared(&self) -> bool {
+        self.covers(years_back(self.month))
+    }
+
+    fn year_compared(&self) -> bool {
+        let jan = NaiveDate::from_ymd_opt(self.month.year(), 1, 1).unwrap_or(self.month);
+        self.covers(years_back(jan))
+    }
+
+    /// A line under the table when a year-earlier period begins before the
+    /// records do, so its change is not given.
+    pub fn note(&self) -> Option<String> {
+        let since = self.records_since?;
+        if self.month_compared() && self.year_compared() {
+            return None;
+        }
+        let since = since.format("%d/%m/%Y");
+        Some(format!(
+            "Số liệu được ghi nhận từ ngày {since}: cùng kỳ năm trước chưa có đủ số liệu, \
+             nên không tính % so cùng kỳ (records begin on {since}; the year-earlier period \
+             is not fully covered, so no change against it is given)."
+        ))
+    }
 }
 
 /// The report's rows: indicator, then the cells as text.
@@ -77,6 +117,7 @@ pub fn rows(r: &Report) -> Vec<[String; 7]> {
         }),
     ];
     let pct = |c: Option<f64>| c.map_or("–".to_owned(), |c| format!("{c:.1}"));
+    let (month_compared, year_compared) = (r.month_compared(), r.year_compared());
     let mut out: Vec<[String; 7]> = counted
         .iter()
         .map(|(name, get)| {
@@ -84,9 +125,11 @@ pub fn rows(r: &Report) -> Vec<[String; 7]> {
                 (*name).to_owned(),
                 get(&r.previous_month).to_string(),
                 get(&r.this_month).to_string(),
-                pct(change(get(&r.this_month), get(&r.this_month_last_year))),
+                pct(change(get(&r.this_month), get(&r.this_month_last_year))
+                    .filter(|_| month_compared)),
                 get(&r.year_to_date).to_string(),
-                pct(change(get(&r.year_to_date), get(&r.year_to_date_last_year))),
+                pct(change(get(&r.year_to_date), get(&r.year_to_date_last_year))
+                    .filter(|_| year_compared)),
                 get(&r.year_to_date_last_year).to_string(),
             ]
         })
@@ -154,7 +197,8 @@ pub fn xlsx(r: &Report) -> anyhow::Result<Vec<u8>> {
     for (c, h) in headings(r).iter().enumerate() {
         sheet.write_string_with_format(2, c as u16, h, &bold)?;
     }
-    for (i, row) in rows(r).iter().enumerate() {
+    let rows = rows(r);
+    for (i, row) in rows.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {
             let at = (i + 3) as u32;
             match cell.parse::<f64>() {
@@ -164,6 +208,11 @@ pub fn xlsx(r: &Report) -> anyhow::Result<Vec<u8>> {
         }
     }
     sheet.autofit();
+    // Written after the columns are fitted: the note is a line of its own,
+    // not a cell the first column should widen for.
+    if let Some(note) = r.note() {
+        sheet.write_string((rows.len() + 4) as u32, 0, note)?;
+    }
     Ok(book.save_to_buffer()?)
 }
 
@@ -255,6 +304,22 @@ pub fn pdf(r: &Report, fonts: &crate::qr::poster::Fonts) -> anyhow::Result<Vec<u
     }
     if let Some(path) = rules.finish() {
         surface.draw_path(&path);
+    }
+    if let Some(note) = r.note() {
+        // Two lines of 8.5 pt, split where the English gloss begins.
+        let (vi, en) = note.split_at(note.find(" (").unwrap_or(note.len()));
+        let mut text = |y: f32, s: &str| {
+            surface.draw_text(
+                Point::from_xy(margin, y),
+                fonts.for_text(s, false),
+                8.5,
+                s.trim(),
+                false,
+                TextDirection::Auto,
+            );
+        };
+        text(y + 8.0, vi);
+        text(y + 20.0, en);
     }
     surface.finish();
     page.finish();
