@@ -63,7 +63,8 @@ struct HotelPage {
     revealed: Option<Uuid>,
     /// The place's own figures: this month so far, and last month.
     figures: Option<(Summary, Summary)>,
-    today: String,
+    /// The local date the page was made on.
+    today: chrono::NaiveDate,
     offset: i64,
     limit: i64,
     q: String,
@@ -133,16 +134,13 @@ impl HotelPage {
                 .all(|g| !g.notification_status.starts_with("sent"))
             && super::desk::may_correct(
                 stay.arrived_at.with_timezone(&self.tz).date_naive(),
-                crate::localtime::today(self.tz),
+                self.today,
             )
     }
     /// Whether a check-out at `left` may still be undone: until the day
     /// after it (the undo is refused later, so it is not offered).
     fn can_undo(&self, left: &DateTime<Utc>) -> bool {
-        super::desk::may_correct(
-            left.with_timezone(&self.tz).date_naive(),
-            crate::localtime::today(self.tz),
-        )
+        super::desk::may_correct(left.with_timezone(&self.tz).date_naive(), self.today)
     }
     fn is_current(&self, id: &i64) -> bool {
         self.place_id == Some(*id)
@@ -193,6 +191,7 @@ async fn build(
     let mut due = Vec::new();
     let mut batches = Vec::new();
     let mut figures = None;
+    let today = crate::localtime::today(state.tz());
     if let Some(id) = place_id {
         user.require_register(id)?;
         place_name = places
@@ -200,10 +199,10 @@ async fn build(
             .find(|(p, _)| *p == id)
             .map(|(_, n)| n.clone())
             .unwrap_or_default();
-        let filter = filter_from(query, crate::localtime::today(state.tz()))?;
+        let filter = filter_from(query, today)?;
         super::routes::audit_read(state, &user, id, "register.read", query).await?;
         stays = repo::list(&state.db, &state.cipher, id, &filter).await?;
-        counts = repo::counts(&state.db, id, crate::localtime::today(state.tz())).await?;
+        counts = repo::counts(&state.db, id, today).await?;
         due = super::police::due(&state.db, id, Utc::now()).await?;
         batches = super::police::open_batches(&state.db, id).await?;
         if user.works_at(id) {
@@ -224,7 +223,7 @@ async fn build(
         alert: None,
         revealed: None,
         figures,
-        today: crate::localtime::today(state.tz()).to_string(),
+        today,
         offset: query.offset.unwrap_or(0),
         limit: query.limit.unwrap_or(100),
         q: query.q.clone().unwrap_or_default(),
