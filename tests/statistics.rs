@@ -86,6 +86,14 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
             "2026-03-13T00:10:00+07:00",
             Some("2026-03-15T10:00:00+07:00"),
         ),
+        // Long before it: the records begin here, so the period before the
+        // range (7-9 March) is on record in full.
+        (
+            "Z",
+            "VNM",
+            "2026-01-15T10:00:00+07:00",
+            Some("2026-01-16T10:00:00+07:00"),
+        ),
     ];
     for (name, nationality, arrived, departed) in stays {
         let mut body = json!({"guests": [guest(name, nationality)], "arrived_at": arrived, "purpose": "tourism"});
@@ -232,6 +240,7 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
     assert_eq!(c["last_year"]["from"], "2025-03-10");
     assert_eq!(c["last_year"]["arrivals"], 0);
     assert_eq!(c["change_vs_last_year"]["arrivals"], Value::Null);
+    assert_eq!(c["records_since"], "2026-01-15");
     // A (8th) and D (9th) arrived in the period before: 5 ÷ 2 − 1 = +150 %.
     assert_eq!(c["previous"]["arrivals"], 2);
     assert_eq!(c["change_vs_previous"]["arrivals"], 150.0);
@@ -486,6 +495,36 @@ async fn a_year_earlier_period_before_the_records_begin_gives_no_change(pool: sq
             && text.contains("records begin on 21/03/2025"),
         "{text}"
     );
+
+    // So do the comparison and the office page: March 2026 against March
+    // 2025, of which the records hold only the last eleven days.
+    let (status, c) = app
+        .get_json(
+            "/api/v1/stats/compare?from=2026-03-01&to=2026-03-31",
+            Some(&office),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    assert_eq!(
+        (&c["current"]["arrivals"], &c["last_year"]["arrivals"]),
+        (&json!(1), &json!(1))
+    );
+    assert_eq!(c["change_vs_last_year"]["arrivals"], Value::Null, "{c}");
+    assert_eq!(c["records_since"], "2025-03-21");
+    let page = app
+        .get_text("/office?from=2026-03-01&to=2026-03-31", &office)
+        .await;
+    assert!(
+        page.contains(
+            "<p class=\"hint\" id=\"records-since\">Số liệu được ghi nhận từ ngày 21/03/2025"
+        ),
+        "{page}"
+    );
+    // From April 2025 on, the year-earlier period is on record in full.
+    let page = app
+        .get_text("/office?from=2026-04-01&to=2026-04-30", &office)
+        .await;
+    assert!(!page.contains("records-since"), "{page}");
 
     // A month whose year-earlier month is on record (April 2025) has no
     // word on it; the year to date, from January 2025, still has.

@@ -5,7 +5,7 @@
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 
-use super::repo::{summary_from, Source, Summary};
+use super::repo::{records_since, summary_from, Source, Summary};
 use crate::error::Result;
 
 /// The headline figures of a summary.
@@ -59,6 +59,25 @@ pub fn change(this: i64, last: i64) -> Option<f64> {
 }
 
 impl Change {
+    /// No change given: the earlier period begins before the records do.
+    const NONE: Change = Change {
+        arrivals: None,
+        domestic_arrivals: None,
+        international_arrivals: None,
+        same_day_guests: None,
+        guest_nights: None,
+        attraction_visitors: None,
+    };
+
+    /// `this` against `last`, or no change if `last` begins before the
+    /// records do (its figures count only part of it).
+    fn against(this: &Key, last: &Key, records_since: Option<NaiveDate>) -> Change {
+        match records_since {
+            Some(since) if since > last.from => Change::NONE,
+            _ => Change::between(this, last),
+        }
+    }
+
     fn between(this: &Key, last: &Key) -> Change {
         Change {
             arrivals: change(this.arrivals, last.arrivals),
@@ -81,11 +100,25 @@ pub struct Comparison {
     pub previous: Key,
     /// The same dates one year earlier (29 February becomes the 28th).
     pub last_year: Key,
+    /// Null where the earlier period begins before `records_since`.
     pub change_vs_previous: Change,
+    /// Null where the year-earlier period begins before `records_since`.
     pub change_vs_last_year: Change,
+    /// The first day with any arrival or visit on record, if any.
+    pub records_since: Option<NaiveDate>,
 }
 
-fn year_before(d: NaiveDate) -> NaiveDate {
+impl Comparison {
+    /// Whether an earlier period begins before the records do, so that its
+    /// changes are not given.
+    pub fn cut_short(&self) -> bool {
+        self.records_since
+            .is_some_and(|since| since > self.previous.from || since > self.last_year.from)
+    }
+}
+
+/// The same date a year earlier (29 February becomes the 28th).
+pub fn year_before(d: NaiveDate) -> NaiveDate {
     d.with_year(d.year() - 1)
         .or_else(|| (d - Duration::days(1)).with_year(d.year() - 1))
         .unwrap_or(d - Duration::days(365))
@@ -106,9 +139,11 @@ pub async fn compare(
     let previous = Key::from(&summary_from(source, pool, pf, pt, today, place_id, tz).await?);
     let (lf, lt) = (year_before(from), year_before(to));
     let last_year = Key::from(&summary_from(source, pool, lf, lt, today, place_id, tz).await?);
+    let records_since = records_since(pool).await?;
     Ok(Comparison {
-        change_vs_previous: Change::between(&current, &previous),
-        change_vs_last_year: Change::between(&current, &last_year),
+        change_vs_previous: Change::against(&current, &previous, records_since),
+        change_vs_last_year: Change::against(&current, &last_year, records_since),
+        records_since,
         current,
         previous,
         last_year,

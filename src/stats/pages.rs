@@ -75,6 +75,19 @@ impl OfficePage {
     fn dates(&self, from: &NaiveDate, to: &NaiveDate) -> String {
         format!("{}–{}", from.format("%d/%m"), to.format("%d/%m/%Y"))
     }
+    /// Under the comparison, when an earlier period begins before the
+    /// records do: from which day they run.
+    fn records_note(&self) -> Option<String> {
+        let since = self
+            .comparison
+            .records_since
+            .filter(|_| self.comparison.cut_short())?;
+        Some(
+            self.t
+                .get("stats.records_since")
+                .replace("{date}", &since.format("%d/%m/%Y").to_string()),
+        )
+    }
     /// "+12.5 %", "−3.0 %" or "–".
     fn pct(&self, change: &Option<f64>) -> String {
         match change {

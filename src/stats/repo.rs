@@ -281,6 +281,16 @@ pub async fn summary(
     summary_from(Source::Rollups, pool, from, to, today, place_id, tz).await
 }
 
+/// The first day the service holds any arrival or visit of, if any: an
+/// earlier period that begins before it is not a full comparison.
+pub async fn records_since(pool: &PgPool) -> Result<Option<NaiveDate>> {
+    Ok(sqlx::query_scalar(
+        "SELECT LEAST((SELECT min(arrival_date) FROM guests), (SELECT min(visit_date) FROM visits))",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
 pub async fn summary_from(
     source: Source,
     pool: &PgPool,

@@ -4,8 +4,8 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 
-use super::compare::change;
-use super::repo::{summary, Summary};
+use super::compare::{change, year_before};
+use super::repo::{records_since, summary, Summary};
 use crate::error::Result;
 
 /// The five periods of a report for `month` (its first day).
@@ -30,12 +30,6 @@ fn month_end(first: NaiveDate) -> NaiveDate {
     next.map_or(first, |n| n - Duration::days(1))
 }
 
-fn years_back(d: NaiveDate) -> NaiveDate {
-    d.with_year(d.year() - 1)
-        .or_else(|| (d - Duration::days(1)).with_year(d.year() - 1))
-        .unwrap_or(d)
-}
-
 /// The report of the month starting `first`; a month still running counts
 /// up to `today`.
 pub async fn build(
@@ -49,19 +43,14 @@ pub async fn build(
     let prev_first = prev_end.with_day(1).unwrap_or(prev_end);
     let jan = NaiveDate::from_ymd_opt(first.year(), 1, 1).unwrap_or(first);
     let s = |from, to| summary(pool, from, to, today, None, tz);
-    let records_since: Option<NaiveDate> = sqlx::query_scalar(
-        "SELECT LEAST((SELECT min(arrival_date) FROM guests), (SELECT min(visit_date) FROM visits))",
-    )
-    .fetch_one(pool)
-    .await?;
     Ok(Report {
-        records_since,
+        records_since: records_since(pool).await?,
         month: first,
         previous_month: s(prev_first, prev_end).await?,
         this_month: s(first, end).await?,
-        this_month_last_year: s(years_back(first), years_back(end)).await?,
+        this_month_last_year: s(year_before(first), year_before(end)).await?,
         year_to_date: s(jan, end).await?,
-        year_to_date_last_year: s(years_back(jan), years_back(end)).await?,
+        year_to_date_last_year: s(year_before(jan), year_before(end)).await?,
     })
 }
 
@@ -72,12 +61,12 @@ impl Report {
     }
 
     fn month_compared(&self) -> bool {
-        self.covers(years_back(self.month))
+        self.covers(year_before(self.month))
     }
 
     fn year_compared(&self) -> bool {
         let jan = NaiveDate::from_ymd_opt(self.month.year(), 1, 1).unwrap_or(self.month);
-        self.covers(years_back(jan))
+        self.covers(year_before(jan))
     }
 
     /// A line under the table when a year-earlier period begins before the
