@@ -46,6 +46,13 @@ connections=${BENCH_CONNECTIONS:-32}
 codes=${BENCH_CODES:-2000}
 rounds=${BENCH_ROUNDS:-3}
 parts=${BENCH_PARTS:-all}
+case $parts in
+    all | scan | stays) ;;
+    *)
+        echo "bench.sh: BENCH_PARTS is all, scan or stays, not '$parts'" >&2
+        exit 2
+        ;;
+esac
 
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
@@ -395,7 +402,7 @@ SQL
     echo "== warm-up, not measured (${warmup}s each, on the new database's empty tables)"
     sed -e 's/"M%d%07d"/"W%d%07d"/' "$lua/stay.lua" >"$lua/stay_warm.lua"
     local kind script
-    for kind in $(wants visits && echo visit) stay_warm; do
+    for kind in $([ "$parts" = all ] && echo visit) stay_warm; do
         script="$lua/$kind.lua"
         printf '%-16s %s req/s\n' "${kind%_warm}s:" "$(wrk -t2 -c"$connections" -d"${warmup}s" -s "$script" \
             http://127.0.0.1:18080/api/v1/checkins | awk '/Requests\/sec/ {print $2}')"
@@ -404,10 +411,10 @@ SQL
     # Each kind of check-in right after a pgbench run of its own: the
     # database's speed drifts within minutes here as much as the host's.
     echo "== durable check-ins ($connections connections, ${seconds}s each, each after its own pgbench ceiling)"
-    wants visits && checkins 'site visits:    ' visits "$lua/visit.lua"
+    [ "$parts" = all ] && checkins 'site visits:    ' visits "$lua/visit.lua"
     checkins 'one-guest stays:' stays "$lua/stay.lua"
     echo "== as the check-in page sends them: with an Idempotency-Key, and visits with a phone id"
-    wants visits && checkins 'site visits:    ' visits "$lua/visit_keyed.lua"
+    [ "$parts" = all ] && checkins 'site visits:    ' visits "$lua/visit_keyed.lua"
     checkins 'one-guest stays:' stays "$lua/stay_keyed.lua"
     peak_rss
 }

@@ -390,7 +390,7 @@ async fn the_summary_matches_a_hand_computed_dataset(pool: sqlx::PgPool) {
 }
 
 /// Move the stays and guests that arrived on `day` back by `days`, as if
-/// recorded then (the desk takes no arrival that old).
+/// recorded then.
 async fn move_back(pool: &sqlx::PgPool, day: &str, days: i32) {
     for table in ["stays", "guests"] {
         sqlx::query(&format!(
@@ -406,6 +406,28 @@ async fn move_back(pool: &sqlx::PgPool, day: &str, days: i32) {
         .await
         .unwrap();
     }
+}
+
+/// A monthly report's PDF, as text.
+async fn report_pdf_text(app: &common::TestApp, office: &str, month: &str) -> String {
+    let pdf = app
+        .get_response(&format!("/api/v1/stats/monthly.pdf?month={month}"), office)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let file = std::env::temp_dir().join(format!(
+        "luutru-report-{}.pdf",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&file, &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    let _ = std::fs::remove_file(&file);
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The rows of a monthly report's sheet, as text.
@@ -430,7 +452,7 @@ async fn a_year_earlier_period_before_the_records_begin_gives_no_change(pool: sq
     let office = app.sign_in_as(Role::Office, &[]).await;
     let id = app.hotel(&office).await["id"].as_i64().unwrap();
     let staff = app.sign_in_as(Role::Staff, &[id]).await;
-    // The records begin on 20 March 2025, with one guest; March 2026 has one
+    // The records begin on 21 March 2025, with one guest; March 2026 has one
     // too. Set against the eleven days of March 2025 on record, "0.0 %"
     // would say nothing changed.
     for (name, arrived, departed) in [
@@ -472,24 +494,7 @@ async fn a_year_earlier_period_before_the_records_begin_gives_no_change(pool: sq
     assert!(note.is_some(), "{rows:?}");
 
     // The printed report says it too, under the table.
-    let pdf = app
-        .get_response("/api/v1/stats/monthly.pdf?month=2026-03", &office)
-        .await
-        .bytes()
-        .await
-        .unwrap();
-    let file = std::env::temp_dir().join(format!(
-        "luutru-report-{}.pdf",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::write(&file, &pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .arg(&file)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils)");
-    let _ = std::fs::remove_file(&file);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = report_pdf_text(&app, &office, "2026-03").await;
     assert!(
         text.contains("Số liệu được ghi nhận từ ngày 21/03/2025")
             && text.contains("records begin on 21/03/2025"),
@@ -529,9 +534,18 @@ async fn a_year_earlier_period_before_the_records_begin_gives_no_change(pool: sq
     // A month whose year-earlier month is on record (April 2025) has no
     // word on it; the year to date, from January 2025, still has.
     let rows = report_rows(&app, &office, "2026-04").await;
-    assert!(rows
+    let note = rows
         .iter()
-        .any(|r| r[0].starts_with("Số liệu được ghi nhận từ")));
+        .map(|r| r[0].as_str())
+        .find(|c| c.starts_with("Số liệu được ghi nhận từ"));
+    assert!(
+        note.is_some_and(
+            |n| n.contains("so cùng kỳ (lũy kế)") && n.contains("the year-earlier year to date")
+        ),
+        "{note:?}"
+    );
+    let text = report_pdf_text(&app, &office, "2026-04").await;
+    assert!(text.contains("so cùng kỳ (lũy kế)"), "{text}");
 
     // Once the records begin before January 2025, the report of March 2026
     // compares both periods in full, with no word on it.

@@ -162,11 +162,16 @@ impl Stays {
         Ok(outcomes)
     }
 
-    /// The guests' rows of the stays, each with new ids and its
-    /// personal data sealed.
+    /// The guests' rows of the stays, each with new ids and the personal
+    /// data its request sealed.
     fn rows<'a>(&self, stays: &'a [Stay], stay_ids: &[Uuid], now: DateTime<Utc>) -> Vec<Row<'a>> {
         let mut rows = Vec::new();
         for (i, stay) in stays.iter().enumerate() {
+            debug_assert_eq!(
+                stay.sealed.len(),
+                stay.guests.len(),
+                "one sealing per guest"
+            );
             let ids: Vec<Uuid> = stay.guests.iter().map(|_| Uuid::now_v7()).collect();
             for (position, guest) in stay.guests.iter().enumerate() {
                 rows.push(Row {

@@ -1,6 +1,7 @@
 //! A range against the period just before it and the same dates a year
 //! earlier, as the office reports: (this ÷ that − 1) × 100, null where the
-//! earlier figure is zero.
+//! earlier figure is zero or the earlier period begins before the records
+//! do (the city's first record, whatever place is asked for).
 
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
@@ -42,7 +43,8 @@ impl From<&Summary> for Key {
     }
 }
 
-/// Percent changes of the counted figures; null where the earlier one is 0.
+/// Percent changes of the counted figures; null where the earlier one is 0,
+/// and all null where the earlier period begins before `records_since`.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Change {
     pub arrivals: Option<f64>,
@@ -104,7 +106,8 @@ pub struct Comparison {
     pub change_vs_previous: Change,
     /// Null where the year-earlier period begins before `records_since`.
     pub change_vs_last_year: Change,
-    /// The first day with any arrival or visit on record, if any.
+    /// The first day with any arrival or visit on record in the city, if
+    /// any (city-wide, also when one place is asked for).
     pub records_since: Option<NaiveDate>,
 }
 

@@ -77,10 +77,17 @@ impl Report {
             return None;
         }
         let since = since.format("%d/%m/%Y");
+        // The year to date begins first: when only one of the two is cut
+        // short, it is the year to date.
+        let (vi, en) = if self.month_compared() {
+            (" (lũy kế)", "year to date")
+        } else {
+            ("", "period")
+        };
         Some(format!(
             "Số liệu được ghi nhận từ ngày {since}: cùng kỳ năm trước chưa có đủ số liệu, \
-             nên không tính % so cùng kỳ (records begin on {since}; the year-earlier period \
-             is not fully covered, so no change against it is given)."
+             nên không tính % so cùng kỳ{vi} (records begin on {since}; the year-earlier {en} is \
+             not fully covered, so no change against it is given)."
         ))
     }
 }
@@ -296,7 +303,7 @@ pub fn pdf(r: &Report, fonts: &crate::qr::poster::Fonts) -> anyhow::Result<Vec<u
     }
     if let Some(note) = r.note() {
         // Two lines of 8.5 pt, split where the English gloss begins.
-        let (vi, en) = note.split_at(note.find(" (").unwrap_or(note.len()));
+        let (vi, en) = note.split_at(note.find(" (records").unwrap_or(note.len()));
         let mut text = |y: f32, s: &str| {
             surface.draw_text(
                 Point::from_xy(margin, y),
