@@ -107,6 +107,8 @@ async fn an_office_account_sets_up_its_second_factor_then_owes_a_code_each_time(
 
     // The password is right: the page asks for a code, and shows the secret
     // as a QR code and as text.
+    // A second browser, with no sign-in pending.
+    let stranger = browser(&app);
     let browser = browser(&app);
     let response = send_password(&browser, &app, &email).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -136,6 +138,19 @@ async fn an_office_account_sets_up_its_second_factor_then_owes_a_code_each_time(
     let response = send_code(&browser, &app, &format!("{wrong:06}")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(response.text().await.unwrap().contains("not right"));
+
+    // Its language links, followed once the sign-in is no longer pending
+    // (ended elsewhere, or expired), lead back to the sign-in page in the
+    // language chosen.
+    let back = stranger
+        .get(app.url("/login/code?lang=ru"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&back), "/");
+    let sign_in = stranger.get(app.url("/")).send().await.unwrap();
+    assert!(sign_in.text().await.unwrap().contains("<html lang=\"ru\">"));
 
     // The page has its language switcher, and the language chosen there is
     // the one of what follows.

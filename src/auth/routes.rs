@@ -449,8 +449,10 @@ async fn code_page(
         Some(token) => repo::pending(&state.db, &token).await?,
         None => None,
     };
+    // Without a pending sign-in, back to the sign-in page, in the language
+    // chosen here if one was.
     let Some(pending) = pending else {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(remember_chosen(Redirect::to("/").into_response(), &q, t));
     };
     let page = render(&CodePage::of(&state, t, &pending, None)?);
     Ok(remember_chosen(page, &q, t))
