@@ -118,15 +118,26 @@ pub fn province_key(name: &str) -> String {
 }
 
 pub async fn province_names(pool: &PgPool) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar!("SELECT name FROM provinces ORDER BY name")
+    let mut names = sqlx::query_scalar!("SELECT name FROM provinces ORDER BY name")
         .fetch_all(pool)
-        .await
+        .await?;
+    in_vietnamese_order(&mut names);
+    Ok(names)
 }
 
 pub async fn ward_names(pool: &PgPool) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar!("SELECT name FROM wards ORDER BY name")
+    let mut names = sqlx::query_scalar!("SELECT name FROM wards ORDER BY name")
         .fetch_all(pool)
-        .await
+        .await?;
+    in_vietnamese_order(&mut names);
+    Ok(names)
+}
+
+/// Names in the order a Vietnamese reader looks for them: by their letters
+/// without tone marks (Huế after Hồ Chí Minh, Đà Nẵng among the D's),
+/// where the database's byte order put Huế before Hà Nội and every Đ last.
+fn in_vietnamese_order(names: &mut [String]) {
+    names.sort_by_cached_key(|n| (crate::checkin::model::search_key(n), n.clone()));
 }
 
 #[cfg(test)]
@@ -142,6 +153,36 @@ mod tests {
             province_key("Bà Rịa - Vũng Tàu")
         );
         assert_eq!(province_key("Tỉnh Đồng Nai"), "dong nai");
+    }
+
+    #[test]
+    fn names_sort_as_a_vietnamese_reader_looks_for_them() {
+        let mut names: Vec<String> = [
+            "Đồng Nai",
+            "Huế",
+            "Hà Nội",
+            "Cần Thơ",
+            "Hưng Yên",
+            "Hồ Chí Minh",
+            "Đà Nẵng",
+            "Gia Lai",
+        ]
+        .map(String::from)
+        .to_vec();
+        super::in_vietnamese_order(&mut names);
+        assert_eq!(
+            names,
+            [
+                "Cần Thơ",
+                "Đà Nẵng",
+                "Đồng Nai",
+                "Gia Lai",
+                "Hà Nội",
+                "Hồ Chí Minh",
+                "Huế",
+                "Hưng Yên"
+            ]
+        );
     }
 
     #[test]

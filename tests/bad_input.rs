@@ -423,6 +423,17 @@ async fn staff_forms_explain_errors_in_place_and_keep_what_was_typed(pool: sqlx:
         "the search is kept: {html}"
     );
 
+    // The register's dates, the wrong way round, are refused with what to
+    // fix, not answered with a list that looks like the register.
+    let (status, answer) = app
+        .get_json(
+            &format!("/api/v1/places/{place}/stays?status=all&from=2026-11-05&to=2026-11-01"),
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["codes"]["to"][0], "range", "{answer}");
+
     // A bad range on the office page is explained there, not on a dead end.
     let response = app
         .client

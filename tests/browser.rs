@@ -1027,6 +1027,16 @@ async fn the_desk_reads_a_scanned_card_then_confirms_moves_checks_out_and_undoes
         "kim",
         "the search is kept after a move"
     );
+    // And in the other tabs: "All stays" searches the same name.
+    let all_tab = client
+        .find(Locator::Css("nav.tabs a[href*='status=all']"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(all_tab.contains("q=kim"), "{all_tab}");
     let register = text_of(&client, "#register").await;
     assert!(
         !register.contains("Nguyễn Văn An"),

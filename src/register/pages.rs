@@ -110,6 +110,11 @@ impl HotelPage {
     fn filters(&self) -> String {
         filters_query(&self.view, &self.q, &self.from, &self.to)
     }
+    /// Another tab, with this view's search and dates: a search made in
+    /// one tab is kept in the next.
+    fn tab(&self, status: &str) -> String {
+        filters_query(status, &self.q, &self.from, &self.to)
+    }
     /// Whether the search and dates show open: once used, on the history
     /// (where searching is what one comes for) and for an inspector, who
     /// states a reason there. Otherwise they fold into one line, so that on

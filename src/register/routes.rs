@@ -279,6 +279,9 @@ pub fn filter_from(q: &ListQuery, today: chrono::NaiveDate) -> Result<Filter> {
     };
     let from = date(&q.from, "from");
     let to = date(&q.to, "to");
+    if from.zip(to).is_some_and(|(from, to)| from > to) {
+        errors.add("to", "range", "must be on or after from");
+    }
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         errors.add("limit", "invalid", "must be 1 to 500");

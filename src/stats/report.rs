@@ -69,25 +69,33 @@ impl Report {
         self.covers(year_before(jan))
     }
 
-    /// A line under the table when a year-earlier period begins before the
-    /// records do, so its change is not given.
+    /// A line under the table when a period of the report begins before
+    /// the records do: its figures are partial, and a year-earlier one's
+    /// change is not given.
     pub fn note(&self) -> Option<String> {
         let since = self.records_since?;
-        if self.month_compared() && self.year_compared() {
+        let previous_month = (self.month - Duration::days(1)).with_day(1)?;
+        if since <= previous_month && self.year_compared() {
             return None;
         }
         let since = since.format("%d/%m/%Y");
-        // The year to date begins first: when only one of the two is cut
-        // short, it is the year to date.
-        let (vi, en) = if self.month_compared() {
-            (" (lũy kế)", "year to date")
-        } else {
-            ("", "period")
+        // The year to date begins first: when only one of the two
+        // year-earlier periods is cut short, it is the year to date.
+        let (vi, en) = match (self.month_compared(), self.year_compared()) {
+            (_, true) => ("", ""),
+            (true, false) => (
+                ", nên không tính % so cùng kỳ (lũy kế)",
+                ", so the year to date has no change against a year earlier",
+            ),
+            (false, false) => (
+                ", nên không tính % so cùng kỳ",
+                ", so no change against a year earlier is given",
+            ),
         };
         Some(format!(
-            "Số liệu được ghi nhận từ ngày {since}: cùng kỳ năm trước chưa có đủ số liệu, \
-             nên không tính % so cùng kỳ{vi} (records begin on {since}; the year-earlier {en} is \
-             not fully covered, so no change against it is given)."
+            "Số liệu được ghi nhận từ ngày {since}; các kỳ bắt đầu trước ngày đó chưa đủ số \
+             liệu{vi} (records begin on {since}; periods that start earlier are not fully \
+             covered{en})."
         ))
     }
 }
@@ -152,7 +160,9 @@ pub fn rows(r: &Report) -> Vec<[String; 7]> {
             "–".to_owned(),
             rate(get(&r.year_to_date)),
             "–".to_owned(),
-            rate(get(&r.year_to_date_last_year)),
+            // A rate of a year to date the records cover in part is not
+            // the year's.
+            rate(get(&r.year_to_date_last_year).filter(|_| r.year_compared())),
         ]);
     }
     out
