@@ -71,7 +71,6 @@ pub fn notification_status(
 pub struct Sealed {
     pub name_search: String,
     pub document_number: Option<Vec<u8>>,
-    pub document_index: Option<Vec<u8>>,
     /// The document's index under every configured key, the current first
     /// (`document_index`): what the check of documents in house looks up.
     pub document_indexes: Vec<Vec<u8>>,
@@ -83,16 +82,19 @@ pub struct Sealed {
 impl Sealed {
     pub fn of(cipher: &DataCipher, guest: &super::model::Guest) -> Sealed {
         let number = guest.document.as_ref().map(|d| d.number.as_str());
-        let document_indexes = number.map_or_else(Vec::new, |n| cipher.blind_indexes(n));
         Sealed {
             name_search: super::model::search_key(&guest.full_name),
             document_number: cipher.encrypt_opt(number),
-            document_index: document_indexes.first().cloned(),
-            document_indexes,
+            document_indexes: number.map_or_else(Vec::new, |n| cipher.blind_indexes(n)),
             address: cipher.encrypt_opt(guest.address.as_deref()),
             phone: cipher.encrypt_opt(guest.phone.as_deref()),
             visa_number: cipher.encrypt_opt(guest.visa_number.as_deref()),
         }
+    }
+
+    /// The document's index under the current key, as stored.
+    pub fn document_index(&self) -> Option<&[u8]> {
+        self.document_indexes.first().map(Vec::as_slice)
     }
 }
 
@@ -291,7 +293,7 @@ pub async fn insert_stay(
             sealed.name_search,
             guest.date_of_birth,
             sealed.document_number,
-            sealed.document_index,
+            sealed.document_index(),
             sealed.address,
             sealed.phone,
             sealed.visa_number,

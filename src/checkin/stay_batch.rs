@@ -322,7 +322,7 @@ impl Stays {
                 .collect::<Vec<_>>() as &[Option<&[u8]>],
             &rows
                 .iter()
-                .map(|r| r.sealed.document_index.as_deref())
+                .map(|r| r.sealed.document_index())
                 .collect::<Vec<_>>() as &[Option<&[u8]>],
             &rows
                 .iter()

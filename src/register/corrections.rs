@@ -242,7 +242,7 @@ pub async fn correct(
         sealed.name_search,
         guest.date_of_birth,
         sealed.document_number,
-        sealed.document_index,
+        sealed.document_index(),
         sealed.address,
         sealed.phone,
         sealed.visa_number,

@@ -73,24 +73,22 @@ impl Report {
     /// the records do: its figures are partial, and a year-earlier one's
     /// change is not given.
     pub fn note(&self) -> Option<String> {
-        let since = self.records_since?;
-        let previous_month = (self.month - Duration::days(1)).with_day(1)?;
-        if since <= previous_month && self.year_compared() {
-            return None;
-        }
+        // The year-earlier year to date begins before every other period
+        // of the report: records that cover it cover them all.
+        let since = self.records_since.filter(|_| !self.year_compared())?;
         let since = since.format("%d/%m/%Y");
-        // The year to date begins first: when only one of the two
-        // year-earlier periods is cut short, it is the year to date.
-        let (vi, en) = match (self.month_compared(), self.year_compared()) {
-            (_, true) => ("", ""),
-            (true, false) => (
+        // When only one of the two year-earlier periods is cut short, it is
+        // the year to date.
+        let (vi, en) = if self.month_compared() {
+            (
                 ", nên không tính % so cùng kỳ (lũy kế)",
                 ", so the year to date has no change against a year earlier",
-            ),
-            (false, false) => (
+            )
+        } else {
+            (
                 ", nên không tính % so cùng kỳ",
                 ", so no change against a year earlier is given",
-            ),
+            )
         };
         Some(format!(
             "Số liệu được ghi nhận từ ngày {since}; các kỳ bắt đầu trước ngày đó chưa đủ số \
@@ -162,7 +160,7 @@ pub fn rows(r: &Report) -> Vec<[String; 7]> {
             "–".to_owned(),
             // A rate of a year to date the records cover in part is not
             // the year's.
-            rate(get(&r.year_to_date_last_year).filter(|_| r.year_compared())),
+            rate(get(&r.year_to_date_last_year).filter(|_| year_compared)),
         ]);
     }
     out
@@ -300,6 +298,13 @@ pub fn pdf(r: &Report, fonts: &crate::qr::poster::Fonts) -> anyhow::Result<Vec<u
         }
         y += 20.0;
     }
+    if let Some(note) = r.note() {
+        // Two lines of 8.5 pt under the table, split where the English
+        // gloss begins.
+        let (vi, en) = note.split_at(note.find(" (records").unwrap_or(note.len()));
+        text(margin, y + 8.0, 8.5, false, vi.trim());
+        text(margin, y + 20.0, 8.5, false, en.trim());
+    }
 
     // Rules under the headings and at the foot of the table.
     let mut rules = PathBuilder::new();
@@ -310,22 +315,6 @@ pub fn pdf(r: &Report, fonts: &crate::qr::poster::Fonts) -> anyhow::Result<Vec<u
     }
     if let Some(path) = rules.finish() {
         surface.draw_path(&path);
-    }
-    if let Some(note) = r.note() {
-        // Two lines of 8.5 pt, split where the English gloss begins.
-        let (vi, en) = note.split_at(note.find(" (records").unwrap_or(note.len()));
-        let mut text = |y: f32, s: &str| {
-            surface.draw_text(
-                Point::from_xy(margin, y),
-                fonts.for_text(s, false),
-                8.5,
-                s.trim(),
-                false,
-                TextDirection::Auto,
-            );
-        };
-        text(y + 8.0, vi);
-        text(y + 20.0, en);
     }
     surface.finish();
     page.finish();
